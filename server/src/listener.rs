@@ -1,0 +1,70 @@
+//! The accept loop and graceful shutdown.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::Config;
+use crate::connection;
+use crate::session::Sessions;
+
+/// State shared by every connection task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: Config,
+    pub sessions: Sessions,
+}
+
+/// Serves ZooKeeper clients on `listener` until `shutdown` is cancelled, then
+/// closes every connection and returns.
+///
+/// Tests bind `127.0.0.1:0` and pass the listener in, so they run the same
+/// code as the binary.
+///
+/// # Errors
+/// Only a failure of the listening socket itself; errors of single
+/// connections are logged and end that connection alone.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    info!(addr = %local, data_dir = %config.data_dir.display(), "corral listening for ZooKeeper clients");
+    let shared = Arc::new(Shared {
+        sessions: Sessions::new(config.server_id),
+        config,
+    });
+    let tasks = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((socket, peer)) => {
+                let _ = socket.set_nodelay(true);
+                tasks.spawn(connection::serve(
+                    socket,
+                    peer,
+                    shared.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            // Running out of file descriptors and similar: keep serving the
+            // connections we have, and try again shortly.
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    info!("shutting down: closing connections");
+    tasks.close();
+    tasks.wait().await;
+    info!("shut down");
+    Ok(())
+}

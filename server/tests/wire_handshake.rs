@@ -1,0 +1,209 @@
+//! Raw-byte conversations with a server on loopback: the handshake in both
+//! dialects, ping, closeSession, four-letter words, and bad frames that end
+//! one connection while another keeps working.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use jute::proto::{ConnectRequest, ReplyHeader, RequestHeader};
+use jute::{ClientCodec, ClientFrame, ErrorCode, Raw, xid};
+use server::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+struct TestServer {
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::for_tests(dir.path().to_path_buf());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(server::run(config, listener, shutdown.clone()));
+    TestServer {
+        addr,
+        shutdown,
+        handle,
+        _dir: dir,
+    }
+}
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    read_only: Option<bool>,
+) -> (Framed<TcpStream, ClientCodec>, jute::proto::ConnectResponse) {
+    let socket = TcpStream::connect(addr).await.expect("connect");
+    let mut framed = Framed::new(socket, ClientCodec::default());
+    let req = ConnectRequest {
+        time_out: 30_000,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only,
+        ..Default::default()
+    };
+    framed.send(&req).await.expect("send connect");
+    match framed.next().await {
+        Some(Ok(ClientFrame::Connect(rsp))) => (framed, rsp),
+        other => panic!("expected ConnectResponse, got {other:?}"),
+    }
+}
+
+async fn reply(framed: &mut Framed<TcpStream, ClientCodec>) -> ReplyHeader {
+    match tokio::time::timeout(Duration::from_secs(5), framed.next()).await {
+        Ok(Some(Ok(ClientFrame::Reply { header, .. }))) => header,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn handshake_in_both_dialects_then_ping_and_close() {
+    let server = start().await;
+    for dialect in [None, Some(false)] {
+        let (mut c, rsp) = connect(server.addr, dialect).await;
+        assert_ne!(rsp.session_id, 0);
+        assert_eq!(rsp.time_out, 30_000, "30 s lies within 2..20 ticks of 2 s");
+        assert_eq!(rsp.passwd.len(), 16);
+        assert_eq!(
+            rsp.read_only.is_some(),
+            dialect.is_some(),
+            "reply mirrors the request's dialect"
+        );
+        c.send((
+            RequestHeader {
+                xid: xid::PING,
+                op: 11,
+            },
+            Raw(Bytes::new()),
+        ))
+        .await
+        .expect("ping");
+        let h = reply(&mut c).await;
+        assert_eq!((h.xid, h.err), (xid::PING, 0));
+        c.send((RequestHeader { xid: 1, op: 999 }, Raw(Bytes::new())))
+            .await
+            .expect("unknown op");
+        let h = reply(&mut c).await;
+        assert_eq!((h.xid, h.err), (1, i32::from(ErrorCode::Unimplemented)));
+        c.send((RequestHeader { xid: 2, op: -11 }, Raw(Bytes::new())))
+            .await
+            .expect("close");
+        let h = reply(&mut c).await;
+        assert_eq!((h.xid, h.err), (2, 0));
+        assert!(c.next().await.is_none(), "server closes after closeSession");
+    }
+    server.shutdown.cancel();
+    server.handle.await.expect("join").expect("run");
+}
+
+#[tokio::test]
+async fn resume_with_password_and_reject_a_wrong_one() {
+    let server = start().await;
+    let (first, rsp) = connect(server.addr, Some(false)).await;
+    drop(first);
+    let socket = TcpStream::connect(server.addr).await.expect("connect");
+    let mut c = Framed::new(socket, ClientCodec::default());
+    let resume = ConnectRequest {
+        time_out: 10_000,
+        session_id: rsp.session_id,
+        passwd: rsp.passwd.clone(),
+        read_only: Some(false),
+        ..Default::default()
+    };
+    c.send(&resume).await.expect("send");
+    match c.next().await {
+        Some(Ok(ClientFrame::Connect(again))) => assert_eq!(again.session_id, rsp.session_id),
+        other => panic!("{other:?}"),
+    }
+    let socket = TcpStream::connect(server.addr).await.expect("connect");
+    let mut c = Framed::new(socket, ClientCodec::default());
+    let wrong = ConnectRequest {
+        passwd: Bytes::from_static(&[9; 16]),
+        ..resume
+    };
+    c.send(&wrong).await.expect("send");
+    match c.next().await {
+        Some(Ok(ClientFrame::Connect(expired))) => {
+            assert_eq!((expired.session_id, expired.time_out), (0, 0))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.next().await.is_none(), "closed after the expired reply");
+    server.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_their_connection() {
+    let server = start().await;
+    let (mut good, _) = connect(server.addr, Some(false)).await;
+
+    // A declared length of 2 GiB - 1 after the handshake.
+    let (bad, _) = connect(server.addr, Some(false)).await;
+    let mut raw = bad.into_inner();
+    raw.write_all(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1])
+        .await
+        .expect("write");
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)), "connection closed");
+
+    // Garbage instead of a handshake.
+    let mut raw = TcpStream::connect(server.addr).await.expect("connect");
+    let mut junk = BytesMut::new();
+    junk.put_i32(3);
+    junk.put_slice(&[1, 2, 3]);
+    raw.write_all(&junk).await.expect("write");
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)), "connection closed");
+
+    // A request frame shorter than its header.
+    let (bad, _) = connect(server.addr, None).await;
+    let mut raw = bad.into_inner();
+    raw.write_all(&[0, 0, 0, 2, 0, 0]).await.expect("write");
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)), "connection closed");
+
+    // The well-behaved client saw nothing of it.
+    good.send((
+        RequestHeader {
+            xid: xid::PING,
+            op: 11,
+        },
+        Raw(Bytes::new()),
+    ))
+    .await
+    .expect("ping");
+    assert_eq!(reply(&mut good).await.err, 0);
+    server.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn four_letter_words_on_the_first_bytes() {
+    let server = start().await;
+    let mut raw = TcpStream::connect(server.addr).await.expect("connect");
+    raw.write_all(b"ruok").await.expect("write");
+    let mut out = String::new();
+    raw.read_to_string(&mut out).await.expect("read");
+    assert_eq!(out, "imok");
+    let mut raw = TcpStream::connect(server.addr).await.expect("connect");
+    raw.write_all(b"dump").await.expect("write");
+    let mut out = String::new();
+    raw.read_to_string(&mut out).await.expect("read");
+    assert_eq!(
+        out,
+        "dump is not executed because it is not in the whitelist.\n"
+    );
+    server.shutdown.cancel();
+}
