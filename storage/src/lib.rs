@@ -1,7 +1,48 @@
-//! `storage`: the znode tree, its ZooKeeper semantics, and its persistence.
+//! `storage`: the znode tree, its ZooKeeper semantics, and (next) its
+//! persistence on fjall.
 //!
-//! Not built yet: issue #3 fills this crate (the deterministic `apply`, the
-//! session table, fjall persistence). It depends on `jute` only, and never on
-//! tokio: applying a command is pure and synchronous.
+//! # Determinism contract
+//!
+//! Same tree + same [`Command`] + same zxid ⇒ same [`ApplyOutcome`] and same
+//! resulting tree, on every replica. [`apply`] reads no clock, draws no
+//! random number and does no I/O: the leader stamps the time and chooses
+//! session passwords before a command is replicated.
+//!
+//! # Layout
+//!
+//! - `path`: ZooKeeper's path rules and path arithmetic.
+//! - `acl`: ACL checks, `fixupACL`, digest ids, the interned ACL table.
+//! - `node`: one znode, its kind encoded in `ephemeralOwner` as ZooKeeper does.
+//! - `tree`: the index and the read operations.
+//! - `command`: the replicated write.
+//! - `apply`: the only mutator — validation in ZooKeeper's order, mutation,
+//!   change events; `multi` with rollback.
+//! - `sessions`: the session table and ephemeral owners.
+//! - `events`: the change events handed to the watch manager.
+//!
+//! ```text
+//! Command ──► apply(tree, cmd, zxid) ──► ApplyOutcome { result, events }
+//!                  │ validate (PrepRequestProcessor order)
+//!                  │ mutate   (DataTree.processTxn)
+//!                  ▼
+//!                Tree (nodes, ACL table, sessions)
+//! ```
 
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod acl;
+mod apply;
+mod command;
+mod events;
+pub mod node;
+pub mod path;
+mod sessions;
+mod tree;
+
+pub use apply::{ApplyOutcome, apply};
+pub use command::{Command, CommandOp};
+pub use events::{ChangeEvent, ChangeKind};
+pub use node::{Node, NodeKind};
+pub use sessions::{SessionInfo, Sessions};
+pub use tree::{CONFIG, QUOTA, Tree, TreeConfig, ZOOKEEPER};

@@ -1,0 +1,322 @@
+//! ACL evaluation, validation and interning.
+//!
+//! - [`check`]: ZooKeeper's `ZooKeeperServer.checkACL`: an empty ACL or a
+//!   `super` id allows everything; otherwise some entry must grant the
+//!   permission to `world:anyone` or to one of the caller's ids (`digest` by
+//!   equality, `ip` by address and mask).
+//! - [`fixup`]: `PrepRequestProcessor.fixupACL`: duplicates removed, `auth`
+//!   entries replaced by the caller's authenticated (digest) ids, every entry
+//!   validated; `INVALIDACL` otherwise.
+//! - [`AclTable`]: ACL lists interned with reference counts, like
+//!   ZooKeeper's `ReferenceCountedACLCache`, so a million nodes with the same
+//!   ACL share one list.
+//!
+//! Callers pass the session's authenticated ids; nothing here looks up
+//! sessions.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use jute::{Acl, ErrorCode, Id, Perms};
+use sha1::{Digest as _, Sha1};
+
+/// The id a `digest` credential `user:password` authenticates as:
+/// `user:base64(sha1("user:password"))` (`DigestAuthenticationProvider.generateDigest`).
+pub fn digest_id(credentials: &str) -> String {
+    let user = credentials.split(':').next().unwrap_or("");
+    let hash = Sha1::digest(credentials.as_bytes());
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+}
+
+/// Whether `ids` may do `perm` on a node with `acl`.
+pub fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
+    if acl.is_empty() || ids.iter().any(|id| id.scheme == "super") {
+        return Ok(());
+    }
+    for entry in acl {
+        if entry.perms & perm.bits() == 0 {
+            continue;
+        }
+        let id = &entry.id;
+        if id.scheme == "world" && id.id == "anyone" {
+            return Ok(());
+        }
+        for caller in ids.iter().filter(|c| c.scheme == id.scheme) {
+            let matched = match id.scheme.as_str() {
+                "digest" => caller.id == id.id,
+                "ip" => ip_matches(&caller.id, &id.id),
+                _ => false,
+            };
+            if matched {
+                return Ok(());
+            }
+        }
+    }
+    Err(ErrorCode::NoAuth)
+}
+
+/// Parses `addr[/bits]` as `IPAuthenticationProvider` does.
+fn parse_ip_expr(expr: &str) -> Option<(IpAddr, u32)> {
+    let (addr, bits) = match expr.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (expr, None),
+    };
+    let addr: IpAddr = addr.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        Some(b) => b.parse::<u32>().ok().filter(|b| *b <= max)?,
+        None => max,
+    };
+    Some((addr, bits))
+}
+
+fn ip_matches(caller: &str, expr: &str) -> bool {
+    let (Some((want, bits)), Ok(have)) = (parse_ip_expr(expr), caller.parse::<IpAddr>()) else {
+        return false;
+    };
+    match (want, have) {
+        (IpAddr::V4(w), IpAddr::V4(h)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(w) & mask == u32::from(h) & mask
+        }
+        (IpAddr::V6(w), IpAddr::V6(h)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(w) & mask == u128::from(h) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Whether an id is valid for its scheme (`AuthenticationProvider.isValid`).
+fn valid_id(id: &Id) -> bool {
+    match id.scheme.as_str() {
+        "world" => id.id == "anyone",
+        "digest" => id.id.split(':').count() == 2,
+        "ip" => parse_ip_expr(&id.id).is_some(),
+        _ => false,
+    }
+}
+
+/// Turns a request's ACL into the one stored, as `fixupACL` does.
+///
+/// # Errors
+/// `INVALIDACL` for an empty list, an `auth` entry when the caller has no
+/// authenticated id, an unknown scheme or an invalid id.
+pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+    if acl.is_empty() {
+        return Err(ErrorCode::InvalidAcl);
+    }
+    let mut out: Vec<Acl> = Vec::with_capacity(acl.len());
+    let push = |a: Acl, out: &mut Vec<Acl>| {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    };
+    for entry in acl {
+        if entry.id.scheme == "auth" {
+            // Only authenticated ids stand in for `auth`: digest ids (an ip
+            // id is not "authenticated" in ZooKeeper's sense).
+            let mut any = false;
+            for id in ids.iter().filter(|id| id.scheme == "digest") {
+                push(
+                    Acl {
+                        perms: entry.perms,
+                        id: id.clone(),
+                    },
+                    &mut out,
+                );
+                any = true;
+            }
+            if !any {
+                return Err(ErrorCode::InvalidAcl);
+            }
+        } else if valid_id(&entry.id) {
+            push(entry.clone(), &mut out);
+        } else {
+            return Err(ErrorCode::InvalidAcl);
+        }
+    }
+    Ok(out)
+}
+
+/// A handle to an interned ACL list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AclRef(pub u32);
+
+/// Interned ACL lists with reference counts. Deterministic: the same
+/// sequence of `intern`/`release` calls gives the same refs on every replica.
+#[derive(Debug, Default, Clone)]
+pub struct AclTable {
+    lists: Vec<Option<(Arc<[Acl]>, u64)>>,
+    index: HashMap<Arc<[Acl]>, u32>,
+    free: Vec<u32>,
+}
+
+impl AclTable {
+    /// The ref for `acl`, adding one use.
+    pub fn intern(&mut self, acl: &[Acl]) -> AclRef {
+        if let Some(&i) = self.index.get(acl) {
+            if let Some(Some((_, n))) = self.lists.get_mut(i as usize) {
+                *n += 1;
+            }
+            return AclRef(i);
+        }
+        let list: Arc<[Acl]> = acl.into();
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(slot) = self.lists.get_mut(i as usize) {
+                    *slot = Some((list.clone(), 1));
+                }
+                i
+            }
+            None => {
+                self.lists.push(Some((list.clone(), 1)));
+                u32::try_from(self.lists.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.index.insert(list, i);
+        AclRef(i)
+    }
+
+    /// Drops one use of `r`; the list is freed with its last use.
+    pub fn release(&mut self, r: AclRef) {
+        let Some(slot) = self.lists.get_mut(r.0 as usize) else {
+            return;
+        };
+        let Some((list, n)) = slot else { return };
+        *n -= 1;
+        if *n == 0 {
+            self.index.remove(list);
+            *slot = None;
+            self.free.push(r.0);
+        }
+    }
+
+    /// The list behind `r` (empty if unknown, which would be a bug).
+    pub fn get(&self, r: AclRef) -> &[Acl] {
+        match self.lists.get(r.0 as usize) {
+            Some(Some((list, _))) => list,
+            _ => &[],
+        }
+    }
+
+    /// Number of distinct lists in use.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no list is in use.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acl(perms: Perms, scheme: &str, id: &str) -> Acl {
+        Acl {
+            perms: perms.bits(),
+            id: Id::new(scheme, id),
+        }
+    }
+
+    #[test]
+    fn digest_matches_zookeeper() {
+        // zkCli: addauth digest super:admin → super:xQJmxLMiHGwaqBvst5y6rkB6HQs=
+        assert_eq!(
+            digest_id("super:admin"),
+            "super:xQJmxLMiHGwaqBvst5y6rkB6HQs="
+        );
+    }
+
+    #[test]
+    fn checks_by_scheme() {
+        let user = Id::new("digest", "u:h");
+        let list = vec![
+            acl(Perms::READ, "digest", "u:h"),
+            acl(Perms::WRITE, "ip", "10.0.0.0/8"),
+        ];
+        assert_eq!(
+            check(&list, Perms::READ, std::slice::from_ref(&user)),
+            Ok(())
+        );
+        assert_eq!(
+            check(&list, Perms::WRITE, std::slice::from_ref(&user)),
+            Err(ErrorCode::NoAuth)
+        );
+        assert_eq!(
+            check(&list, Perms::WRITE, &[Id::new("ip", "10.2.3.4")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&list, Perms::WRITE, &[Id::new("ip", "11.2.3.4")]),
+            Err(ErrorCode::NoAuth)
+        );
+        assert_eq!(check(&list, Perms::ADMIN, &[Id::new("super", "")]), Ok(()));
+        assert_eq!(check(&[], Perms::ADMIN, &[]), Ok(()));
+        assert_eq!(check(&[Acl::open()], Perms::DELETE, &[]), Ok(()));
+        let v6 = vec![acl(Perms::READ, "ip", "::1/128")];
+        assert_eq!(check(&v6, Perms::READ, &[Id::new("ip", "::1")]), Ok(()));
+    }
+
+    #[test]
+    fn fixup_expands_auth_and_rejects_invalid() {
+        let me = vec![Id::new("ip", "127.0.0.1"), Id::new("digest", "u:h")];
+        let out = fixup(
+            &[acl(Perms::ALL, "auth", ""), acl(Perms::ALL, "auth", "")],
+            &me,
+        );
+        assert_eq!(out, Ok(vec![acl(Perms::ALL, "digest", "u:h")]));
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "auth", "")], &me[..1]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(fixup(&[], &me), Err(ErrorCode::InvalidAcl));
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "world", "someone")], &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "digest", "nocolon")], &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "ip", "300.1.1.1")], &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "foo", "bar")], &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+    }
+
+    #[test]
+    fn interning_shares_and_frees() {
+        let mut t = AclTable::default();
+        let a = t.intern(&[Acl::open()]);
+        let b = t.intern(&[Acl::open()]);
+        assert_eq!(a, b);
+        assert_eq!(t.len(), 1);
+        t.release(a);
+        assert_eq!(t.get(b), &[Acl::open()]);
+        t.release(b);
+        assert!(t.is_empty());
+        let c = t.intern(&[acl(Perms::READ, "world", "anyone")]);
+        assert_eq!(c, a, "freed slots are reused");
+    }
+}

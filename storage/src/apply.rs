@@ -1,0 +1,581 @@
+//! `apply`: the only mutator of the tree. Validates a command exactly as
+//! ZooKeeper's `PrepRequestProcessor` does (same checks, same order, same
+//! error codes), then mutates as `DataTree.processTxn` does, and returns the
+//! reply and the change events as values.
+//!
+//! ### Correctness requirements
+//! Pure: the outcome depends only on the tree, the command and the zxid. No
+//! clock (the leader's time is in the command), no randomness (the session
+//! password is in the command), no iteration over unordered collections
+//! where the order reaches the outcome.
+
+use bytes::Bytes;
+use jute::proto::*;
+use jute::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, Response};
+
+use crate::acl;
+use crate::command::{Command, CommandOp};
+use crate::events::{ChangeEvent, ChangeKind};
+use crate::node::{MAX_TTL, Node, NodeKind};
+use crate::path;
+use crate::sessions::SessionInfo;
+use crate::tree::{CONFIG, QUOTA, Tree, ZOOKEEPER};
+
+/// What applying one command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// The reply body, or the ZooKeeper error code (sent with an empty body).
+    /// A failed `multi` is `Ok` with per-op error results, as in ZooKeeper.
+    pub result: Result<Response, ErrorCode>,
+    /// The changes, in the order ZooKeeper triggers their watches.
+    pub events: Vec<ChangeEvent>,
+}
+
+impl ApplyOutcome {
+    fn err(code: ErrorCode) -> Self {
+        ApplyOutcome {
+            result: Err(code),
+            events: Vec::new(),
+        }
+    }
+}
+
+/// The context every op of a command shares.
+struct Ctx<'a> {
+    zxid: i64,
+    time: i64,
+    session: i64,
+    auth: &'a [Id],
+}
+
+/// How to take back one mutation of a multi that failed later.
+enum Undo {
+    Created(String),
+    Deleted(String, Node, Vec<Acl>),
+    Stat(String, jute::StatPersisted),
+    Data(String, Option<Bytes>, jute::StatPersisted),
+    Acl(String, Vec<Acl>, jute::StatPersisted),
+}
+
+/// Applies `cmd` as the write with zxid `zxid`. Every command consumes its
+/// zxid, failed or not (ZooKeeper's `ErrorTxn`).
+pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
+    let ctx = Ctx {
+        zxid,
+        time: cmd.time,
+        session: cmd.session_id,
+        auth: &cmd.auth,
+    };
+    let out = match &cmd.op {
+        CommandOp::CreateSession { timeout_ms, passwd } => {
+            tree.sessions.open(
+                cmd.session_id,
+                SessionInfo {
+                    timeout_ms: *timeout_ms,
+                    passwd: passwd.clone(),
+                },
+            );
+            ApplyOutcome {
+                result: Ok(Response::Empty),
+                events: Vec::new(),
+            }
+        }
+        CommandOp::CloseSession => close_session(tree, &ctx),
+        CommandOp::Write(req) => write(tree, &ctx, req),
+    };
+    tree.last_zxid = zxid;
+    out
+}
+
+fn write(tree: &mut Tree, ctx: &Ctx<'_>, req: &Request) -> ApplyOutcome {
+    let mut events = Vec::new();
+    let result = match req {
+        Request::Multi(m) => return multi(tree, ctx, &m.ops),
+        Request::DeleteContainer(path) => delete_container(tree, ctx, path, &mut events),
+        other => {
+            if !tree.sessions.is_live(ctx.session) {
+                return ApplyOutcome::err(ErrorCode::SessionExpired);
+            }
+            if let Request::SetAcl(r) = other {
+                set_acl(tree, ctx, &r.path, &r.acl, r.version, None)
+                    .map(|stat| Response::SetAcl(SetAclResponse { stat }))
+            } else if let Some(op) = as_op(other) {
+                one(tree, ctx, &op, &mut events, None).map(|r| op_response(other.opcode(), r))
+            } else {
+                // Reads and session control never become commands.
+                Err(ErrorCode::Unimplemented)
+            }
+        }
+    };
+    match result {
+        Ok(rsp) => ApplyOutcome {
+            result: Ok(rsp),
+            events,
+        },
+        Err(code) => ApplyOutcome::err(code),
+    }
+}
+
+/// A single write as the `multi` op it is equivalent to.
+fn as_op(req: &Request) -> Option<Op> {
+    Some(match req {
+        Request::Create(r) => Op::Create(r.clone()),
+        Request::Create2(r) => Op::Create2(r.clone()),
+        Request::CreateContainer(r) => Op::CreateContainer(r.clone()),
+        Request::CreateTtl(r) => Op::CreateTtl(r.clone()),
+        Request::Delete(r) => Op::Delete(r.clone()),
+        Request::SetData(r) => Op::SetData(r.clone()),
+        Request::Check(r) => Op::Check(r.clone()),
+        _ => return None,
+    })
+}
+
+/// The reply of a single (non-multi) write from its op result.
+fn op_response(opcode: OpCode, r: OpResult) -> Response {
+    match r {
+        OpResult::Create { path } => Response::Create(CreateResponse { path }),
+        OpResult::Create2 { path, stat } => match opcode {
+            OpCode::Create => Response::Create(CreateResponse { path }),
+            _ => Response::Create2(Create2Response { path, stat }),
+        },
+        OpResult::SetData { stat } => Response::SetData(SetDataResponse { stat }),
+        OpResult::Delete | OpResult::Check => Response::Empty,
+        OpResult::GetChildren { .. } | OpResult::GetData { .. } | OpResult::Error { .. } => {
+            Response::Empty
+        }
+    }
+}
+
+/// One write op. Validates fully before mutating; with `undo`, records how to
+/// take the mutation back.
+fn one(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    op: &Op,
+    events: &mut Vec<ChangeEvent>,
+    undo: Option<&mut Vec<Undo>>,
+) -> Result<OpResult, ErrorCode> {
+    match op {
+        Op::Create(r) | Op::Create2(r) | Op::CreateContainer(r) => {
+            let spec = CreateSpec {
+                opcode: op.opcode(),
+                path: &r.path,
+                data: &r.data,
+                acl: &r.acl,
+                flags: r.flags,
+                ttl: -1,
+            };
+            create(tree, ctx, &spec, events, undo)
+        }
+        Op::CreateTtl(r) => {
+            let spec = CreateSpec {
+                opcode: OpCode::CreateTtl,
+                path: &r.path,
+                data: &r.data,
+                acl: &r.acl,
+                flags: r.flags,
+                ttl: r.ttl,
+            };
+            create(tree, ctx, &spec, events, undo)
+        }
+        Op::Delete(r) => {
+            delete(tree, ctx, &r.path, r.version, events, undo).map(|()| OpResult::Delete)
+        }
+        Op::SetData(r) => set_data(tree, ctx, &r.path, &r.data, r.version, events, undo)
+            .map(|stat| OpResult::SetData { stat }),
+        Op::Check(r) => check(tree, ctx, &r.path, r.version).map(|()| OpResult::Check),
+        // Reads never reach here: `multi` refuses them up front.
+        Op::GetChildren(_) | Op::GetData(_) => Err(ErrorCode::MarshallingError),
+    }
+}
+
+/// `checkAndIncVersion`: −1 matches any version; the next version skips −1
+/// when it wraps (ZOOKEEPER-4743).
+fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    let next = current.wrapping_add(1);
+    Ok(if next == -1 { 0 } else { next })
+}
+
+fn validate_path(p: &str) -> Result<(), ErrorCode> {
+    path::validate(p).map_err(|_| ErrorCode::BadArguments)
+}
+
+/// The system paths a client may not delete (`DataTree.isSpecialPath`).
+fn is_special(p: &str) -> bool {
+    matches!(p, "/" | ZOOKEEPER | QUOTA | CONFIG)
+}
+
+// ---------------------------------------------------------------- create ---
+
+struct CreateSpec<'a> {
+    opcode: OpCode,
+    path: &'a str,
+    data: &'a Option<Bytes>,
+    acl: &'a [Acl],
+    flags: i32,
+    ttl: i64,
+}
+
+fn create(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    spec: &CreateSpec<'_>,
+    events: &mut Vec<ChangeEvent>,
+    undo: Option<&mut Vec<Undo>>,
+) -> Result<OpResult, ErrorCode> {
+    // validateCreateRequest
+    let mode = CreateMode::try_from(spec.flags).map_err(|_| ErrorCode::BadArguments)?;
+    if mode.is_ttl() && !tree.config.ttl_enabled {
+        return Err(ErrorCode::Unimplemented);
+    }
+    let ttl_ok = if mode.is_ttl() {
+        spec.ttl > 0 && spec.ttl <= MAX_TTL
+    } else {
+        spec.ttl < 0
+    };
+    if !ttl_ok || (spec.opcode == OpCode::CreateTtl && !mode.is_ttl()) {
+        return Err(ErrorCode::BadArguments);
+    }
+    // validatePathForCreate
+    let slash = spec.path.rfind('/').ok_or(ErrorCode::BadArguments)?;
+    if spec.path.contains('\0') {
+        return Err(ErrorCode::BadArguments);
+    }
+    let parent_path = if slash == 0 { "/" } else { &spec.path[..slash] };
+    let acl = acl::fixup(spec.acl, ctx.auth)?;
+    let parent = tree.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
+    acl::check(tree.acls.get(parent.acl), Perms::CREATE, ctx.auth)?;
+    let parent_cversion = parent.stat.cversion;
+    let full = if mode.is_sequential() {
+        let mut p = spec.path.to_owned();
+        p.push_str(&path::sequence_suffix(parent_cversion));
+        p
+    } else {
+        spec.path.to_owned()
+    };
+    validate_path(&full)?;
+    if tree.nodes.contains_key(full.as_str()) {
+        return Err(ErrorCode::NodeExists);
+    }
+    if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
+        return Err(ErrorCode::NoChildrenForEphemerals);
+    }
+    // The kind the committed transaction gives the node: the opcode decides
+    // for containers and TTLs (CreateContainerTxn, CreateTTLTxn); a plain
+    // create is ephemeral or persistent by its flags.
+    let kind = match spec.opcode {
+        OpCode::CreateContainer => NodeKind::Container,
+        OpCode::CreateTtl => NodeKind::Ttl(spec.ttl),
+        _ if mode.is_ephemeral() => NodeKind::Ephemeral(ctx.session),
+        _ => NodeKind::Persistent,
+    };
+
+    // Mutate.
+    let parent_path = parent_path.to_owned();
+    if let Some(parent) = tree.nodes.get_mut(parent_path.as_str()) {
+        if let Some(log) = undo {
+            log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
+            log.push(Undo::Created(full.clone()));
+        }
+        parent.stat.cversion = parent_cversion.wrapping_add(1);
+        parent.stat.pzxid = ctx.zxid;
+    }
+    let acl_ref = tree.intern_acl(&acl);
+    let node = Node::new(spec.data.clone(), acl_ref, kind, ctx.zxid, ctx.time);
+    let stat = node.stat();
+    tree.insert(&full, node);
+    events.push(ChangeEvent {
+        zxid: ctx.zxid,
+        path: full.clone(),
+        kind: ChangeKind::Created,
+    });
+    events.push(ChangeEvent {
+        zxid: ctx.zxid,
+        path: parent_path,
+        kind: ChangeKind::ChildrenChanged,
+    });
+    Ok(match spec.opcode {
+        OpCode::Create => OpResult::Create { path: full },
+        _ => OpResult::Create2 { path: full, stat },
+    })
+}
+
+// ---------------------------------------------------------------- delete ---
+
+fn delete(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    p: &str,
+    version: i32,
+    events: &mut Vec<ChangeEvent>,
+    undo: Option<&mut Vec<Undo>>,
+) -> Result<(), ErrorCode> {
+    // getParentPathAndValidate
+    let slash = p.rfind('/').ok_or(ErrorCode::BadArguments)?;
+    if p.contains('\0') || is_special(p) {
+        return Err(ErrorCode::BadArguments);
+    }
+    let parent_path = if slash == 0 { "/" } else { &p[..slash] };
+    let parent = tree.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
+    acl::check(tree.acls.get(parent.acl), Perms::DELETE, ctx.auth)?;
+    let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    check_and_inc_version(node.stat.version, version)?;
+    if !node.children.is_empty() {
+        return Err(ErrorCode::NotEmpty);
+    }
+    remove_node(tree, ctx.zxid, p, events, undo);
+    Ok(())
+}
+
+/// Removes a childless node and updates its parent as `DataTree.deleteNode`
+/// does, emitting `NodeDeleted` and the parent's `NodeChildrenChanged`.
+fn remove_node(
+    tree: &mut Tree,
+    zxid: i64,
+    p: &str,
+    events: &mut Vec<ChangeEvent>,
+    undo: Option<&mut Vec<Undo>>,
+) {
+    let parent_path = path::parent(p).unwrap_or("/").to_owned();
+    let mut undo = undo;
+    if let Some(parent) = tree.nodes.get_mut(parent_path.as_str()) {
+        if let Some(log) = undo.as_deref_mut() {
+            log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
+        }
+        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+        // Only move pzxid forward (DataTree.deleteNode).
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+    }
+    // The ACL list must be read before `remove` releases it.
+    let acl = match (&undo, tree.nodes.get(p)) {
+        (Some(_), Some(node)) => tree.acls.get(node.acl).to_vec(),
+        _ => Vec::new(),
+    };
+    if let (Some(node), Some(log)) = (tree.remove(p), undo) {
+        log.push(Undo::Deleted(p.to_owned(), node, acl));
+    }
+    events.push(ChangeEvent {
+        zxid,
+        path: p.to_owned(),
+        kind: ChangeKind::Deleted,
+    });
+    events.push(ChangeEvent {
+        zxid,
+        path: parent_path,
+        kind: ChangeKind::ChildrenChanged,
+    });
+}
+
+/// The leader's reaper: delete a container or TTL node that is still empty.
+/// ZooKeeper sends `deleteContainer` for both; it fails quietly if the node
+/// gained children or is gone.
+fn delete_container(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    p: &str,
+    events: &mut Vec<ChangeEvent>,
+) -> Result<Response, ErrorCode> {
+    if is_special(p) {
+        return Err(ErrorCode::BadArguments);
+    }
+    let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    if !matches!(node.kind(), NodeKind::Container | NodeKind::Ttl(_)) {
+        return Err(ErrorCode::BadArguments);
+    }
+    if !node.children.is_empty() {
+        return Err(ErrorCode::NotEmpty);
+    }
+    remove_node(tree, ctx.zxid, p, events, None);
+    Ok(Response::Empty)
+}
+
+// --------------------------------------------------------------- setData ---
+
+fn set_data(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    p: &str,
+    data: &Option<Bytes>,
+    version: i32,
+    events: &mut Vec<ChangeEvent>,
+    undo: Option<&mut Vec<Undo>>,
+) -> Result<jute::Stat, ErrorCode> {
+    validate_path(p)?;
+    let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
+    let next = check_and_inc_version(node.stat.version, version)?;
+    let Some(node) = tree.nodes.get_mut(p) else {
+        return Err(ErrorCode::NoNode);
+    };
+    if let Some(log) = undo {
+        log.push(Undo::Data(
+            p.to_owned(),
+            node.data.clone(),
+            node.stat.clone(),
+        ));
+    }
+    node.data = data.clone();
+    node.stat.version = next;
+    node.stat.mzxid = ctx.zxid;
+    node.stat.mtime = ctx.time;
+    events.push(ChangeEvent {
+        zxid: ctx.zxid,
+        path: p.to_owned(),
+        kind: ChangeKind::DataChanged,
+    });
+    Ok(node.stat())
+}
+
+// ---------------------------------------------------------------- setACL ---
+
+fn set_acl(
+    tree: &mut Tree,
+    ctx: &Ctx<'_>,
+    p: &str,
+    acl: &[Acl],
+    version: i32,
+    undo: Option<&mut Vec<Undo>>,
+) -> Result<jute::Stat, ErrorCode> {
+    validate_path(p)?;
+    let acl = acl::fixup(acl, ctx.auth)?;
+    let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    acl::check(tree.acls.get(node.acl), Perms::ADMIN, ctx.auth)?;
+    let next = check_and_inc_version(node.stat.aversion, version)?;
+    let old_ref = node.acl;
+    let old_list = tree.acls.get(old_ref).to_vec();
+    let new_ref = tree.intern_acl(&acl);
+    tree.acls.release(old_ref);
+    let Some(node) = tree.nodes.get_mut(p) else {
+        return Err(ErrorCode::NoNode);
+    };
+    if let Some(log) = undo {
+        log.push(Undo::Acl(p.to_owned(), old_list, node.stat.clone()));
+    }
+    node.acl = new_ref;
+    node.stat.aversion = next;
+    Ok(node.stat())
+}
+
+// ----------------------------------------------------------------- check ---
+
+fn check(tree: &Tree, ctx: &Ctx<'_>, p: &str, version: i32) -> Result<(), ErrorCode> {
+    validate_path(p)?;
+    let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    acl::check(tree.acls.get(node.acl), Perms::READ, ctx.auth)?;
+    check_and_inc_version(node.stat.version, version).map(|_| ())
+}
+
+// ----------------------------------------------------------------- multi ---
+
+/// All or nothing. On the first failing op the mutations made so far are
+/// undone, and the results are ZooKeeper's: `OK` (as an error result with
+/// code 0) for the ops before, the failure's code, `RUNTIMEINCONSISTENCY`
+/// for the ops after. The reply header's code stays 0.
+fn multi(tree: &mut Tree, ctx: &Ctx<'_>, ops: &[Op]) -> ApplyOutcome {
+    if !tree.sessions.is_live(ctx.session) {
+        return ApplyOutcome::err(ErrorCode::SessionExpired);
+    }
+    // A read op in a write multi fails the whole request, as ZooKeeper's
+    // MultiOperationRecord does (MARSHALLINGERROR, empty body; golden
+    // capture raw-malformed-04).
+    if ops
+        .iter()
+        .any(|op| matches!(op, Op::GetChildren(_) | Op::GetData(_)))
+    {
+        return ApplyOutcome::err(ErrorCode::MarshallingError);
+    }
+    let mut events = Vec::new();
+    let mut undo = Vec::new();
+    let mut results = Vec::with_capacity(ops.len());
+    let mut failed: Option<(usize, ErrorCode)> = None;
+    for (i, op) in ops.iter().enumerate() {
+        match one(tree, ctx, op, &mut events, Some(&mut undo)) {
+            Ok(r) => results.push(r),
+            Err(code) => {
+                failed = Some((i, code));
+                break;
+            }
+        }
+    }
+    let Some((at, code)) = failed else {
+        return ApplyOutcome {
+            result: Ok(Response::Multi(MultiResponse { results })),
+            events,
+        };
+    };
+    rollback(tree, undo);
+    let results = (0..ops.len())
+        .map(|i| {
+            let err = if i < at {
+                ErrorCode::Ok
+            } else if i == at {
+                code
+            } else {
+                ErrorCode::RuntimeInconsistency
+            };
+            OpResult::Error { err: err.into() }
+        })
+        .collect();
+    ApplyOutcome {
+        result: Ok(Response::Multi(MultiResponse { results })),
+        events: Vec::new(),
+    }
+}
+
+fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
+    for u in undo.into_iter().rev() {
+        match u {
+            Undo::Created(p) => {
+                tree.remove(&p);
+            }
+            Undo::Deleted(p, mut node, acl) => {
+                node.acl = tree.intern_acl(&acl);
+                tree.insert(&p, node);
+            }
+            Undo::Stat(p, stat) => {
+                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                    n.stat = stat;
+                }
+            }
+            Undo::Data(p, data, stat) => {
+                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                    n.data = data;
+                    n.stat = stat;
+                }
+            }
+            Undo::Acl(p, acl, stat) => {
+                let r = tree.intern_acl(&acl);
+                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                    let old = std::mem::replace(&mut n.acl, r);
+                    n.stat = stat;
+                    tree.acls.release(old);
+                }
+            }
+        }
+    }
+}
+
+// --------------------------------------------------------------- session ---
+
+/// Ends a session: its ephemerals are deleted in path order, each with its
+/// events, then the session is gone.
+fn close_session(tree: &mut Tree, ctx: &Ctx<'_>) -> ApplyOutcome {
+    let Some(ephemerals) = tree.sessions.close(ctx.session) else {
+        return ApplyOutcome::err(ErrorCode::SessionExpired);
+    };
+    let mut events = Vec::new();
+    for p in ephemerals {
+        if tree.nodes.contains_key(p.as_str()) {
+            remove_node(tree, ctx.zxid, &p, &mut events, None);
+        }
+    }
+    ApplyOutcome {
+        result: Ok(Response::Empty),
+        events,
+    }
+}

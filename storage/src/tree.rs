@@ -1,0 +1,250 @@
+//! `Tree`: the in-memory znode index and the read operations.
+//!
+//! Reads never mutate; every mutation goes through [`crate::apply`], which
+//! uses the crate-private mutators at the bottom of this file.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bytes::Bytes;
+use jute::proto::{GetAclResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse};
+use jute::{Acl, ErrorCode, Id, Perms, Stat};
+
+use crate::acl::{self, AclRef, AclTable};
+use crate::node::{Node, NodeKind};
+use crate::path;
+use crate::sessions::Sessions;
+
+/// Settings every replica must share, because they change outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TreeConfig {
+    /// ZooKeeper's `extendedTypesEnabled`: TTL nodes allowed.
+    pub ttl_enabled: bool,
+}
+
+/// The znode tree plus the session table.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub(crate) nodes: HashMap<Box<str>, Node>,
+    pub(crate) acls: AclTable,
+    pub(crate) sessions: Sessions,
+    /// Containers and TTL nodes, for the reaper's scan.
+    pub(crate) expirable: BTreeSet<String>,
+    pub(crate) last_zxid: i64,
+    pub(crate) config: TreeConfig,
+}
+
+/// The system subtree ZooKeeper creates in every tree.
+pub const ZOOKEEPER: &str = "/zookeeper";
+/// Quota definitions.
+pub const QUOTA: &str = "/zookeeper/quota";
+/// The dynamic configuration (`reconfig`).
+pub const CONFIG: &str = "/zookeeper/config";
+
+impl Tree {
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota` and
+    /// `/zookeeper/config`, all with zero stats, as in a new ZooKeeper.
+    pub fn new(config: TreeConfig) -> Self {
+        let mut acls = AclTable::default();
+        let open = vec![Acl::open()];
+        let read_only = vec![Acl {
+            perms: Perms::READ.bits(),
+            id: Id::new("world", "anyone"),
+        }];
+        let mut nodes = HashMap::new();
+        let mut mk = |path: &str, acl: &[Acl], children: &[&str]| {
+            let r = acls.intern(acl);
+            let mut n = Node::new(Some(Bytes::new()), r, NodeKind::Persistent, 0, 0);
+            n.children = children.iter().map(|c| Box::<str>::from(*c)).collect();
+            nodes.insert(Box::<str>::from(path), n);
+        };
+        mk("/", &open, &["zookeeper"]);
+        mk(ZOOKEEPER, &open, &["quota", "config"]);
+        mk(QUOTA, &open, &[]);
+        mk(CONFIG, &read_only, &[]);
+        if let Some(cfg) = nodes.get_mut(CONFIG) {
+            // ZooKeeper installs this ACL with DataTree.setACL(path, acl, -1),
+            // which stores -1 as the aversion.
+            cfg.stat.aversion = -1;
+        }
+        Tree {
+            nodes,
+            acls,
+            sessions: Sessions::default(),
+            expirable: BTreeSet::new(),
+            last_zxid: 0,
+            config,
+        }
+    }
+
+    /// The zxid of the last applied command: what reads reply with.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// Number of znodes (including `/` and the `/zookeeper` subtree).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node at `path`.
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The ACL list of a node.
+    pub fn acl_of(&self, node: &Node) -> &[Acl] {
+        self.acls.get(node.acl)
+    }
+
+    /// The session table.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Containers and TTL nodes, sorted by path.
+    pub fn expirable(&self) -> impl Iterator<Item = &String> {
+        self.expirable.iter()
+    }
+
+    /// The shared settings.
+    pub fn config(&self) -> &TreeConfig {
+        &self.config
+    }
+
+    fn readable(&self, path: &str, auth: &[Id]) -> Result<&Node, ErrorCode> {
+        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        acl::check(self.acls.get(node.acl), Perms::READ, auth)?;
+        Ok(node)
+    }
+
+    /// `getData`: READ on the node.
+    pub fn get_data(&self, path: &str, auth: &[Id]) -> Result<GetDataResponse, ErrorCode> {
+        let node = self.readable(path, auth)?;
+        Ok(GetDataResponse {
+            data: node.data.clone(),
+            stat: node.stat(),
+        })
+    }
+
+    /// `exists`: no ACL check (ZooKeeper 3.8.0; READ is checked from 3.8.4,
+    /// ZOOKEEPER-2590).
+    pub fn exists(&self, path: &str) -> Result<Stat, ErrorCode> {
+        self.nodes
+            .get(path)
+            .map(Node::stat)
+            .ok_or(ErrorCode::NoNode)
+    }
+
+    /// `getChildren`: READ on the node; names sorted.
+    pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<GetChildrenResponse, ErrorCode> {
+        let node = self.readable(path, auth)?;
+        Ok(GetChildrenResponse {
+            children: node.children.iter().map(|c| c.to_string()).collect(),
+        })
+    }
+
+    /// `getChildren2`: READ on the node; names sorted, with the stat.
+    pub fn get_children2(
+        &self,
+        path: &str,
+        auth: &[Id],
+    ) -> Result<GetChildren2Response, ErrorCode> {
+        let node = self.readable(path, auth)?;
+        Ok(GetChildren2Response {
+            children: node.children.iter().map(|c| c.to_string()).collect(),
+            stat: node.stat(),
+        })
+    }
+
+    /// `getACL`: needs READ or ADMIN (`FinalRequestProcessor`, seen as
+    /// NOAUTH in the golden captures); without ADMIN (or super) on the node,
+    /// digest ids are shown as `user:x`.
+    pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<GetAclResponse, ErrorCode> {
+        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        let list = self.acls.get(node.acl);
+        acl::check(list, Perms::READ | Perms::ADMIN, auth)?;
+        let admin = acl::check(list, Perms::ADMIN, auth).is_ok();
+        let acl = list
+            .iter()
+            .map(|a| {
+                if !admin && a.id.scheme == "digest" {
+                    let user = a.id.id.split(':').next().unwrap_or("");
+                    Acl {
+                        perms: a.perms,
+                        id: Id::new("digest", format!("{user}:x")),
+                    }
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        Ok(GetAclResponse {
+            acl,
+            stat: node.stat(),
+        })
+    }
+
+    /// `getAllChildrenNumber`: the number of descendants of `path`, not
+    /// counting the node itself.
+    pub fn all_children_number(&self, path: &str) -> Result<i32, ErrorCode> {
+        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        let mut count: usize = 0;
+        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
+        while let Some(p) = stack.pop() {
+            count += 1;
+            if let Some(n) = self.nodes.get(p.as_str()) {
+                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
+            }
+        }
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// `getEphemerals`: the calling session's ephemerals under `prefix`,
+    /// sorted. `/` lists all of them.
+    pub fn ephemerals(&self, session: i64, prefix: &str) -> Vec<String> {
+        self.sessions
+            .ephemerals_of(session)
+            .filter(|p| prefix == "/" || p.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    // ---- mutators, used by `apply` only ----
+
+    pub(crate) fn intern_acl(&mut self, acl: &[Acl]) -> AclRef {
+        self.acls.intern(acl)
+    }
+
+    /// Inserts a node under its (existing) parent. Does not touch the
+    /// parent's cversion/pzxid.
+    pub(crate) fn insert(&mut self, path: &str, node: Node) {
+        match node.kind() {
+            NodeKind::Ephemeral(owner) => self.sessions.add_ephemeral(owner, path),
+            NodeKind::Container | NodeKind::Ttl(_) => {
+                self.expirable.insert(path.to_owned());
+            }
+            NodeKind::Persistent => {}
+        }
+        if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
+            parent.children.insert(path::name(path).into());
+        }
+        self.nodes.insert(path.into(), node);
+    }
+
+    /// Removes a node (which must have no children) and returns it.
+    pub(crate) fn remove(&mut self, path: &str) -> Option<Node> {
+        let node = self.nodes.remove(path)?;
+        self.acls.release(node.acl);
+        match node.kind() {
+            NodeKind::Ephemeral(owner) => self.sessions.remove_ephemeral(owner, path),
+            NodeKind::Container | NodeKind::Ttl(_) => {
+                self.expirable.remove(path);
+            }
+            NodeKind::Persistent => {}
+        }
+        if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
+            parent.children.remove(path::name(path));
+        }
+        Some(node)
+    }
+}

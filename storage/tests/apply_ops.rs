@@ -1,0 +1,589 @@
+//! Per-op semantic tables: every write's success and error paths, with the
+//! Stat fields asserted, as ZooKeeper 3.8 answers them.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use jute::proto::*;
+use jute::{Acl, ErrorCode, Id, Perms, Request, Response, Stat};
+use storage::{ChangeEvent, ChangeKind, CommandOp, TreeConfig};
+
+fn stat_of(h: &Harness, path: &str) -> Stat {
+    h.tree
+        .exists(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn fresh_tree_matches_a_new_zookeeper() {
+    let h = Harness::new();
+    let root = h.tree.get_children2("/", &[]).expect("root");
+    assert_eq!(root.children, vec!["zookeeper"]);
+    assert_eq!(
+        root.stat,
+        Stat {
+            num_children: 1,
+            ..Stat::default()
+        }
+    );
+    let zk = h.tree.get_children("/zookeeper", &[]).expect("/zookeeper");
+    assert_eq!(zk.children, vec!["config", "quota"]);
+    let cfg = h.tree.get_acl("/zookeeper/config", &[]).expect("config");
+    assert_eq!(
+        cfg.acl,
+        vec![Acl {
+            perms: Perms::READ.bits(),
+            id: Id::new("world", "anyone")
+        }]
+    );
+    assert_eq!(cfg.stat.aversion, -1);
+    assert_eq!(
+        h.tree.get_data("/", &[]).expect("root").data,
+        Some(Bytes::new())
+    );
+}
+
+#[test]
+fn create_sets_every_stat_field_and_touches_the_parent() {
+    let mut h = Harness::new();
+    let a = h.must_create("/a");
+    let z = h.zxid;
+    assert_eq!(a.path, "/a");
+    assert_eq!(
+        a.stat,
+        Stat {
+            czxid: z,
+            mzxid: z,
+            ctime: h.time,
+            mtime: h.time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: 0,
+            data_length: 1,
+            num_children: 0,
+            pzxid: z
+        }
+    );
+    let root = stat_of(&h, "/");
+    assert_eq!((root.cversion, root.pzxid, root.num_children), (1, z, 2));
+    // create (op 1) answers with the path only
+    let r = h.write(S1, Request::Create(create_req("/b", b"", 0)));
+    assert_eq!(
+        r,
+        Ok(Response::Create(CreateResponse { path: "/b".into() }))
+    );
+}
+
+#[test]
+fn create_error_paths() {
+    let mut h = Harness::new();
+    h.must_create("/a");
+    assert_eq!(h.create("/a", b"", 0), Err(ErrorCode::NodeExists));
+    assert_eq!(h.create("/x/y", b"", 0), Err(ErrorCode::NoNode));
+    assert_eq!(h.create("/a/", b"", 0), Err(ErrorCode::BadArguments));
+    assert_eq!(h.create("a", b"", 0), Err(ErrorCode::BadArguments));
+    assert_eq!(h.create("/a/.", b"", 0), Err(ErrorCode::BadArguments));
+    assert_eq!(
+        h.create("/a", b"", 7),
+        Err(ErrorCode::BadArguments),
+        "unknown mode"
+    );
+    let mut no_acl = create_req("/c", b"", 0);
+    no_acl.acl.clear();
+    assert_eq!(
+        h.write(S1, Request::Create2(no_acl)),
+        Err(ErrorCode::InvalidAcl)
+    );
+    // ephemeral parents
+    h.create("/e", b"", 1).expect("ephemeral");
+    assert_eq!(
+        h.create("/e/child", b"", 0),
+        Err(ErrorCode::NoChildrenForEphemerals)
+    );
+    // a closed session cannot write
+    h.run(S2, CommandOp::CloseSession);
+    assert_eq!(
+        h.write(S2, Request::Create2(create_req("/z", b"", 0))),
+        Err(ErrorCode::SessionExpired)
+    );
+}
+
+#[test]
+fn sequential_names_come_from_the_parent_cversion() {
+    let mut h = Harness::new();
+    h.must_create("/q");
+    let first = h.create("/q/n-", b"", 2);
+    assert!(
+        matches!(&first, Ok(Response::Create2(r)) if r.path == "/q/n-0000000000"),
+        "{first:?}"
+    );
+    h.must_create("/q/other");
+    let third = h.create("/q/n-", b"", 2);
+    assert!(
+        matches!(&third, Ok(Response::Create2(r)) if r.path == "/q/n-0000000002"),
+        "{third:?}"
+    );
+    // A trailing slash is fine for a sequential create.
+    let bare = h.create("/q/", b"", 2);
+    assert!(
+        matches!(&bare, Ok(Response::Create2(r)) if r.path == "/q/0000000003"),
+        "{bare:?}"
+    );
+}
+
+#[test]
+fn ephemeral_owner_is_the_session_and_close_removes_them() {
+    let mut h = Harness::new();
+    h.must_create("/p");
+    let r = h.write(S2, Request::Create2(create_req("/p/e", b"x", 3)));
+    let Ok(Response::Create2(e)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(e.path, "/p/e0000000000");
+    assert_eq!(e.stat.ephemeral_owner, S2);
+    assert_eq!(
+        h.tree.ephemerals(S2, "/"),
+        vec!["/p/e0000000000".to_string()]
+    );
+    let out = h.run(S2, CommandOp::CloseSession);
+    assert_eq!(out.result, Ok(Response::Empty));
+    assert_eq!(
+        out.events,
+        vec![
+            ChangeEvent {
+                zxid: h.zxid,
+                path: "/p/e0000000000".into(),
+                kind: ChangeKind::Deleted
+            },
+            ChangeEvent {
+                zxid: h.zxid,
+                path: "/p".into(),
+                kind: ChangeKind::ChildrenChanged
+            },
+        ]
+    );
+    assert_eq!(h.tree.exists("/p/e0000000000"), Err(ErrorCode::NoNode));
+    assert_eq!(
+        h.run(S2, CommandOp::CloseSession).result,
+        Err(ErrorCode::SessionExpired)
+    );
+}
+
+#[test]
+fn containers_and_ttl_nodes_hide_their_owner_marker() {
+    let mut h = Harness::new();
+    let r = h.write(S1, Request::CreateContainer(create_req("/c", b"", 4)));
+    let Ok(Response::Create2(c)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(c.stat.ephemeral_owner, 0);
+    assert_eq!(
+        h.tree.node("/c").map(|n| n.stat.ephemeral_owner),
+        Some(i64::MIN)
+    );
+    let ttl = CreateTtlRequest {
+        path: "/t".into(),
+        data: None,
+        acl: vec![Acl::open()],
+        flags: 5,
+        ttl: 500,
+    };
+    let r = h.write(S1, Request::CreateTtl(ttl.clone()));
+    let Ok(Response::Create2(t)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!((t.stat.ephemeral_owner, t.stat.data_length), (0, 0));
+    assert_eq!(
+        h.tree.get_data("/t", &[]).map(|d| d.data),
+        Ok(None),
+        "null data reads back as null"
+    );
+    assert_eq!(
+        h.tree.expirable().cloned().collect::<Vec<_>>(),
+        vec!["/c".to_string(), "/t".to_string()]
+    );
+    // TTL range and mode checks
+    for (flags, ttl_ms) in [(5, 0), (5, -3), (5, 1 << 41), (0, 500)] {
+        let bad = CreateTtlRequest {
+            path: "/t2".into(),
+            flags,
+            ttl: ttl_ms,
+            ..ttl.clone()
+        };
+        assert_eq!(
+            h.write(S1, Request::CreateTtl(bad)),
+            Err(ErrorCode::BadArguments),
+            "flags {flags} ttl {ttl_ms}"
+        );
+    }
+    // TTL modes through a plain create carry no TTL
+    assert_eq!(h.create("/t3", b"", 5), Err(ErrorCode::BadArguments));
+    // TTLs are off unless extendedTypesEnabled
+    let mut off = Harness::with_config(TreeConfig { ttl_enabled: false });
+    assert_eq!(
+        off.write(S1, Request::CreateTtl(ttl)),
+        Err(ErrorCode::Unimplemented)
+    );
+}
+
+#[test]
+fn delete_paths() {
+    let mut h = Harness::new();
+    h.must_create("/a");
+    h.must_create("/a/b");
+    let del = |path: &str, version| {
+        Request::Delete(DeleteRequest {
+            path: path.into(),
+            version,
+        })
+    };
+    assert_eq!(h.write(S1, del("/a", -1)), Err(ErrorCode::NotEmpty));
+    assert_eq!(h.write(S1, del("/a/b", 3)), Err(ErrorCode::BadVersion));
+    assert_eq!(h.write(S1, del("/a/zz", -1)), Err(ErrorCode::NoNode));
+    assert_eq!(h.write(S1, del("/zz/zz", -1)), Err(ErrorCode::NoNode));
+    assert_eq!(h.write(S1, del("/", -1)), Err(ErrorCode::BadArguments));
+    assert_eq!(
+        h.write(S1, del("/zookeeper", -1)),
+        Err(ErrorCode::BadArguments)
+    );
+    assert_eq!(
+        h.write(S1, del("/zookeeper/config", -1)),
+        Err(ErrorCode::BadArguments)
+    );
+    let before = stat_of(&h, "/a");
+    assert_eq!(h.write(S1, del("/a/b", 0)), Ok(Response::Empty));
+    let after = stat_of(&h, "/a");
+    assert_eq!(after.num_children, 0);
+    assert_eq!(after.pzxid, h.zxid);
+    assert_eq!(after.cversion, before.cversion + 1);
+    assert_eq!(
+        after.mzxid, before.mzxid,
+        "a child delete is not a data change"
+    );
+}
+
+#[test]
+fn set_data_versions_and_stats() {
+    let mut h = Harness::new();
+    h.must_create("/a");
+    let set = |version, data: Option<&'static [u8]>| {
+        Request::SetData(SetDataRequest {
+            path: "/a".into(),
+            data: data.map(Bytes::from_static),
+            version,
+        })
+    };
+    assert_eq!(h.write(S1, set(5, Some(b"x"))), Err(ErrorCode::BadVersion));
+    let r = h.write(S1, set(0, Some(b"hello")));
+    let Ok(Response::SetData(s)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        (
+            s.stat.version,
+            s.stat.mzxid,
+            s.stat.mtime,
+            s.stat.data_length
+        ),
+        (1, h.zxid, h.time, 5)
+    );
+    assert!(s.stat.czxid < s.stat.mzxid);
+    let r = h.write(S1, set(-1, None));
+    let Ok(Response::SetData(s)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!((s.stat.version, s.stat.data_length), (2, 0));
+    assert_eq!(h.tree.get_data("/a", &[]).map(|d| d.data), Ok(None));
+    assert_eq!(
+        h.write(
+            S1,
+            Request::SetData(SetDataRequest {
+                path: "/nope".into(),
+                data: None,
+                version: -1
+            })
+        ),
+        Err(ErrorCode::NoNode)
+    );
+    assert_eq!(
+        h.write(
+            S1,
+            Request::SetData(SetDataRequest {
+                path: "/a//".into(),
+                data: None,
+                version: -1
+            })
+        ),
+        Err(ErrorCode::BadArguments)
+    );
+}
+
+#[test]
+fn acls_guard_every_write_and_get_acl_masks_digests() {
+    let mut h = Harness::new();
+    let user = Id::new("digest", storage::acl::digest_id("alice:secret"));
+    let mine = vec![
+        Acl {
+            perms: Perms::ALL.bits(),
+            id: user.clone(),
+        },
+        Acl {
+            perms: Perms::READ.bits(),
+            id: Id::new("world", "anyone"),
+        },
+    ];
+    let req = CreateRequest {
+        path: "/locked".into(),
+        data: Some(Bytes::from_static(b"s")),
+        acl: mine.clone(),
+        flags: 0,
+    };
+    h.write(S1, Request::Create2(req)).expect("create");
+    // Strangers: READ yes, WRITE/CREATE/DELETE/ADMIN no.
+    assert!(h.tree.get_data("/locked", &h.auth).is_ok());
+    let hidden = vec![Acl {
+        perms: Perms::ALL.bits(),
+        id: user.clone(),
+    }];
+    let req = CreateRequest {
+        path: "/hidden".into(),
+        data: None,
+        acl: hidden,
+        flags: 0,
+    };
+    h.write(S1, Request::Create2(req)).expect("create");
+    assert_eq!(
+        h.tree.get_acl("/hidden", &h.auth).map(|_| ()),
+        Err(ErrorCode::NoAuth),
+        "getACL needs READ or ADMIN"
+    );
+    assert_eq!(h.create("/locked/c", b"", 0), Err(ErrorCode::NoAuth));
+    let set = Request::SetData(SetDataRequest {
+        path: "/locked".into(),
+        data: None,
+        version: -1,
+    });
+    assert_eq!(h.write(S1, set.clone()), Err(ErrorCode::NoAuth));
+    let set_acl = Request::SetAcl(SetAclRequest {
+        path: "/locked".into(),
+        acl: vec![Acl::open()],
+        version: -1,
+    });
+    assert_eq!(h.write(S1, set_acl.clone()), Err(ErrorCode::NoAuth));
+    let masked = h.tree.get_acl("/locked", &h.auth).expect("getACL");
+    assert_eq!(masked.acl[0].id, Id::new("digest", "alice:x"));
+    // Alice may do everything; she sees the real digest.
+    h.auth.push(user.clone());
+    assert_eq!(
+        h.tree.get_acl("/locked", &h.auth).expect("getACL").acl,
+        mine
+    );
+    assert!(h.create("/locked/c", b"", 0).is_ok());
+    assert!(h.write(S1, set).is_ok());
+    let r = h.write(S1, set_acl);
+    let Ok(Response::SetAcl(s)) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(s.stat.aversion, 1);
+    // super can do anything
+    h.auth = vec![Id::new("super", "")];
+    let lock = Request::SetAcl(SetAclRequest {
+        path: "/locked".into(),
+        acl: vec![Acl { perms: 0, id: user }],
+        version: 1,
+    });
+    assert!(h.write(S1, lock).is_ok());
+    // BADVERSION on aversion
+    let stale = Request::SetAcl(SetAclRequest {
+        path: "/locked".into(),
+        acl: vec![Acl::open()],
+        version: 0,
+    });
+    assert_eq!(h.write(S1, stale), Err(ErrorCode::BadVersion));
+    // `auth` with no digest identity is INVALIDACL
+    h.auth = vec![Id::new("ip", "127.0.0.1")];
+    let auth_acl = CreateRequest {
+        path: "/x".into(),
+        data: None,
+        acl: vec![Acl {
+            perms: 31,
+            id: Id::new("auth", ""),
+        }],
+        flags: 0,
+    };
+    assert_eq!(
+        h.write(S1, Request::Create2(auth_acl)),
+        Err(ErrorCode::InvalidAcl)
+    );
+}
+
+#[test]
+fn multi_is_all_or_nothing_with_zookeeper_results() {
+    let mut h = Harness::new();
+    h.must_create("/m");
+    let before_root = stat_of(&h, "/");
+    let ops = vec![
+        Op::Create(create_req("/m/a", b"", 0)),
+        Op::Check(CheckVersionRequest {
+            path: "/m".into(),
+            version: 7,
+        }),
+        Op::SetData(SetDataRequest {
+            path: "/m".into(),
+            data: None,
+            version: -1,
+        }),
+    ];
+    let out = h.run(S1, CommandOp::Write(Request::Multi(MultiRequest { ops })));
+    let codes = |out: &storage::ApplyOutcome| match &out.result {
+        Ok(Response::Multi(m)) => m
+            .results
+            .iter()
+            .map(|r| match r {
+                OpResult::Error { err } => *err,
+                _ => 1,
+            })
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(codes(&out), vec![0, -103, -2]);
+    assert!(out.events.is_empty());
+    assert_eq!(h.tree.exists("/m/a"), Err(ErrorCode::NoNode), "rolled back");
+    assert_eq!(stat_of(&h, "/m").cversion, 0, "parent rolled back");
+    assert_eq!(stat_of(&h, "/"), before_root);
+
+    let ops = vec![
+        Op::Create(create_req("/m/a", b"", 0)),
+        Op::Create(create_req("/m/s-", b"", 2)),
+        Op::Create(create_req("/m/s-", b"", 2)),
+        Op::Check(CheckVersionRequest {
+            path: "/m/a".into(),
+            version: 0,
+        }),
+        Op::SetData(SetDataRequest {
+            path: "/m/a".into(),
+            data: Some(Bytes::from_static(b"v")),
+            version: 0,
+        }),
+        Op::Delete(DeleteRequest {
+            path: "/m/a".into(),
+            version: 1,
+        }),
+    ];
+    let out = h.run(S1, CommandOp::Write(Request::Multi(MultiRequest { ops })));
+    let Ok(Response::Multi(m)) = &out.result else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(&m.results[0], OpResult::Create { path } if path == "/m/a"));
+    assert!(matches!(&m.results[1], OpResult::Create { path } if path == "/m/s-0000000001"));
+    assert!(matches!(&m.results[2], OpResult::Create { path } if path == "/m/s-0000000002"));
+    assert!(matches!(m.results[3], OpResult::Check));
+    assert!(matches!(&m.results[4], OpResult::SetData { stat } if stat.version == 1));
+    assert!(matches!(m.results[5], OpResult::Delete));
+    assert_eq!(
+        out.events
+            .iter()
+            .filter(|e| e.kind == ChangeKind::Created)
+            .count(),
+        3
+    );
+    assert!(
+        out.events.iter().all(|e| e.zxid == h.zxid),
+        "one zxid for the whole multi"
+    );
+    assert_eq!(
+        h.tree.get_children("/m", &[]).map(|c| c.children),
+        Ok(vec!["s-0000000001".into(), "s-0000000002".into()])
+    );
+
+    // A read inside a write multi fails the whole request.
+    let ops = vec![Op::GetData(GetDataRequest {
+        path: "/m".into(),
+        watch: false,
+    })];
+    let out = h.run(S1, CommandOp::Write(Request::Multi(MultiRequest { ops })));
+    assert_eq!(out.result, Err(ErrorCode::MarshallingError));
+
+    // A delete that fails after a create of a sibling restores both.
+    h.must_create("/m/keep");
+    let ops = vec![
+        Op::Delete(DeleteRequest {
+            path: "/m/keep".into(),
+            version: -1,
+        }),
+        Op::Create(create_req("/m/keep", b"again", 0)),
+        Op::Delete(DeleteRequest {
+            path: "/m/none".into(),
+            version: -1,
+        }),
+    ];
+    let before = h.tree.get_data("/m/keep", &[]).expect("keep");
+    let out = h.run(S1, CommandOp::Write(Request::Multi(MultiRequest { ops })));
+    assert_eq!(codes(&out), vec![0, 0, -101]);
+    assert_eq!(h.tree.get_data("/m/keep", &[]), Ok(before));
+}
+
+#[test]
+fn every_command_consumes_a_zxid_and_reads_see_it() {
+    let mut h = Harness::new();
+    let z0 = h.tree.last_zxid();
+    assert_eq!(h.create("/nope/x", b"", 0), Err(ErrorCode::NoNode));
+    assert_eq!(h.tree.last_zxid(), z0 + 1);
+}
+
+#[test]
+fn reads_all_children_number_and_ephemerals() {
+    let mut h = Harness::new();
+    h.must_create("/r");
+    h.must_create("/r/a");
+    h.must_create("/r/a/b");
+    h.must_create("/r/c");
+    assert_eq!(h.tree.all_children_number("/r"), Ok(3));
+    assert_eq!(
+        h.tree.all_children_number("/missing"),
+        Err(ErrorCode::NoNode)
+    );
+    h.create("/r/e1", b"", 1).expect("e1");
+    h.create("/r/a/e2", b"", 1).expect("e2");
+    assert_eq!(h.tree.ephemerals(S1, "/r/a"), vec!["/r/a/e2".to_string()]);
+    assert_eq!(h.tree.ephemerals(S1, "/").len(), 2);
+    assert!(h.tree.ephemerals(S2, "/").is_empty());
+}
+
+#[test]
+fn delete_container_reaps_only_empty_containers() {
+    let mut h = Harness::new();
+    h.write(S1, Request::CreateContainer(create_req("/c", b"", 4)))
+        .expect("container");
+    h.must_create("/plain");
+    h.must_create("/c/child");
+    assert_eq!(
+        h.write(0, Request::DeleteContainer("/c".into())),
+        Err(ErrorCode::NotEmpty)
+    );
+    assert_eq!(
+        h.write(0, Request::DeleteContainer("/plain".into())),
+        Err(ErrorCode::BadArguments)
+    );
+    h.write(
+        S1,
+        Request::Delete(DeleteRequest {
+            path: "/c/child".into(),
+            version: -1,
+        }),
+    )
+    .expect("delete child");
+    let out = h.run(0, CommandOp::Write(Request::DeleteContainer("/c".into())));
+    assert_eq!(out.result, Ok(Response::Empty));
+    assert_eq!(
+        out.events[0],
+        ChangeEvent {
+            zxid: h.zxid,
+            path: "/c".into(),
+            kind: ChangeKind::Deleted
+        }
+    );
+    assert_eq!(h.tree.expirable().count(), 0);
+}
