@@ -15,7 +15,6 @@
 //! sessions.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -60,51 +59,64 @@ pub fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
     Err(ErrorCode::NoAuth)
 }
 
-/// Parses `addr[/bits]` as `IPAuthenticationProvider` does.
-fn parse_ip_expr(expr: &str) -> Option<(IpAddr, u32)> {
+/// Parses a dotted IPv4 address as `IPAuthenticationProvider.addr2Bytes`
+/// does: four parts, each `Integer.parseInt` in 0..=255 (so `001` and `+1`
+/// are accepted). ZooKeeper's ip scheme knows no IPv6.
+fn parse_v4(addr: &str) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut parts = addr.split('.');
+    for slot in &mut out {
+        let part = parts.next()?;
+        let digits = part.strip_prefix('+').unwrap_or(part);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = u8::try_from(digits.parse::<u32>().ok()?).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// Parses `addr[/bits]` as `IPAuthenticationProvider.isValid` does.
+fn parse_ip_expr(expr: &str) -> Option<([u8; 4], u32)> {
     let (addr, bits) = match expr.split_once('/') {
         Some((a, b)) => (a, Some(b)),
         None => (expr, None),
     };
-    let addr: IpAddr = addr.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let addr = parse_v4(addr)?;
     let bits = match bits {
-        Some(b) => b.parse::<u32>().ok().filter(|b| *b <= max)?,
-        None => max,
+        Some(b) => b.parse::<u32>().ok().filter(|b| *b <= 32)?,
+        None => 32,
     };
     Some((addr, bits))
 }
 
 fn ip_matches(caller: &str, expr: &str) -> bool {
-    let (Some((want, bits)), Ok(have)) = (parse_ip_expr(expr), caller.parse::<IpAddr>()) else {
+    let (Some((want, bits)), Some(have)) = (parse_ip_expr(expr), parse_v4(caller)) else {
         return false;
     };
-    match (want, have) {
-        (IpAddr::V4(w), IpAddr::V4(h)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(w) & mask == u32::from(h) & mask
-        }
-        (IpAddr::V6(w), IpAddr::V6(h)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(w) & mask == u128::from(h) & mask
-        }
-        _ => false,
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    u32::from_be_bytes(want) & mask == u32::from_be_bytes(have) & mask
+}
+
+/// The number of parts Java's `String.split(":")` gives: trailing empty
+/// parts are dropped.
+fn java_split_colon(s: &str) -> usize {
+    let mut parts: Vec<&str> = s.split(':').collect();
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
     }
+    parts.len()
 }
 
 /// Whether an id is valid for its scheme (`AuthenticationProvider.isValid`).
 fn valid_id(id: &Id) -> bool {
     match id.scheme.as_str() {
         "world" => id.id == "anyone",
-        "digest" => id.id.split(':').count() == 2,
+        "digest" => java_split_colon(&id.id) == 2,
         "ip" => parse_ip_expr(&id.id).is_some(),
         _ => false,
     }
@@ -270,8 +282,15 @@ mod tests {
         assert_eq!(check(&list, Perms::ADMIN, &[Id::new("super", "")]), Ok(()));
         assert_eq!(check(&[], Perms::ADMIN, &[]), Ok(()));
         assert_eq!(check(&[Acl::open()], Perms::DELETE, &[]), Ok(()));
-        let v6 = vec![acl(Perms::READ, "ip", "::1/128")];
-        assert_eq!(check(&v6, Perms::READ, &[Id::new("ip", "::1")]), Ok(()));
+        let padded = vec![acl(Perms::READ, "ip", "010.000.0.1/8")];
+        assert_eq!(
+            check(&padded, Perms::READ, &[Id::new("ip", "10.9.9.9")]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&padded, Perms::READ, &[Id::new("ip", "::1")]),
+            Err(ErrorCode::NoAuth)
+        );
     }
 
     #[test]
@@ -318,5 +337,30 @@ mod tests {
         assert!(t.is_empty());
         let c = t.intern(&[acl(Perms::READ, "world", "anyone")]);
         assert_eq!(c, a, "freed slots are reused");
+    }
+
+    #[test]
+    fn id_validity_follows_the_java_providers() {
+        let me = vec![Id::new("ip", "127.0.0.1")];
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "ip", "::1")], &me),
+            Err(ErrorCode::InvalidAcl),
+            "IPv4 only"
+        );
+        assert!(fixup(&[acl(Perms::ALL, "ip", "+1.2.3.4/24")], &me).is_ok());
+        // Java's split(":") drops trailing empty strings.
+        for (id, ok) in [
+            ("a:", false),
+            (":b", true),
+            ("a:b:", true),
+            ("a:b:c", false),
+            ("a::", false),
+        ] {
+            assert_eq!(
+                fixup(&[acl(Perms::ALL, "digest", id)], &me).is_ok(),
+                ok,
+                "{id}"
+            );
+        }
     }
 }

@@ -189,14 +189,14 @@ fn one(
     }
 }
 
-/// `checkAndIncVersion`: −1 matches any version; the next version skips −1
-/// when it wraps (ZOOKEEPER-4743).
+/// `checkAndIncVersion`: −1 matches any version; the next version wraps as a
+/// Java `int` (3.8 and 3.9 have no ZOOKEEPER-4743 special case, so a node can
+/// reach version −1).
 fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
     if expected != -1 && expected != current {
         return Err(ErrorCode::BadVersion);
     }
-    let next = current.wrapping_add(1);
-    Ok(if next == -1 { 0 } else { next })
+    Ok(current.wrapping_add(1))
 }
 
 fn validate_path(p: &str) -> Result<(), ErrorCode> {
@@ -226,7 +226,7 @@ fn create(
     events: &mut Vec<ChangeEvent>,
     undo: Option<&mut Vec<Undo>>,
 ) -> Result<OpResult, ErrorCode> {
-    // validateCreateRequest
+    // validateCreateRequest (session liveness was checked by the caller)
     let mode = CreateMode::try_from(spec.flags).map_err(|_| ErrorCode::BadArguments)?;
     if mode.is_ttl() && !tree.config.ttl_enabled {
         return Err(ErrorCode::Unimplemented);
@@ -280,8 +280,12 @@ fn create(
             log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
             log.push(Undo::Created(full.clone()));
         }
-        parent.stat.cversion = parent_cversion.wrapping_add(1);
-        parent.stat.pzxid = ctx.zxid;
+        // DataTree.createNode: only a newer cversion moves cversion and pzxid.
+        let next = parent_cversion.wrapping_add(1);
+        if next > parent.stat.cversion {
+            parent.stat.cversion = next;
+            parent.stat.pzxid = ctx.zxid;
+        }
     }
     let acl_ref = tree.intern_acl(&acl);
     let node = Node::new(spec.data.clone(), acl_ref, kind, ctx.zxid, ctx.time);
@@ -345,8 +349,9 @@ fn remove_node(
         if let Some(log) = undo.as_deref_mut() {
             log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
         }
-        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
-        // Only move pzxid forward (DataTree.deleteNode).
+        // The internal cversion counts creates only (the visible one still
+        // goes up, as children went down); pzxid only moves forward
+        // (DataTree.deleteNode).
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
@@ -372,23 +377,35 @@ fn remove_node(
 }
 
 /// The leader's reaper: delete a container or TTL node that is still empty.
-/// ZooKeeper sends `deleteContainer` for both; it fails quietly if the node
-/// gained children or is gone.
+///
+/// ZooKeeper's `deleteContainer` re-checks only emptiness (NOTEMPTY) and
+/// refuses session ephemerals (BADVERSION); it would delete a persistent
+/// node that replaced the container since the reaper's scan. Corral
+/// re-checks the whole criterion at apply time with the leader's time from
+/// the command, so a node that changed since the scan is left alone (the
+/// reaper's proposal simply fails). A client that sends opcode 20 gets
+/// BADARGUMENTS, as from ZooKeeper (whose parse of it always contains NUL).
 fn delete_container(
     tree: &mut Tree,
     ctx: &Ctx<'_>,
     p: &str,
     events: &mut Vec<ChangeEvent>,
 ) -> Result<Response, ErrorCode> {
-    if is_special(p) {
+    if ctx.session != 0 || is_special(p) || !p.starts_with('/') || p.contains('\0') {
         return Err(ErrorCode::BadArguments);
     }
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
-    if !matches!(node.kind(), NodeKind::Container | NodeKind::Ttl(_)) {
-        return Err(ErrorCode::BadArguments);
-    }
     if !node.children.is_empty() {
         return Err(ErrorCode::NotEmpty);
+    }
+    let expired = match node.kind() {
+        // Collected once it has had a child (internal cversion > 0).
+        NodeKind::Container => node.stat.cversion > 0,
+        NodeKind::Ttl(ttl) => ttl != 0 && ctx.time.saturating_sub(node.stat.mtime) > ttl,
+        NodeKind::Persistent | NodeKind::Ephemeral(_) => false,
+    };
+    if !expired {
+        return Err(ErrorCode::BadVersion);
     }
     remove_node(tree, ctx.zxid, p, events, None);
     Ok(Response::Empty)
@@ -487,6 +504,17 @@ fn multi(tree: &mut Tree, ctx: &Ctx<'_>, ops: &[Op]) -> ApplyOutcome {
         .iter()
         .any(|op| matches!(op, Op::GetChildren(_) | Op::GetData(_)))
     {
+        return ApplyOutcome::err(ErrorCode::MarshallingError);
+    }
+    // So does a create sub-op with an invalid or TTL mode (3.8.2+:
+    // MultiOperationRecord builds CreateOptions, which refuse them).
+    let bad_create = ops.iter().any(|op| match op {
+        Op::Create(r) | Op::Create2(r) | Op::CreateContainer(r) => {
+            CreateMode::try_from(r.flags).map_or(true, CreateMode::is_ttl)
+        }
+        _ => false,
+    });
+    if bad_create {
         return ApplyOutcome::err(ErrorCode::MarshallingError);
     }
     let mut events = Vec::new();

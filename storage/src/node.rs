@@ -68,6 +68,8 @@ pub struct Node {
     /// The interned ACL.
     pub acl: AclRef,
     /// The persisted stat (`dataLength` and `numChildren` are derived).
+    /// `cversion` here is ZooKeeper's internal one: the number of child
+    /// creates, which also numbers sequential children.
     pub stat: StatPersisted,
     /// Names of the children.
     pub children: BTreeSet<Box<str>>,
@@ -112,7 +114,13 @@ impl Node {
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            // ZooKeeper stores the number of child creates and shows clients
+            // creates + deletes, derived as `2 * creates - children`
+            // (`DataNode.copyStat`), in wrapping int arithmetic.
+            cversion: s
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(i32::try_from(self.children.len()).unwrap_or(i32::MAX)),
             aversion: s.aversion,
             ephemeral_owner: owner,
             data_length: self

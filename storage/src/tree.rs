@@ -111,8 +111,14 @@ impl Tree {
         &self.config
     }
 
+    /// A node by the path a read names: reads do no path validation, and
+    /// `""` names the root (ZooKeeper keeps the root under both keys).
+    fn lookup(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(if path.is_empty() { "/" } else { path })
+    }
+
     fn readable(&self, path: &str, auth: &[Id]) -> Result<&Node, ErrorCode> {
-        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         acl::check(self.acls.get(node.acl), Perms::READ, auth)?;
         Ok(node)
     }
@@ -126,16 +132,17 @@ impl Tree {
         })
     }
 
-    /// `exists`: no ACL check (ZooKeeper 3.8.0; READ is checked from 3.8.4,
-    /// ZOOKEEPER-2590).
-    pub fn exists(&self, path: &str) -> Result<Stat, ErrorCode> {
-        self.nodes
-            .get(path)
-            .map(Node::stat)
-            .ok_or(ErrorCode::NoNode)
+    /// `exists`: READ on a node that exists (ZooKeeper 3.8.4+, ZOOKEEPER-2590;
+    /// 3.8.0–3.8.3 checked nothing). A NUL in the path is BADARGUMENTS.
+    pub fn exists(&self, path: &str, auth: &[Id]) -> Result<Stat, ErrorCode> {
+        if path.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
+        self.readable(path, auth).map(Node::stat)
     }
 
-    /// `getChildren`: READ on the node; names sorted.
+    /// `getChildren`: READ on the node; names sorted (ZooKeeper's order is a
+    /// hash set's, which clients do not rely on).
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<GetChildrenResponse, ErrorCode> {
         let node = self.readable(path, auth)?;
         Ok(GetChildrenResponse {
@@ -158,9 +165,9 @@ impl Tree {
 
     /// `getACL`: needs READ or ADMIN (`FinalRequestProcessor`, seen as
     /// NOAUTH in the golden captures); without ADMIN (or super) on the node,
-    /// digest ids are shown as `user:x`.
+    /// digest ids are shown as `user:x` (since 3.6.0, ZOOKEEPER-1392).
     pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<GetAclResponse, ErrorCode> {
-        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let list = self.acls.get(node.acl);
         acl::check(list, Perms::READ | Perms::ADMIN, auth)?;
         let admin = acl::check(list, Perms::ADMIN, auth).is_ok();
@@ -184,11 +191,16 @@ impl Tree {
         })
     }
 
-    /// `getAllChildrenNumber`: the number of descendants of `path`, not
-    /// counting the node itself.
-    pub fn all_children_number(&self, path: &str) -> Result<i32, ErrorCode> {
-        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
-        let mut count: usize = 0;
+    /// `getAllChildrenNumber`: READ on the node; the number of its
+    /// descendants, not counting itself (for `/` that includes the
+    /// `/zookeeper` subtree; for `""` ZooKeeper also counts the root).
+    pub fn all_children_number(&self, path: &str, auth: &[Id]) -> Result<i32, ErrorCode> {
+        let node = self.readable(path, auth)?;
+        let (path, mut count) = if path.is_empty() {
+            ("/", 1usize)
+        } else {
+            (path, 0)
+        };
         let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
         while let Some(p) = stack.pop() {
             count += 1;
@@ -199,12 +211,14 @@ impl Tree {
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
-    /// `getEphemerals`: the calling session's ephemerals under `prefix`,
-    /// sorted. `/` lists all of them.
+    /// `getEphemerals`: the calling session's ephemerals whose path starts
+    /// with `prefix` (a plain string prefix: `/a` matches `/ab`), sorted
+    /// (ZooKeeper's order is a hash set's). An empty or `/` prefix lists all.
     pub fn ephemerals(&self, session: i64, prefix: &str) -> Vec<String> {
+        let all = prefix.trim().is_empty() || prefix.trim() == "/";
         self.sessions
             .ephemerals_of(session)
-            .filter(|p| prefix == "/" || p.starts_with(prefix))
+            .filter(|p| all || p.starts_with(prefix))
             .cloned()
             .collect()
     }

@@ -11,7 +11,7 @@ use storage::{ChangeEvent, ChangeKind, CommandOp, TreeConfig};
 
 fn stat_of(h: &Harness, path: &str) -> Stat {
     h.tree
-        .exists(path)
+        .exists(path, &[])
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -24,9 +24,12 @@ fn fresh_tree_matches_a_new_zookeeper() {
         root.stat,
         Stat {
             num_children: 1,
+            // 2 * creates - children: -1 for a fresh root (golden captures).
+            cversion: -1,
             ..Stat::default()
         }
     );
+    assert_eq!(h.tree.exists("/zookeeper", &[]).map(|s| s.cversion), Ok(-2));
     let zk = h.tree.get_children("/zookeeper", &[]).expect("/zookeeper");
     assert_eq!(zk.children, vec!["config", "quota"]);
     let cfg = h.tree.get_acl("/zookeeper/config", &[]).expect("config");
@@ -67,7 +70,11 @@ fn create_sets_every_stat_field_and_touches_the_parent() {
         }
     );
     let root = stat_of(&h, "/");
-    assert_eq!((root.cversion, root.pzxid, root.num_children), (1, z, 2));
+    assert_eq!(
+        (root.cversion, root.pzxid, root.num_children),
+        (0, z, 2),
+        "2 * 1 create - 2 children"
+    );
     // create (op 1) answers with the path only
     let r = h.write(S1, Request::Create(create_req("/b", b"", 0)));
     assert_eq!(
@@ -164,7 +171,7 @@ fn ephemeral_owner_is_the_session_and_close_removes_them() {
             },
         ]
     );
-    assert_eq!(h.tree.exists("/p/e0000000000"), Err(ErrorCode::NoNode));
+    assert_eq!(h.tree.exists("/p/e0000000000", &[]), Err(ErrorCode::NoNode));
     assert_eq!(
         h.run(S2, CommandOp::CloseSession).result,
         Err(ErrorCode::SessionExpired)
@@ -450,7 +457,11 @@ fn multi_is_all_or_nothing_with_zookeeper_results() {
     };
     assert_eq!(codes(&out), vec![0, -103, -2]);
     assert!(out.events.is_empty());
-    assert_eq!(h.tree.exists("/m/a"), Err(ErrorCode::NoNode), "rolled back");
+    assert_eq!(
+        h.tree.exists("/m/a", &[]),
+        Err(ErrorCode::NoNode),
+        "rolled back"
+    );
     assert_eq!(stat_of(&h, "/m").cversion, 0, "parent rolled back");
     assert_eq!(stat_of(&h, "/"), before_root);
 
@@ -540,9 +551,9 @@ fn reads_all_children_number_and_ephemerals() {
     h.must_create("/r/a");
     h.must_create("/r/a/b");
     h.must_create("/r/c");
-    assert_eq!(h.tree.all_children_number("/r"), Ok(3));
+    assert_eq!(h.tree.all_children_number("/r", &[]), Ok(3));
     assert_eq!(
-        h.tree.all_children_number("/missing"),
+        h.tree.all_children_number("/missing", &[]),
         Err(ErrorCode::NoNode)
     );
     h.create("/r/e1", b"", 1).expect("e1");
@@ -565,7 +576,13 @@ fn delete_container_reaps_only_empty_containers() {
     );
     assert_eq!(
         h.write(0, Request::DeleteContainer("/plain".into())),
-        Err(ErrorCode::BadArguments)
+        Err(ErrorCode::BadVersion),
+        "not a container"
+    );
+    assert_eq!(
+        h.write(S1, Request::DeleteContainer("/c".into())),
+        Err(ErrorCode::BadArguments),
+        "clients may not send it"
     );
     h.write(
         S1,
@@ -586,4 +603,35 @@ fn delete_container_reaps_only_empty_containers() {
         }
     );
     assert_eq!(h.tree.expirable().count(), 0);
+}
+
+#[test]
+fn ttl_nodes_expire_only_after_their_ttl_without_changes() {
+    let mut h = Harness::new();
+    let ttl = CreateTtlRequest {
+        path: "/t".into(),
+        data: None,
+        acl: vec![Acl::open()],
+        flags: 5,
+        ttl: 1000,
+    };
+    h.write(S1, Request::CreateTtl(ttl)).expect("ttl node");
+    // The harness advances time by 10 ms per command.
+    assert_eq!(
+        h.write(0, Request::DeleteContainer("/t".into())),
+        Err(ErrorCode::BadVersion),
+        "too young"
+    );
+    h.time += 2000;
+    assert_eq!(
+        h.write(0, Request::DeleteContainer("/t".into())),
+        Ok(Response::Empty)
+    );
+    // A fresh container that never had a child is not collected.
+    h.write(S1, Request::CreateContainer(create_req("/c", b"", 4)))
+        .expect("container");
+    assert_eq!(
+        h.write(0, Request::DeleteContainer("/c".into())),
+        Err(ErrorCode::BadVersion)
+    );
 }
