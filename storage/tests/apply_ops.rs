@@ -635,3 +635,37 @@ fn ttl_nodes_expire_only_after_their_ttl_without_changes() {
         Err(ErrorCode::BadVersion)
     );
 }
+
+#[test]
+fn failed_multi_restores_a_deleted_node_with_its_own_acl() {
+    let mut h = Harness::new();
+    let acl = vec![Acl {
+        perms: (Perms::READ | Perms::WRITE).bits(),
+        id: Id::new("world", "anyone"),
+    }];
+    let req = CreateRequest {
+        path: "/only".into(),
+        data: Some(Bytes::from_static(b"x")),
+        acl: acl.clone(),
+        flags: 0,
+    };
+    h.write(S1, Request::Create2(req)).expect("create");
+    let before = h.tree.get_acl("/only", &[]).expect("acl");
+    let ops = vec![
+        Op::Delete(DeleteRequest {
+            path: "/only".into(),
+            version: -1,
+        }),
+        Op::Check(CheckVersionRequest {
+            path: "/missing".into(),
+            version: -1,
+        }),
+    ];
+    h.write(S1, Request::Multi(MultiRequest { ops }))
+        .expect("multi replies");
+    assert_eq!(h.tree.get_acl("/only", &[]), Ok(before));
+    assert_eq!(
+        h.tree.get_data("/only", &[]).map(|d| d.data),
+        Ok(Some(Bytes::from_static(b"x")))
+    );
+}

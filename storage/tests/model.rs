@@ -1,0 +1,519 @@
+//! Model test (sled's `fuzz_model` style): random command sequences —
+//! creates of every plain mode, deletes, sets, ACL changes, checks, multis,
+//! session opens and closes — applied to the real [`Tree`] and to a small
+//! reference model written for obviousness (a `BTreeMap` of paths, children
+//! found by scanning, a `multi` done on a clone). After every command the
+//! replies must agree, and at the end the whole trees must; a second `Tree`
+//! replaying the same commands must end byte-identical (determinism).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use jute::proto::*;
+use jute::{Acl, ErrorCode, Id, Perms, Request, Response, Stat};
+use proptest::prelude::*;
+use storage::{Command, CommandOp, Tree, TreeConfig, apply};
+
+// ------------------------------------------------------------------ model --
+
+#[derive(Debug, Clone, PartialEq)]
+struct MNode {
+    data: Option<Vec<u8>>,
+    acl: Vec<Acl>,
+    czxid: i64,
+    mzxid: i64,
+    ctime: i64,
+    mtime: i64,
+    version: i32,
+    creates: i32,
+    aversion: i32,
+    owner: i64,
+    pzxid: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    nodes: BTreeMap<String, MNode>,
+    sessions: BTreeSet<i64>,
+}
+
+fn parent_of(p: &str) -> String {
+    match p.rfind('/') {
+        Some(0) => "/".into(),
+        Some(i) => p[..i].into(),
+        None => String::new(),
+    }
+}
+
+fn allowed(acl: &[Acl], perm: Perms, auth: &[Id]) -> bool {
+    auth.iter().any(|i| i.scheme == "super")
+        || acl.iter().any(|a| {
+            a.perms & perm.bits() != 0
+                && ((a.id.scheme == "world" && a.id.id == "anyone")
+                    || auth.iter().any(|i| *i == a.id))
+        })
+}
+
+impl Model {
+    fn new() -> Self {
+        let mut nodes = BTreeMap::new();
+        let blank = |acl: Vec<Acl>| MNode {
+            data: Some(Vec::new()),
+            acl,
+            czxid: 0,
+            mzxid: 0,
+            ctime: 0,
+            mtime: 0,
+            version: 0,
+            creates: 0,
+            aversion: 0,
+            owner: 0,
+            pzxid: 0,
+        };
+        for p in ["/", "/zookeeper", "/zookeeper/quota"] {
+            nodes.insert(p.to_string(), blank(vec![Acl::open()]));
+        }
+        let mut cfg = blank(vec![Acl {
+            perms: 1,
+            id: Id::new("world", "anyone"),
+        }]);
+        cfg.aversion = -1;
+        nodes.insert("/zookeeper/config".into(), cfg);
+        Model {
+            nodes,
+            sessions: BTreeSet::new(),
+        }
+    }
+
+    fn children(&self, p: &str) -> Vec<String> {
+        self.nodes
+            .keys()
+            .filter(|k| *k != "/" && parent_of(k) == p)
+            .map(|k| k.rsplit('/').next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn stat(&self, p: &str) -> Stat {
+        let n = &self.nodes[p];
+        let kids = self.children(p).len() as i32;
+        Stat {
+            czxid: n.czxid,
+            mzxid: n.mzxid,
+            ctime: n.ctime,
+            mtime: n.mtime,
+            version: n.version,
+            cversion: n.creates * 2 - kids,
+            aversion: n.aversion,
+            ephemeral_owner: n.owner,
+            data_length: n.data.as_ref().map_or(0, |d| d.len() as i32),
+            num_children: kids,
+            pzxid: n.pzxid,
+        }
+    }
+
+    fn fix_acl(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+        if acl.is_empty() {
+            return Err(ErrorCode::InvalidAcl);
+        }
+        let mut out: Vec<Acl> = Vec::new();
+        for a in acl {
+            let expanded: Vec<Acl> = if a.id.scheme == "auth" {
+                let ids: Vec<Acl> = auth
+                    .iter()
+                    .filter(|i| i.scheme == "digest")
+                    .map(|i| Acl {
+                        perms: a.perms,
+                        id: i.clone(),
+                    })
+                    .collect();
+                if ids.is_empty() {
+                    return Err(ErrorCode::InvalidAcl);
+                }
+                ids
+            } else {
+                vec![a.clone()]
+            };
+            for e in expanded {
+                if !out.contains(&e) {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One write op against the model, mutating it on success.
+    fn op(
+        &mut self,
+        op: &Op,
+        s: i64,
+        auth: &[Id],
+        zxid: i64,
+        time: i64,
+    ) -> Result<OpResult, ErrorCode> {
+        let version_ok = |cur: i32, want: i32| want == -1 || want == cur;
+        match op {
+            Op::Create(r) | Op::Create2(r) => {
+                if !(0..=3).contains(&r.flags) {
+                    return Err(ErrorCode::BadArguments);
+                }
+                let parent = parent_of(&r.path);
+                let acl = Self::fix_acl(&r.acl, auth)?;
+                let pn = self.nodes.get(&parent).ok_or(ErrorCode::NoNode)?;
+                if !allowed(&pn.acl, Perms::CREATE, auth) {
+                    return Err(ErrorCode::NoAuth);
+                }
+                let mut path = r.path.clone();
+                if r.flags & 2 != 0 {
+                    path.push_str(&format!("{:010}", pn.creates));
+                }
+                if storage::path::validate(&path).is_err() {
+                    return Err(ErrorCode::BadArguments);
+                }
+                if self.nodes.contains_key(&path) {
+                    return Err(ErrorCode::NodeExists);
+                }
+                if pn.owner != 0 {
+                    return Err(ErrorCode::NoChildrenForEphemerals);
+                }
+                let owner = if r.flags & 1 != 0 { s } else { 0 };
+                let pn = self.nodes.get_mut(&parent).ok_or(ErrorCode::NoNode)?;
+                pn.creates += 1;
+                pn.pzxid = zxid;
+                self.nodes.insert(
+                    path.clone(),
+                    MNode {
+                        data: r.data.as_ref().map(|d| d.to_vec()),
+                        acl,
+                        czxid: zxid,
+                        mzxid: zxid,
+                        ctime: time,
+                        mtime: time,
+                        version: 0,
+                        creates: 0,
+                        aversion: 0,
+                        owner,
+                        pzxid: zxid,
+                    },
+                );
+                Ok(match op {
+                    Op::Create(_) => OpResult::Create { path },
+                    _ => OpResult::Create2 {
+                        stat: self.stat(&path),
+                        path,
+                    },
+                })
+            }
+            Op::Delete(r) => {
+                if ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
+                    .contains(&r.path.as_str())
+                    || !r.path.contains('/')
+                {
+                    return Err(ErrorCode::BadArguments);
+                }
+                let parent = parent_of(&r.path);
+                let pn = self.nodes.get(&parent).ok_or(ErrorCode::NoNode)?;
+                if !allowed(&pn.acl, Perms::DELETE, auth) {
+                    return Err(ErrorCode::NoAuth);
+                }
+                let n = self.nodes.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                if !version_ok(n.version, r.version) {
+                    return Err(ErrorCode::BadVersion);
+                }
+                if !self.children(&r.path).is_empty() {
+                    return Err(ErrorCode::NotEmpty);
+                }
+                self.nodes.remove(&r.path);
+                let pn = self.nodes.get_mut(&parent).ok_or(ErrorCode::NoNode)?;
+                pn.pzxid = pn.pzxid.max(zxid);
+                Ok(OpResult::Delete)
+            }
+            Op::SetData(r) => {
+                storage::path::validate(&r.path).map_err(|_| ErrorCode::BadArguments)?;
+                let n = self.nodes.get_mut(&r.path).ok_or(ErrorCode::NoNode)?;
+                if !allowed(&n.acl, Perms::WRITE, auth) {
+                    return Err(ErrorCode::NoAuth);
+                }
+                if !version_ok(n.version, r.version) {
+                    return Err(ErrorCode::BadVersion);
+                }
+                n.version += 1;
+                n.data = r.data.as_ref().map(|d| d.to_vec());
+                n.mzxid = zxid;
+                n.mtime = time;
+                Ok(OpResult::SetData {
+                    stat: self.stat(&r.path),
+                })
+            }
+            Op::Check(r) => {
+                storage::path::validate(&r.path).map_err(|_| ErrorCode::BadArguments)?;
+                let n = self.nodes.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                if !allowed(&n.acl, Perms::READ, auth) {
+                    return Err(ErrorCode::NoAuth);
+                }
+                if !version_ok(n.version, r.version) {
+                    return Err(ErrorCode::BadVersion);
+                }
+                Ok(OpResult::Check)
+            }
+            _ => Err(ErrorCode::Unimplemented),
+        }
+    }
+
+    fn apply(&mut self, cmd: &Command, zxid: i64) -> Result<Response, ErrorCode> {
+        let (s, auth, time) = (cmd.session_id, &cmd.auth[..], cmd.time);
+        match &cmd.op {
+            CommandOp::CreateSession { .. } => {
+                self.sessions.insert(s);
+                Ok(Response::Empty)
+            }
+            CommandOp::CloseSession => {
+                if !self.sessions.remove(&s) {
+                    return Err(ErrorCode::SessionExpired);
+                }
+                let mine: Vec<String> = self
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| n.owner == s)
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                for p in mine {
+                    self.nodes.remove(&p);
+                    if let Some(pn) = self.nodes.get_mut(&parent_of(&p)) {
+                        pn.pzxid = pn.pzxid.max(zxid);
+                    }
+                }
+                Ok(Response::Empty)
+            }
+            CommandOp::Write(req) => {
+                if !self.sessions.contains(&s) {
+                    return Err(ErrorCode::SessionExpired);
+                }
+                match req {
+                    Request::Multi(m) => {
+                        let mut scratch = self.clone();
+                        let mut results = Vec::new();
+                        for (i, op) in m.ops.iter().enumerate() {
+                            match scratch.op(op, s, auth, zxid, time) {
+                                Ok(r) => results.push(r),
+                                Err(code) => {
+                                    let errs = (0..m.ops.len())
+                                        .map(|j| OpResult::Error {
+                                            err: if j < i {
+                                                0
+                                            } else if j == i {
+                                                code.into()
+                                            } else {
+                                                -2
+                                            },
+                                        })
+                                        .collect();
+                                    return Ok(Response::Multi(MultiResponse { results: errs }));
+                                }
+                            }
+                        }
+                        *self = scratch;
+                        Ok(Response::Multi(MultiResponse { results }))
+                    }
+                    Request::SetAcl(r) => {
+                        storage::path::validate(&r.path).map_err(|_| ErrorCode::BadArguments)?;
+                        let acl = Self::fix_acl(&r.acl, auth)?;
+                        let n = self.nodes.get_mut(&r.path).ok_or(ErrorCode::NoNode)?;
+                        if !allowed(&n.acl, Perms::ADMIN, auth) {
+                            return Err(ErrorCode::NoAuth);
+                        }
+                        if r.version != -1 && r.version != n.aversion {
+                            return Err(ErrorCode::BadVersion);
+                        }
+                        n.aversion += 1;
+                        n.acl = acl;
+                        Ok(Response::SetAcl(SetAclResponse {
+                            stat: self.stat(&r.path),
+                        }))
+                    }
+                    Request::Create(r) => {
+                        self.op(&Op::Create(r.clone()), s, auth, zxid, time)
+                            .map(|r| match r {
+                                OpResult::Create { path } => {
+                                    Response::Create(CreateResponse { path })
+                                }
+                                other => panic!("{other:?}"),
+                            })
+                    }
+                    Request::Create2(r) => self
+                        .op(&Op::Create2(r.clone()), s, auth, zxid, time)
+                        .map(|r| match r {
+                            OpResult::Create2 { path, stat } => {
+                                Response::Create2(Create2Response { path, stat })
+                            }
+                            other => panic!("{other:?}"),
+                        }),
+                    Request::Delete(r) => self
+                        .op(&Op::Delete(r.clone()), s, auth, zxid, time)
+                        .map(|_| Response::Empty),
+                    Request::SetData(r) => self
+                        .op(&Op::SetData(r.clone()), s, auth, zxid, time)
+                        .map(|r| match r {
+                            OpResult::SetData { stat } => {
+                                Response::SetData(SetDataResponse { stat })
+                            }
+                            other => panic!("{other:?}"),
+                        }),
+                    other => panic!("model does not generate {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------- generators --
+
+const SESSIONS: [i64; 3] = [11, 12, 13];
+
+fn alice() -> Id {
+    Id::new("digest", storage::acl::digest_id("alice:pw"))
+}
+
+fn any_path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::collection::vec(prop_oneof![Just("a"), Just("b"), Just("c")], 1..4)
+            .prop_map(|parts| format!("/{}", parts.join("/"))),
+        1 => Just("/".to_string()),
+        1 => Just("/zookeeper".to_string()),
+        1 => Just("/a/".to_string()),
+        1 => Just("/a//b".to_string()),
+    ]
+}
+
+fn any_acl() -> impl Strategy<Value = Vec<Acl>> {
+    prop_oneof![
+        4 => Just(vec![Acl::open()]),
+        1 => Just(vec![Acl { perms: Perms::READ.bits(), id: Id::new("world", "anyone") }]),
+        1 => Just(vec![Acl { perms: Perms::ALL.bits(), id: alice() }]),
+        1 => Just(vec![Acl { perms: Perms::ALL.bits(), id: Id::new("auth", "") }]),
+        1 => Just(vec![Acl { perms: (Perms::CREATE | Perms::READ).bits(), id: Id::new("world", "anyone") }, Acl { perms: Perms::ALL.bits(), id: alice() }]),
+        1 => Just(vec![]),
+    ]
+}
+
+fn any_data() -> impl Strategy<Value = Option<Bytes>> {
+    prop_oneof![
+        Just(None),
+        proptest::collection::vec(any::<u8>(), 0..8).prop_map(|v| Some(Bytes::from(v)))
+    ]
+}
+
+fn any_op() -> impl Strategy<Value = Op> {
+    let version = prop_oneof![Just(-1), 0..3i32];
+    prop_oneof![
+        3 => (any_path(), any_data(), any_acl(), 0..4i32)
+            .prop_map(|(path, data, acl, flags)| Op::Create(CreateRequest { path, data, acl, flags })),
+        2 => (any_path(), any_data(), any_acl(), 0..4i32)
+            .prop_map(|(path, data, acl, flags)| Op::Create2(CreateRequest { path, data, acl, flags })),
+        2 => (any_path(), version.clone()).prop_map(|(path, version)| Op::Delete(DeleteRequest { path, version })),
+        2 => (any_path(), any_data(), version.clone())
+            .prop_map(|(path, data, version)| Op::SetData(SetDataRequest { path, data, version })),
+        1 => (any_path(), version).prop_map(|(path, version)| Op::Check(CheckVersionRequest { path, version })),
+    ]
+}
+
+fn any_command() -> impl Strategy<Value = Command> {
+    let auth = prop_oneof![
+        4 => Just(vec![Id::new("ip", "127.0.0.1")]),
+        2 => Just(vec![Id::new("ip", "127.0.0.1"), alice()]),
+        1 => Just(vec![Id::new("super", "")]),
+    ];
+    let op = prop_oneof![
+        8 => any_op().prop_filter_map("single writes", |op| match op {
+            Op::Create(r) => Some(CommandOp::Write(Request::Create(r))),
+            Op::Create2(r) => Some(CommandOp::Write(Request::Create2(r))),
+            Op::Delete(r) => Some(CommandOp::Write(Request::Delete(r))),
+            Op::SetData(r) => Some(CommandOp::Write(Request::SetData(r))),
+            _ => None,
+        }),
+        2 => proptest::collection::vec(any_op(), 0..5).prop_map(|ops| CommandOp::Write(Request::Multi(MultiRequest { ops }))),
+        1 => (any_path(), any_acl(), prop_oneof![Just(-1), 0..2i32])
+            .prop_map(|(path, acl, version)| CommandOp::Write(Request::SetAcl(SetAclRequest { path, acl, version }))),
+        1 => Just(CommandOp::CloseSession),
+        1 => Just(CommandOp::CreateSession { timeout_ms: 5000, passwd: Bytes::from_static(&[1; 16]) }),
+    ];
+    (proptest::sample::select(&SESSIONS[..]), auth, op, 0..5i64).prop_map(
+        |(session_id, auth, op, dt)| Command {
+            time: 1_000 + dt,
+            session_id,
+            auth,
+            op,
+        },
+    )
+}
+
+// ------------------------------------------------------------------ check --
+
+fn dump(tree: &Tree) -> Vec<(String, Option<Bytes>, Vec<Acl>, Stat)> {
+    let mut paths: Vec<String> = vec!["/".into()];
+    let mut out = Vec::new();
+    while let Some(p) = paths.pop() {
+        let node = tree.node(&p).expect("listed child exists");
+        for c in &node.children {
+            paths.push(storage::path::join(&p, c));
+        }
+        out.push((
+            p.clone(),
+            node.data.clone(),
+            tree.acl_of(node).to_vec(),
+            node.stat(),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tree_matches_the_model_and_replays_identically(cmds in proptest::collection::vec(any_command(), 1..100)) {
+        let mut tree = Tree::new(TreeConfig { ttl_enabled: false });
+        let mut model = Model::new();
+        let open = |s: i64| Command { time: 1, session_id: s, auth: vec![], op: CommandOp::CreateSession { timeout_ms: 5000, passwd: Bytes::from_static(&[0; 16]) } };
+        let mut all = SESSIONS.iter().map(|s| open(*s)).collect::<Vec<_>>();
+        all.extend(cmds);
+        let mut time = 0;
+        for (i, mut cmd) in all.into_iter().enumerate() {
+            time += cmd.time; // monotonic leader clock
+            cmd.time = time;
+            let zxid = i as i64 + 1;
+            let got = apply(&mut tree, &cmd, zxid);
+            let want = model.apply(&cmd, zxid);
+            prop_assert_eq!(&got.result, &want, "command {} {:?}", i, cmd);
+            prop_assert_eq!(tree.last_zxid(), zxid);
+            if got.result.is_err() {
+                prop_assert!(got.events.is_empty(), "failed commands fire nothing");
+            }
+        }
+        let want: Vec<_> = model.nodes.iter().map(|(p, n)| {
+            (p.clone(), n.data.clone().map(Bytes::from), n.acl.clone(), model.stat(p))
+        }).collect();
+        prop_assert_eq!(dump(&tree), want);
+        for s in SESSIONS {
+            let mut mine: Vec<String> = model.nodes.iter().filter(|(_, n)| n.owner == s).map(|(p, _)| p.clone()).collect();
+            mine.sort();
+            prop_assert_eq!(tree.ephemerals(s, "/"), mine);
+        }
+    }
+
+    #[test]
+    fn replaying_the_log_gives_identical_state(cmds in proptest::collection::vec(any_command(), 1..80)) {
+        let mut a = Tree::new(TreeConfig::default());
+        let mut b = Tree::new(TreeConfig::default());
+        let mut outcomes = Vec::new();
+        for (i, cmd) in cmds.iter().enumerate() {
+            outcomes.push(apply(&mut a, cmd, i as i64 + 1));
+        }
+        for (i, cmd) in cmds.iter().enumerate() {
+            prop_assert_eq!(&apply(&mut b, cmd, i as i64 + 1), &outcomes[i]);
+        }
+        prop_assert_eq!(dump(&a), dump(&b));
+        prop_assert_eq!(format!("{:?}", a.sessions()), format!("{:?}", b.sessions()));
+    }
+}
