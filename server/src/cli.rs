@@ -26,6 +26,20 @@ pub struct Args {
     #[arg(long, default_value_t = jute::DEFAULT_MAX_BUFFER)]
     pub jute_maxbuffer: usize,
 
+    /// Allow TTL nodes (ZooKeeper's `extendedTypesEnabled`).
+    #[arg(long)]
+    pub extended_types_enabled: bool,
+
+    /// How often empty containers and expired TTL nodes are collected, ms
+    /// (ZooKeeper's `znode.container.checkIntervalMs`).
+    #[arg(long, default_value_t = 60_000)]
+    pub container_check_interval_ms: u64,
+
+    /// The super user's digest id, `super:<base64 sha1>` (ZooKeeper's
+    /// `DigestAuthenticationProvider.superDigest`).
+    #[arg(long, env = "CORRAL_SUPER_DIGEST")]
+    pub super_digest: Option<String>,
+
     /// Log filter, in `tracing` `EnvFilter` syntax (`RUST_LOG` also works).
     #[arg(long, env = "CORRAL_LOG", default_value = "info")]
     pub log: String,

@@ -23,6 +23,14 @@ pub struct Config {
     pub max_frame_len: usize,
     /// This server's id (`myid`), the top byte of the session ids it creates.
     pub server_id: u8,
+    /// ZooKeeper's `extendedTypesEnabled`: TTL nodes allowed.
+    pub extended_types_enabled: bool,
+    /// ZooKeeper's `znode.container.checkIntervalMs`.
+    pub container_check_interval: Duration,
+    /// ZooKeeper's `DigestAuthenticationProvider.superDigest`
+    /// (`super:<base64 sha1>`): a client that authenticates with the
+    /// matching `digest` credentials is the super user.
+    pub super_digest: Option<String>,
 }
 
 impl Config {
@@ -37,10 +45,16 @@ impl Config {
             max_session_timeout: tick * 20,
             max_frame_len: args.jute_maxbuffer.saturating_add(jute::MAX_BUFFER_EXTRA),
             server_id: 0,
+            extended_types_enabled: args.extended_types_enabled,
+            container_check_interval: Duration::from_millis(
+                args.container_check_interval_ms.max(1),
+            ),
+            super_digest: args.super_digest.clone(),
         }
     }
 
-    /// A configuration for tests: loopback, ephemeral port, ZooKeeper's defaults.
+    /// A configuration for tests: loopback, ephemeral port, ZooKeeper's
+    /// defaults except TTL nodes on and a 200 ms container check.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         let tick = Duration::from_millis(2000);
         Config {
@@ -51,6 +65,9 @@ impl Config {
             max_session_timeout: tick * 20,
             max_frame_len: jute::DEFAULT_MAX_FRAME_LEN,
             server_id: 0,
+            extended_types_enabled: true,
+            container_check_interval: Duration::from_millis(200),
+            super_digest: None,
         }
     }
 }

@@ -1,39 +1,50 @@
-//! One task per client socket: handshake, then requests in order, replies in
-//! the same order through the one `Framed` sink.
+//! One task per client socket: the handshake, then requests in order. A
+//! writer task owns the socket's write half and drains the session's
+//! outbound queue, the only path to the socket, so replies and
+//! notifications leave in the order they were queued.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use jute::proto::{ReplyHeader, Response};
-use jute::{ErrorCode, FourLetterWord, Frame, OpCode, ServerCodec};
+use jute::proto::{ConnectRequest, ConnectResponse};
+use jute::{FourLetterWord, Frame, ServerCodec};
+use rand::RngCore;
+use storage::CommandOp;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span};
 
-use crate::listener::Shared;
+use crate::core::{Attached, Core, Outgoing, negotiate_timeout};
+use crate::pipeline::{self, Next};
+use crate::session::SessionCtx;
 
-/// The zxid replies carry until the tree (#3) exists: nothing has been
-/// written yet.
-const LAST_ZXID: i64 = 0;
+static CONN_IDS: AtomicU64 = AtomicU64::new(1);
+
+type Sink = SplitSink<Framed<TcpStream, ServerCodec>, Outgoing>;
 
 /// Serves one connection until the client leaves, misbehaves, its session
-/// times out, or the server shuts down.
+/// ends, or the server shuts down.
 pub(crate) async fn serve(
     socket: TcpStream,
     peer: SocketAddr,
-    shared: Arc<Shared>,
+    core: Arc<Core>,
     shutdown: CancellationToken,
 ) {
-    let span = info_span!("conn", %peer, session_id = tracing::field::Empty);
+    let conn_id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!("conn", %peer, conn_id, session_id = tracing::field::Empty);
     async move {
-        let mut framed = Framed::new(socket, ServerCodec::new(shared.config.max_frame_len));
+        let mut framed = Framed::new(socket, ServerCodec::new(core.config.max_frame_len));
         // ZooKeeper drops connections that never complete a handshake.
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
-            first = tokio::time::timeout(shared.config.min_session_timeout, framed.next()) => first,
+            first = tokio::time::timeout(core.config.min_session_timeout, framed.next()) => first,
         };
         let connect = match first {
             Ok(Some(Ok(Frame::Connect(req)))) => req,
@@ -41,87 +52,176 @@ pub(crate) async fn serve(
                 four_letter(framed.into_inner(), word).await;
                 return;
             }
-            Ok(Some(Ok(Frame::Request { .. }))) => return,
             Ok(Some(Err(e))) => {
                 debug!(error = %e, "bad handshake; closing");
                 return;
             }
-            Ok(None) => return,
-            Err(_) => {
-                debug!("no handshake in time; closing");
-                return;
-            }
+            Ok(Some(Ok(Frame::Request { .. }))) | Ok(None) | Err(_) => return,
         };
-        let (session, rsp) = shared.sessions.accept(&connect, &shared.config);
-        if let Err(e) = framed.send(&rsp).await {
-            debug!(error = %e, "could not send ConnectResponse");
-            return;
-        }
-        let Some(session) = session else {
-            info!(
-                requested = connect.session_id,
-                "session expired or password wrong; closing"
-            );
+        let (sink, mut stream) = framed.split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let closing = CancellationToken::new();
+        let writer = tokio::spawn(write_loop(sink, rx, closing.clone()));
+
+        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx) else {
+            let _ = tx.send(Outgoing::Close);
+            let _ = writer.await;
             return;
         };
         tracing::Span::current().record("session_id", format_args!("0x{:x}", session.id));
-        debug!(
-            timeout_ms = session.timeout.as_millis(),
-            "session established"
-        );
 
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                next = tokio::time::timeout(session.timeout, framed.next()) => next,
+                _ = closing.cancelled() => break,
+                next = stream.next() => next,
             };
-            let (header, body) = match next {
-                Ok(Some(Ok(Frame::Request { header, body }))) => (header, body),
-                Ok(Some(Ok(other))) => {
-                    warn!(?other, "unexpected frame after handshake; closing");
+            match next {
+                Some(Ok(Frame::Request { header, body })) => {
+                    let span = info_span!("request", xid = header.xid, op = header.op);
+                    let next = span
+                        .in_scope(|| pipeline::dispatch(&core, &mut session, &tx, header, &body));
+                    if next == Next::Close {
+                        break;
+                    }
+                }
+                Some(Ok(other)) => {
+                    debug!(?other, "unexpected frame after handshake; closing");
                     break;
                 }
-                Ok(Some(Err(e))) => {
+                Some(Err(e)) => {
                     info!(error = %e, "malformed frame; closing");
                     break;
                 }
-                Ok(None) => break,
-                Err(_) => {
-                    info!("session timed out");
-                    shared.sessions.close(session.id);
+                None => {
+                    debug!("client closed the connection");
                     break;
                 }
-            };
-            let op = OpCode::try_from(header.op).ok();
-            let _request = info_span!("request", xid = header.xid, op = ?op).entered();
-            let err = match op {
-                Some(OpCode::Ping) | Some(OpCode::CloseSession) => ErrorCode::Ok,
-                Some(_) => {
-                    // Every other op needs the tree (#3), replication (#4) and
-                    // the pipeline (#5).
-                    debug!(body_len = body.len(), "not served yet");
-                    ErrorCode::Unimplemented
-                }
-                None => ErrorCode::Unimplemented,
-            };
-            drop(_request);
-            let reply = ReplyHeader {
-                xid: header.xid,
-                zxid: LAST_ZXID,
-                err: err.into(),
-            };
-            if framed.send((&reply, &Response::Empty)).await.is_err() {
-                break;
-            }
-            if op == Some(OpCode::CloseSession) {
-                shared.sessions.close(session.id);
-                debug!("session closed by client");
-                break;
             }
         }
+        detach(&core, &session);
+        let _ = tx.send(Outgoing::Close);
+        let _ = writer.await;
     }
     .instrument(span)
     .await;
+}
+
+/// Answers a `ConnectRequest`: a new session, a resumed one, or ZooKeeper's
+/// "expired" reply (timeout 0, session 0, zero password) for an unknown
+/// session or a wrong password. A client that has seen a newer zxid than
+/// this server is refused without a reply, as ZooKeeper does, so it never
+/// goes back in time. The reply mirrors the request's `readOnly` dialect.
+fn handshake(
+    core: &Core,
+    req: &ConnectRequest,
+    peer: SocketAddr,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> Option<SessionCtx> {
+    let mut st = core.lock();
+    if req.last_zxid_seen > st.tree.last_zxid() {
+        info!(
+            client_zxid = req.last_zxid_seen,
+            our_zxid = st.tree.last_zxid(),
+            "refusing a client that has seen a newer zxid"
+        );
+        return None;
+    }
+    let timeout = negotiate_timeout(&core.config, req.time_out);
+    let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let read_only = req.read_only.map(|_| false);
+    let (id, passwd) = if req.session_id == 0 {
+        let id = st.next_session_id();
+        let mut pw = [0u8; 16];
+        rand::rng().fill_bytes(&mut pw);
+        let passwd = Bytes::copy_from_slice(&pw);
+        st.write(
+            id,
+            &[],
+            CommandOp::CreateSession {
+                timeout_ms,
+                passwd: passwd.clone(),
+            },
+        );
+        (id, passwd)
+    } else {
+        match st.tree.sessions().get(req.session_id) {
+            Some(info) if info.passwd == req.passwd => (req.session_id, info.passwd.clone()),
+            _ => {
+                info!(
+                    session_id = format_args!("0x{:x}", req.session_id),
+                    "session expired or wrong password"
+                );
+                let _ = tx.send(Outgoing::Connect(ConnectResponse {
+                    protocol_version: 0,
+                    time_out: 0,
+                    session_id: 0,
+                    passwd: Bytes::from_static(&[0; 16]),
+                    read_only,
+                }));
+                return None;
+            }
+        }
+    };
+    // A session that moves here leaves its old connection.
+    if let Some(old) = st.attached.insert(
+        id,
+        Attached {
+            conn_id,
+            tx: tx.clone(),
+        },
+    ) {
+        let _ = old.tx.send(Outgoing::Close);
+    }
+    st.touch(id, timeout);
+    let _ = tx.send(Outgoing::Connect(ConnectResponse {
+        protocol_version: 0,
+        time_out: timeout_ms,
+        session_id: id,
+        passwd,
+        read_only,
+    }));
+    debug!(
+        session_id = format_args!("0x{id:x}"),
+        timeout_ms, "session established"
+    );
+    Some(SessionCtx::new(id, timeout, conn_id, peer))
+}
+
+/// Forgets this connection as its session's route (unless a newer one took
+/// over). The session itself lives on until it expires or is closed.
+fn detach(core: &Core, session: &SessionCtx) {
+    let mut st = core.lock();
+    if st
+        .attached
+        .get(&session.id)
+        .is_some_and(|a| a.conn_id == session.conn_id)
+    {
+        st.attached.remove(&session.id);
+    }
+}
+
+/// Drains the outbound queue into the socket, flushing whenever the queue
+/// runs dry (so a burst of replies shares one write), until told to close.
+async fn write_loop(
+    mut sink: Sink,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    closing: CancellationToken,
+) {
+    while let Some(msg) = rx.recv().await {
+        if matches!(msg, Outgoing::Close) {
+            break;
+        }
+        if sink.feed(msg).await.is_err() {
+            break;
+        }
+        if rx.is_empty() && sink.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+    closing.cancel();
 }
 
 /// Answers a four-letter word and closes, as ZooKeeper does. Only `ruok` is

@@ -28,8 +28,12 @@
 pub mod cli;
 mod config;
 mod connection;
+mod core;
+mod leader_tasks;
 mod listener;
+mod pipeline;
 mod session;
+mod watch;
 
 pub use config::Config;
 pub use listener::run;

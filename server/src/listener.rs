@@ -9,14 +9,8 @@ use tracing::{info, warn};
 
 use crate::Config;
 use crate::connection;
-use crate::session::Sessions;
-
-/// State shared by every connection task.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub config: Config,
-    pub sessions: Sessions,
-}
+use crate::core::Core;
+use crate::leader_tasks;
 
 /// Serves ZooKeeper clients on `listener` until `shutdown` is cancelled, then
 /// closes every connection and returns.
@@ -34,11 +28,16 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     info!(addr = %local, data_dir = %config.data_dir.display(), "corral listening for ZooKeeper clients");
-    let shared = Arc::new(Shared {
-        sessions: Sessions::new(config.server_id),
-        config,
-    });
+    let core = Arc::new(Core::new(config));
     let tasks = TaskTracker::new();
+    tasks.spawn(leader_tasks::expire_sessions(
+        core.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(leader_tasks::reap_containers(
+        core.clone(),
+        shutdown.clone(),
+    ));
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -50,7 +49,7 @@ pub async fn run(
                 tasks.spawn(connection::serve(
                     socket,
                     peer,
-                    shared.clone(),
+                    core.clone(),
                     shutdown.clone(),
                 ));
             }

@@ -86,11 +86,6 @@ async fn handshake_in_both_dialects_then_ping_and_close() {
         .expect("ping");
         let h = reply(&mut c).await;
         assert_eq!((h.xid, h.err), (xid::PING, 0));
-        c.send((RequestHeader { xid: 1, op: 999 }, Raw(Bytes::new())))
-            .await
-            .expect("unknown op");
-        let h = reply(&mut c).await;
-        assert_eq!((h.xid, h.err), (1, i32::from(ErrorCode::Unimplemented)));
         c.send((RequestHeader { xid: 2, op: -11 }, Raw(Bytes::new())))
             .await
             .expect("close");
@@ -100,6 +95,41 @@ async fn handshake_in_both_dialects_then_ping_and_close() {
     }
     server.shutdown.cancel();
     server.handle.await.expect("join").expect("run");
+}
+
+#[tokio::test]
+async fn unknown_opcode_is_unimplemented_then_closed_and_bad_body_is_marshalling_error() {
+    let server = start().await;
+    let (mut c, _) = connect(server.addr, Some(false)).await;
+    // getData with a path length of 2^31-1: MARSHALLINGERROR, connection stays.
+    let garbage = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0]);
+    c.send((RequestHeader { xid: 1, op: 4 }, Raw(garbage)))
+        .await
+        .expect("send");
+    let h = reply(&mut c).await;
+    assert_eq!((h.xid, h.err), (1, i32::from(ErrorCode::MarshallingError)));
+    c.send((
+        RequestHeader {
+            xid: xid::PING,
+            op: 11,
+        },
+        Raw(Bytes::new()),
+    ))
+    .await
+    .expect("ping");
+    assert_eq!(reply(&mut c).await.err, 0);
+    // Opcode 999: UNIMPLEMENTED with zxid -1, then the server closes (as
+    // ZooKeeper 3.8 does, golden raw-malformed-01).
+    c.send((RequestHeader { xid: 2, op: 999 }, Raw(Bytes::new())))
+        .await
+        .expect("send");
+    let h = reply(&mut c).await;
+    assert_eq!(
+        (h.xid, h.zxid, h.err),
+        (2, -1, i32::from(ErrorCode::Unimplemented))
+    );
+    assert!(c.next().await.is_none(), "closed after an unknown opcode");
+    server.shutdown.cancel();
 }
 
 #[tokio::test]

@@ -81,6 +81,9 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
             }
         }
         CommandOp::CloseSession => close_session(tree, &ctx),
+        CommandOp::Error { err } => {
+            ApplyOutcome::err(ErrorCode::try_from(*err).unwrap_or(ErrorCode::SystemError))
+        }
         CommandOp::Write(req) => write(tree, &ctx, req),
     };
     tree.last_zxid = zxid;

@@ -35,4 +35,12 @@ pub enum CommandOp {
     },
     /// End `session_id`, deleting its ephemerals.
     CloseSession,
+    /// A write that failed before it could become a command (a body that
+    /// did not parse, a disabled feature): ZooKeeper's `ErrorTxn`. It
+    /// changes nothing but consumes its zxid, so zxids stay in step with
+    /// ZooKeeper's.
+    Error {
+        /// The error code the client was answered with.
+        err: i32,
+    },
 }

@@ -49,8 +49,7 @@ fn allowed(acl: &[Acl], perm: Perms, auth: &[Id]) -> bool {
     auth.iter().any(|i| i.scheme == "super")
         || acl.iter().any(|a| {
             a.perms & perm.bits() != 0
-                && ((a.id.scheme == "world" && a.id.id == "anyone")
-                    || auth.iter().any(|i| *i == a.id))
+                && ((a.id.scheme == "world" && a.id.id == "anyone") || auth.contains(&a.id))
         })
 }
 
@@ -266,6 +265,9 @@ impl Model {
             CommandOp::CreateSession { .. } => {
                 self.sessions.insert(s);
                 Ok(Response::Empty)
+            }
+            CommandOp::Error { err } => {
+                Err(ErrorCode::try_from(*err).unwrap_or(ErrorCode::SystemError))
             }
             CommandOp::CloseSession => {
                 if !self.sessions.remove(&s) {
