@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::BytesMut;
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, xid};
-use storage::{ApplyOutcome, Command, CommandOp, Tree, TreeConfig};
+use storage::{
+    ApplyOutcome, Command, CommandOp, Durability, StorageError, Store, Tree, TreeConfig,
+};
 use tokio::sync::mpsc;
 
 use crate::Config;
@@ -66,6 +68,9 @@ pub(crate) struct Attached {
 #[derive(Debug)]
 pub(crate) struct State {
     pub tree: Tree,
+    /// Where the tree persists. Until consensus (#4) provides a durable log,
+    /// every write is committed here with `fdatasync` before it is answered.
+    store: Store,
     pub watches: WatchManager,
     /// Session id → its current connection.
     pub attached: HashMap<i64, Attached>,
@@ -109,21 +114,46 @@ fn initial_session_id(server_id: u8) -> i64 {
 }
 
 impl Core {
-    pub(crate) fn new(config: Config) -> Self {
-        let tree = Tree::new(TreeConfig {
+    /// Opens the store under `config.data_dir` and recovers the tree.
+    ///
+    /// # Errors
+    /// [`StorageError`] if the store cannot be opened or is corrupt.
+    pub(crate) fn open(config: Config) -> Result<Self, StorageError> {
+        let tree_config = TreeConfig {
             ttl_enabled: config.extended_types_enabled,
-        });
+        };
+        let (store, tree) = Store::open(&config.data_dir.join("tree"), tree_config)?;
+        tracing::info!(
+            znodes = tree.node_count(),
+            sessions = tree.sessions().len(),
+            last_zxid = tree.last_zxid(),
+            "tree recovered"
+        );
+        // Sessions recovered from disk get a fresh timeout from now, as a new
+        // ZooKeeper leader restarts every session's timer.
+        let now = Instant::now();
+        let deadlines = tree
+            .sessions()
+            .iter()
+            .map(|(id, info)| {
+                (
+                    *id,
+                    now + Duration::from_millis(u64::try_from(info.timeout_ms).unwrap_or(0)),
+                )
+            })
+            .collect();
         let state = State {
             tree,
+            store,
             watches: WatchManager::default(),
             attached: HashMap::new(),
-            deadlines: HashMap::new(),
+            deadlines,
             next_session_id: initial_session_id(config.server_id),
         };
-        Core {
+        Ok(Core {
             config,
             state: Mutex::new(state),
-        }
+        })
     }
 
     /// Takes the lock. A poisoned lock means a panic while mutating: the
@@ -156,6 +186,12 @@ impl State {
             op,
         };
         let out = storage::apply(&mut self.tree, &cmd, zxid);
+        if let Err(e) = self.store.commit(&mut self.tree, Durability::Synced) {
+            // The write cannot be made durable: answering it would be a lie,
+            // and the in-memory tree is now ahead of the disk. Stop.
+            tracing::error!(error = %e, zxid, "cannot persist a write; stopping");
+            std::process::abort();
+        }
         for change in &out.events {
             for (session, event) in self.watches.trigger(change) {
                 let header = ReplyHeader {

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
-use jute::proto::{ConnectRequest, ReplyHeader, RequestHeader};
-use jute::{ClientCodec, ClientFrame, ErrorCode, Raw, xid};
+use jute::proto::{
+    ConnectRequest, CreateRequest, GetDataRequest, ReplyHeader, RequestHeader, SetDataRequest,
+};
+use jute::{ClientCodec, ClientFrame, ErrorCode, Raw, Request, Response, xid};
 use server::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,7 +24,10 @@ struct TestServer {
 }
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+async fn start_in(dir: tempfile::TempDir) -> TestServer {
     let config = Config::for_tests(dir.path().to_path_buf());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -235,5 +240,81 @@ async fn four_letter_words_on_the_first_bytes() {
         out,
         "dump is not executed because it is not in the whitelist.\n"
     );
+    server.shutdown.cancel();
+}
+
+async fn call(
+    c: &mut Framed<TcpStream, ClientCodec>,
+    xid: i32,
+    req: Request,
+) -> (ReplyHeader, Response) {
+    let op = req.opcode();
+    c.send((RequestHeader { xid, op: op.into() }, &req))
+        .await
+        .expect("send");
+    match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
+        Ok(Some(Ok(ClientFrame::Reply { header, body }))) => {
+            let rsp = Response::decode(op, header.err, &body).expect("decodable reply");
+            (header, rsp)
+        }
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let server = start_in(dir).await;
+    let (mut c, _) = connect(server.addr, Some(false)).await;
+    let create = Request::Create(CreateRequest {
+        path: "/kept".into(),
+        data: Some(Bytes::from_static(b"durable")),
+        acl: vec![jute::Acl::open()],
+        flags: 0,
+    });
+    let (h, _) = call(&mut c, 1, create).await;
+    assert_eq!(h.err, 0);
+    let (h, _) = call(
+        &mut c,
+        2,
+        Request::SetData(SetDataRequest {
+            path: "/kept".into(),
+            data: Some(Bytes::from_static(b"v2")),
+            version: 0,
+        }),
+    )
+    .await;
+    assert_eq!(h.err, 0);
+    let last = h.zxid;
+    drop(c);
+    server.shutdown.cancel();
+    let dir = server._dir;
+    server.handle.await.expect("join").expect("run");
+    assert_eq!(dir.path(), path);
+
+    let server = start_in(dir).await;
+    let (mut c, _) = connect(server.addr, Some(false)).await;
+    let (h, rsp) = call(
+        &mut c,
+        1,
+        Request::GetData(GetDataRequest {
+            path: "/kept".into(),
+            watch: false,
+        }),
+    )
+    .await;
+    assert_eq!(h.err, 0);
+    assert!(
+        h.zxid > last,
+        "zxids continue after a restart (the new session took one)"
+    );
+    match rsp {
+        Response::GetData(d) => {
+            assert_eq!(d.data, Some(Bytes::from_static(b"v2")));
+            assert_eq!((d.stat.version, d.stat.mzxid), (1, last));
+        }
+        other => panic!("{other:?}"),
+    }
     server.shutdown.cancel();
 }

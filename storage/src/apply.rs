@@ -68,7 +68,7 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
     };
     let out = match &cmd.op {
         CommandOp::CreateSession { timeout_ms, passwd } => {
-            tree.sessions.open(
+            tree.open_session(
                 cmd.session_id,
                 SessionInfo {
                     timeout_ms: *timeout_ms,
@@ -278,7 +278,7 @@ fn create(
 
     // Mutate.
     let parent_path = parent_path.to_owned();
-    if let Some(parent) = tree.nodes.get_mut(parent_path.as_str()) {
+    if let Some(parent) = tree.node_mut(parent_path.as_str()) {
         if let Some(log) = undo {
             log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
             log.push(Undo::Created(full.clone()));
@@ -348,7 +348,7 @@ fn remove_node(
 ) {
     let parent_path = path::parent(p).unwrap_or("/").to_owned();
     let mut undo = undo;
-    if let Some(parent) = tree.nodes.get_mut(parent_path.as_str()) {
+    if let Some(parent) = tree.node_mut(parent_path.as_str()) {
         if let Some(log) = undo.as_deref_mut() {
             log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
         }
@@ -429,7 +429,7 @@ fn set_data(
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
     let next = check_and_inc_version(node.stat.version, version)?;
-    let Some(node) = tree.nodes.get_mut(p) else {
+    let Some(node) = tree.node_mut(p) else {
         return Err(ErrorCode::NoNode);
     };
     if let Some(log) = undo {
@@ -470,7 +470,7 @@ fn set_acl(
     let old_list = tree.acls.get(old_ref).to_vec();
     let new_ref = tree.intern_acl(&acl);
     tree.acls.release(old_ref);
-    let Some(node) = tree.nodes.get_mut(p) else {
+    let Some(node) = tree.node_mut(p) else {
         return Err(ErrorCode::NoNode);
     };
     if let Some(log) = undo {
@@ -569,19 +569,19 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
                 tree.insert(&p, node);
             }
             Undo::Stat(p, stat) => {
-                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                if let Some(n) = tree.node_mut(p.as_str()) {
                     n.stat = stat;
                 }
             }
             Undo::Data(p, data, stat) => {
-                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                if let Some(n) = tree.node_mut(p.as_str()) {
                     n.data = data;
                     n.stat = stat;
                 }
             }
             Undo::Acl(p, acl, stat) => {
                 let r = tree.intern_acl(&acl);
-                if let Some(n) = tree.nodes.get_mut(p.as_str()) {
+                if let Some(n) = tree.node_mut(p.as_str()) {
                     let old = std::mem::replace(&mut n.acl, r);
                     n.stat = stat;
                     tree.acls.release(old);
@@ -596,7 +596,7 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
 /// Ends a session: its ephemerals are deleted in path order, each with its
 /// events, then the session is gone.
 fn close_session(tree: &mut Tree, ctx: &Ctx<'_>) -> ApplyOutcome {
-    let Some(ephemerals) = tree.sessions.close(ctx.session) else {
+    let Some(ephemerals) = tree.close_session(ctx.session) else {
         return ApplyOutcome::err(ErrorCode::SessionExpired);
     };
     let mut events = Vec::new();

@@ -1,5 +1,5 @@
-//! `storage`: the znode tree, its ZooKeeper semantics, and (next) its
-//! persistence on fjall.
+//! `storage`: the znode tree, its ZooKeeper semantics, and its persistence
+//! on fjall.
 //!
 //! # Determinism contract
 //!
@@ -19,6 +19,8 @@
 //!   change events; `multi` with rollback.
 //! - `sessions`: the session table and ephemeral owners.
 //! - `events`: the change events handed to the watch manager.
+//! - [`persist`]: the [`Store`] on fjall — one atomic batch per commit,
+//!   the tree rebuilt on open.
 //!
 //! ```text
 //! Command ──► apply(tree, cmd, zxid) ──► ApplyOutcome { result, events }
@@ -34,15 +36,19 @@
 pub mod acl;
 mod apply;
 mod command;
+mod error;
 mod events;
 pub mod node;
 pub mod path;
+pub mod persist;
 mod sessions;
 mod tree;
 
 pub use apply::{ApplyOutcome, apply};
 pub use command::{Command, CommandOp};
+pub use error::StorageError;
 pub use events::{ChangeEvent, ChangeKind};
 pub use node::{Node, NodeKind};
+pub use persist::{Durability, Store};
 pub use sessions::{SessionInfo, Sessions};
 pub use tree::{CONFIG, QUOTA, Tree, TreeConfig, ZOOKEEPER};

@@ -31,6 +31,17 @@ pub struct Tree {
     pub(crate) expirable: BTreeSet<String>,
     pub(crate) last_zxid: i64,
     pub(crate) config: TreeConfig,
+    /// What changed since the store last persisted, when a store tracks it.
+    pub(crate) changes: Option<Changes>,
+}
+
+/// The keys a persistent store must rewrite: nodes and sessions touched
+/// since the last commit (each either rewritten or deleted, by what the
+/// tree holds now).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Changes {
+    pub nodes: BTreeSet<String>,
+    pub sessions: BTreeSet<i64>,
 }
 
 /// The system subtree ZooKeeper creates in every tree.
@@ -73,6 +84,20 @@ impl Tree {
             expirable: BTreeSet::new(),
             last_zxid: 0,
             config,
+            changes: None,
+        }
+    }
+
+    /// A tree with no nodes at all, for recovery to fill.
+    pub(crate) fn empty(config: TreeConfig) -> Self {
+        Tree {
+            nodes: HashMap::new(),
+            acls: AclTable::default(),
+            sessions: Sessions::default(),
+            expirable: BTreeSet::new(),
+            last_zxid: 0,
+            config,
+            changes: None,
         }
     }
 
@@ -223,7 +248,35 @@ impl Tree {
             .collect()
     }
 
-    // ---- mutators, used by `apply` only ----
+    // ---- mutators, used by `apply` and recovery only ----
+
+    fn mark_node(&mut self, path: &str) {
+        if let Some(c) = self.changes.as_mut() {
+            c.nodes.insert(path.to_owned());
+        }
+    }
+
+    /// A node to mutate: marks it changed for the store.
+    pub(crate) fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
+        if self.nodes.contains_key(path) {
+            self.mark_node(path);
+        }
+        self.nodes.get_mut(path)
+    }
+
+    pub(crate) fn open_session(&mut self, id: i64, info: crate::sessions::SessionInfo) -> bool {
+        if let Some(c) = self.changes.as_mut() {
+            c.sessions.insert(id);
+        }
+        self.sessions.open(id, info)
+    }
+
+    pub(crate) fn close_session(&mut self, id: i64) -> Option<BTreeSet<String>> {
+        if let Some(c) = self.changes.as_mut() {
+            c.sessions.insert(id);
+        }
+        self.sessions.close(id)
+    }
 
     pub(crate) fn intern_acl(&mut self, acl: &[Acl]) -> AclRef {
         self.acls.intern(acl)
@@ -232,6 +285,7 @@ impl Tree {
     /// Inserts a node under its (existing) parent. Does not touch the
     /// parent's cversion/pzxid.
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
+        self.mark_node(path);
         match node.kind() {
             NodeKind::Ephemeral(owner) => self.sessions.add_ephemeral(owner, path),
             NodeKind::Container | NodeKind::Ttl(_) => {
@@ -248,6 +302,7 @@ impl Tree {
     /// Removes a node (which must have no children) and returns it.
     pub(crate) fn remove(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;
+        self.mark_node(path);
         self.acls.release(node.acl);
         match node.kind() {
             NodeKind::Ephemeral(owner) => self.sessions.remove_ephemeral(owner, path),

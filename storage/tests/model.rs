@@ -12,7 +12,7 @@ use bytes::Bytes;
 use jute::proto::*;
 use jute::{Acl, ErrorCode, Id, Perms, Request, Response, Stat};
 use proptest::prelude::*;
-use storage::{Command, CommandOp, Tree, TreeConfig, apply};
+use storage::{Command, CommandOp, Durability, Store, Tree, TreeConfig, apply};
 
 // ------------------------------------------------------------------ model --
 
@@ -517,5 +517,42 @@ proptest! {
         }
         prop_assert_eq!(dump(&a), dump(&b));
         prop_assert_eq!(format!("{:?}", a.sessions()), format!("{:?}", b.sessions()));
+    }
+
+}
+
+proptest! {
+    // Each case opens fjall databases: fewer cases, same generator.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The store: commands applied and committed one by one, with the
+    /// process "rebooted" (store and tree dropped, reopened from disk) at
+    /// random points; after every reboot the tree must equal the one before.
+    #[test]
+    fn the_store_survives_reboots(cmds in proptest::collection::vec((any_command(), proptest::bool::weighted(0.1)), 1..60)) {
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let config = TreeConfig { ttl_enabled: false };
+        let (mut store, mut tree) = Store::open(dir.path(), config.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut reference = Tree::new(config.clone());
+        for (i, (cmd, reboot)) in cmds.iter().enumerate() {
+            let zxid = i as i64 + 1;
+            let got = apply(&mut tree, cmd, zxid);
+            prop_assert_eq!(&got, &apply(&mut reference, cmd, zxid));
+            store.commit(&mut tree, Durability::Buffered).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            if *reboot {
+                let before = dump(&tree);
+                drop(store);
+                drop(tree);
+                (store, tree) = Store::open(dir.path(), config.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(dump(&tree), before);
+                prop_assert_eq!(tree.last_zxid(), zxid);
+                prop_assert_eq!(format!("{:?}", tree.sessions()), format!("{:?}", reference.sessions()));
+            }
+        }
+        drop(store);
+        drop(tree);
+        let (_, tree) = Store::open(dir.path(), config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(dump(&tree), dump(&reference));
+        prop_assert_eq!(tree.expirable().count(), reference.expirable().count());
     }
 }

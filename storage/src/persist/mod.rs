@@ -1,0 +1,182 @@
+//! `Store`: the tree and the session table on fjall.
+//!
+//! Keyspaces `nodes`, `sessions` and `meta` (layout in `encoding`). A commit
+//! writes every node and session changed since the previous commit, and the
+//! last applied zxid, in **one** atomic batch, so the store always holds the
+//! state after some whole number of commands: recovery never sees half a
+//! `multi`. Children lists, the ephemeral index, the container/TTL index and
+//! ACL interning are derived on load, not stored.
+
+pub mod encoding;
+
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+
+use crate::StorageError;
+use crate::node::{Node, NodeKind};
+use crate::path;
+use crate::tree::{Changes, Tree, TreeConfig};
+use encoding::{decode_i64, decode_node, decode_session, encode_node, encode_session};
+
+const FORMAT_KEY: &str = "format";
+const LAST_ZXID_KEY: &str = "last_zxid";
+
+/// How durable a commit must be when it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// In the OS's buffers: survives a crash of the process, not of the
+    /// machine. Right when a durable log can replay what a power loss takes.
+    Buffered,
+    /// `fdatasync`ed: survives power loss.
+    Synced,
+}
+
+/// The persistent home of a [`Tree`].
+pub struct Store {
+    db: Database,
+    nodes: Keyspace,
+    sessions: Keyspace,
+    meta: Keyspace,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` and loads its tree. A new store
+    /// starts from ZooKeeper's initial tree, written durably before this
+    /// returns.
+    ///
+    /// # Errors
+    /// [`StorageError`] if fjall fails or a stored value is corrupt.
+    pub fn open(dir: &Path, config: TreeConfig) -> Result<(Store, Tree), StorageError> {
+        let db = Database::builder(dir).open()?;
+        let nodes = db.keyspace("nodes", KeyspaceCreateOptions::default)?;
+        let sessions = db.keyspace("sessions", KeyspaceCreateOptions::default)?;
+        let meta = db.keyspace("meta", KeyspaceCreateOptions::default)?;
+        let store = Store {
+            db,
+            nodes,
+            sessions,
+            meta,
+        };
+        let tree = match store.meta.get(FORMAT_KEY)? {
+            None => {
+                let mut tree = Tree::new(config);
+                let all = tree.nodes.keys().map(|k| k.to_string()).collect();
+                tree.changes = Some(Changes {
+                    nodes: all,
+                    sessions: Default::default(),
+                });
+                store.commit(&mut tree, Durability::Synced)?;
+                tree
+            }
+            Some(v) if v.as_ref() == [encoding::VERSION] => store.load(config)?,
+            Some(v) => {
+                return Err(StorageError::Corrupt(format!(
+                    "unknown store format {:?}",
+                    v.as_ref()
+                )));
+            }
+        };
+        Ok((store, tree))
+    }
+
+    /// Writes what changed in `tree` since the last commit, with its last
+    /// zxid, as one atomic batch.
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`]: fatal, the node must stop.
+    pub fn commit(&self, tree: &mut Tree, durability: Durability) -> Result<(), StorageError> {
+        let changes = tree.changes.replace(Changes::default()).unwrap_or_default();
+        let mode = match durability {
+            Durability::Buffered => PersistMode::Buffer,
+            Durability::Synced => PersistMode::SyncData,
+        };
+        let mut batch = self.db.batch().durability(Some(mode));
+        for p in &changes.nodes {
+            match tree.nodes.get(p.as_str()) {
+                Some(n) => {
+                    let value = encode_node(&n.stat, tree.acls.get(n.acl), &n.data);
+                    batch.insert(&self.nodes, p.as_bytes(), value.as_ref());
+                }
+                None => batch.remove(&self.nodes, p.as_bytes()),
+            }
+        }
+        for id in &changes.sessions {
+            let key = id.to_be_bytes();
+            match tree.sessions.get(*id) {
+                Some(info) => batch.insert(
+                    &self.sessions,
+                    key.as_slice(),
+                    encode_session(info).as_ref(),
+                ),
+                None => batch.remove(&self.sessions, key.as_slice()),
+            }
+        }
+        batch.insert(
+            &self.meta,
+            LAST_ZXID_KEY,
+            tree.last_zxid.to_be_bytes().as_slice(),
+        );
+        batch.insert(&self.meta, FORMAT_KEY, [encoding::VERSION].as_slice());
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// Rebuilds the tree from the keyspaces and checks its shape.
+    fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
+        let mut tree = Tree::empty(config);
+        for kv in self.nodes.iter() {
+            let (k, v) = kv.into_inner()?;
+            let p = std::str::from_utf8(&k)
+                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
+            let stored = decode_node(&v)?;
+            let acl = tree.acls.intern(&stored.acl);
+            let node = Node {
+                data: stored.data,
+                acl,
+                stat: stored.stat,
+                children: Default::default(),
+            };
+            tree.nodes.insert(p.into(), node);
+        }
+        if !tree.nodes.contains_key("/") {
+            return Err(StorageError::Corrupt("no root node".into()));
+        }
+        let mut links: Vec<(String, String, NodeKind)> = Vec::with_capacity(tree.nodes.len());
+        for (p, n) in &tree.nodes {
+            if let Some(parent) = path::parent(p) {
+                links.push((parent.to_owned(), p.to_string(), n.kind()));
+            }
+        }
+        for (parent, child, kind) in links {
+            let Some(pn) = tree.nodes.get_mut(parent.as_str()) else {
+                return Err(StorageError::Corrupt(format!("{child} has no parent")));
+            };
+            pn.children.insert(path::name(&child).into());
+            match kind {
+                NodeKind::Ephemeral(owner) => tree.sessions.add_ephemeral(owner, &child),
+                NodeKind::Container | NodeKind::Ttl(_) => {
+                    tree.expirable.insert(child);
+                }
+                NodeKind::Persistent => {}
+            }
+        }
+        for kv in self.sessions.iter() {
+            let (k, v) = kv.into_inner()?;
+            tree.sessions
+                .open(decode_i64(&k, "session key")?, decode_session(&v)?);
+        }
+        tree.last_zxid = match self.meta.get(LAST_ZXID_KEY)? {
+            Some(v) => decode_i64(&v, "last_zxid")?,
+            None => 0,
+        };
+        tree.changes = Some(Changes::default());
+        Ok(tree)
+    }
+}
