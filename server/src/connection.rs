@@ -164,16 +164,19 @@ fn handshake(
             }
         }
     };
+    let session = SessionCtx::new(id, timeout, conn_id, peer);
     // A session that moves here leaves its old connection.
-    if let Some(old) = st.attached.insert(
-        id,
-        Attached {
-            conn_id,
-            tx: tx.clone(),
-        },
-    ) {
+    let attached = Attached {
+        conn_id,
+        tx: tx.clone(),
+        auth: session.auth().to_vec(),
+    };
+    if let Some(old) = st.attached.insert(id, attached) {
         let _ = old.tx.send(Outgoing::Close);
     }
+    // Watches belong to a connection (the client re-registers them with
+    // setWatches when it reconnects).
+    st.watches.remove_session(id);
     st.touch(id, timeout);
     let _ = tx.send(Outgoing::Connect(ConnectResponse {
         protocol_version: 0,
@@ -186,7 +189,7 @@ fn handshake(
         session_id = format_args!("0x{id:x}"),
         timeout_ms, "session established"
     );
-    Some(SessionCtx::new(id, timeout, conn_id, peer))
+    Some(session)
 }
 
 /// Forgets this connection as its session's route (unless a newer one took
@@ -199,6 +202,7 @@ fn detach(core: &Core, session: &SessionCtx) {
         .is_some_and(|a| a.conn_id == session.conn_id)
     {
         st.attached.remove(&session.id);
+        st.watches.remove_session(session.id);
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
-use jute::{Encode, Id, xid};
+use jute::{Encode, Id, Perms, xid};
 use storage::{
     ApplyOutcome, Command, CommandOp, Durability, StorageError, Store, Tree, TreeConfig,
 };
@@ -62,6 +62,8 @@ pub(crate) type Outbound = mpsc::UnboundedSender<Outgoing>;
 pub(crate) struct Attached {
     pub conn_id: u64,
     pub tx: Outbound,
+    /// The connection's authenticated ids: notifications need READ.
+    pub auth: Vec<Id>,
 }
 
 /// Everything behind the lock.
@@ -194,12 +196,21 @@ impl State {
         }
         for change in &out.events {
             for (session, event) in self.watches.trigger(change) {
+                let Some(a) = self.attached.get(&session) else {
+                    continue;
+                };
+                // Delivered only with READ on the node (ZooKeeper 3.8.4+,
+                // ZOOKEEPER-4799); a one-shot watch is used up either way.
+                if storage::acl::check(&change.acl, Perms::READ, &a.auth).is_err() {
+                    continue;
+                }
                 let header = ReplyHeader {
                     xid: xid::NOTIFICATION,
                     zxid: change.zxid,
                     err: 0,
                 };
-                self.send(session, header, Response::Notification(event));
+                let _ =
+                    a.tx.send(Outgoing::Frame(header, Response::Notification(event)));
             }
         }
         (zxid, out)

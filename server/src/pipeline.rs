@@ -334,7 +334,20 @@ fn auth_packet(
     xid: i32,
     packet: &AuthPacket,
 ) -> Next {
-    let _ = st;
+    let next = authenticate(core, session, tx, xid, packet);
+    if let Some(a) = st.attached.get_mut(&session.id) {
+        a.auth = session.auth().to_vec();
+    }
+    next
+}
+
+fn authenticate(
+    core: &Core,
+    session: &mut SessionCtx,
+    tx: &Outbound,
+    xid: i32,
+    packet: &AuthPacket,
+) -> Next {
     match packet.scheme.as_str() {
         "digest" => {
             let credentials = String::from_utf8_lossy(&packet.auth);

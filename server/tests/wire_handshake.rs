@@ -2,70 +2,19 @@
 //! dialects, ping, closeSession, four-letter words, and bad frames that end
 //! one connection while another keeps working.
 
+mod common;
+
+use common::*;
+
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
-use jute::proto::{
-    ConnectRequest, CreateRequest, GetDataRequest, ReplyHeader, RequestHeader, SetDataRequest,
-};
+use jute::proto::{ConnectRequest, CreateRequest, GetDataRequest, RequestHeader, SetDataRequest};
 use jute::{ClientCodec, ClientFrame, ErrorCode, Raw, Request, Response, xid};
-use server::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
-use tokio_util::sync::CancellationToken;
-
-struct TestServer {
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    handle: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> TestServer {
-    start_in(tempfile::tempdir().expect("tempdir")).await
-}
-
-async fn start_in(dir: tempfile::TempDir) -> TestServer {
-    let config = Config::for_tests(dir.path().to_path_buf());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(server::run(config, listener, shutdown.clone()));
-    TestServer {
-        addr,
-        shutdown,
-        handle,
-        _dir: dir,
-    }
-}
-
-async fn connect(
-    addr: std::net::SocketAddr,
-    read_only: Option<bool>,
-) -> (Framed<TcpStream, ClientCodec>, jute::proto::ConnectResponse) {
-    let socket = TcpStream::connect(addr).await.expect("connect");
-    let mut framed = Framed::new(socket, ClientCodec::default());
-    let req = ConnectRequest {
-        time_out: 30_000,
-        passwd: Bytes::from_static(&[0; 16]),
-        read_only,
-        ..Default::default()
-    };
-    framed.send(&req).await.expect("send connect");
-    match framed.next().await {
-        Some(Ok(ClientFrame::Connect(rsp))) => (framed, rsp),
-        other => panic!("expected ConnectResponse, got {other:?}"),
-    }
-}
-
-async fn reply(framed: &mut Framed<TcpStream, ClientCodec>) -> ReplyHeader {
-    match tokio::time::timeout(Duration::from_secs(5), framed.next()).await {
-        Ok(Some(Ok(ClientFrame::Reply { header, .. }))) => header,
-        other => panic!("expected a reply, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn handshake_in_both_dialects_then_ping_and_close() {
@@ -241,24 +190,6 @@ async fn four_letter_words_on_the_first_bytes() {
         "dump is not executed because it is not in the whitelist.\n"
     );
     server.shutdown.cancel();
-}
-
-async fn call(
-    c: &mut Framed<TcpStream, ClientCodec>,
-    xid: i32,
-    req: Request,
-) -> (ReplyHeader, Response) {
-    let op = req.opcode();
-    c.send((RequestHeader { xid, op: op.into() }, &req))
-        .await
-        .expect("send");
-    match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
-        Ok(Some(Ok(ClientFrame::Reply { header, body }))) => {
-            let rsp = Response::decode(op, header.err, &body).expect("decodable reply");
-            (header, rsp)
-        }
-        other => panic!("expected a reply, got {other:?}"),
-    }
 }
 
 #[tokio::test]

@@ -225,6 +225,15 @@ impl AclTable {
         }
     }
 
+    /// The list behind `r` as a shared handle (for events that outlive the
+    /// node, such as a delete's).
+    pub fn shared(&self, r: AclRef) -> Arc<[Acl]> {
+        match self.lists.get(r.0 as usize) {
+            Some(Some((list, _))) => list.clone(),
+            _ => Arc::from(Vec::new()),
+        }
+    }
+
     /// Number of distinct lists in use.
     pub fn len(&self) -> usize {
         self.index.len()

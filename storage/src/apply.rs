@@ -9,6 +9,8 @@
 //! password is in the command), no iteration over unordered collections
 //! where the order reaches the outcome.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use jute::proto::*;
 use jute::{Acl, CreateMode, ErrorCode, Id, OpCode, Perms, Request, Response};
@@ -294,15 +296,22 @@ fn create(
     let node = Node::new(spec.data.clone(), acl_ref, kind, ctx.zxid, ctx.time);
     let stat = node.stat();
     tree.insert(&full, node);
+    let parent_acl = tree
+        .nodes
+        .get(parent_path.as_str())
+        .map(|n| tree.acls.shared(n.acl))
+        .unwrap_or_else(|| Arc::from(Vec::new()));
     events.push(ChangeEvent {
         zxid: ctx.zxid,
         path: full.clone(),
         kind: ChangeKind::Created,
+        acl: tree.acls.shared(acl_ref),
     });
     events.push(ChangeEvent {
         zxid: ctx.zxid,
         path: parent_path,
         kind: ChangeKind::ChildrenChanged,
+        acl: parent_acl,
     });
     Ok(match spec.opcode {
         OpCode::Create => OpResult::Create { path: full },
@@ -360,22 +369,30 @@ fn remove_node(
         }
     }
     // The ACL list must be read before `remove` releases it.
-    let acl = match (&undo, tree.nodes.get(p)) {
-        (Some(_), Some(node)) => tree.acls.get(node.acl).to_vec(),
-        _ => Vec::new(),
-    };
+    let node_acl = tree
+        .nodes
+        .get(p)
+        .map(|n| tree.acls.shared(n.acl))
+        .unwrap_or_else(|| Arc::from(Vec::new()));
     if let (Some(node), Some(log)) = (tree.remove(p), undo) {
-        log.push(Undo::Deleted(p.to_owned(), node, acl));
+        log.push(Undo::Deleted(p.to_owned(), node, node_acl.to_vec()));
     }
+    let parent_acl = tree
+        .nodes
+        .get(parent_path.as_str())
+        .map(|n| tree.acls.shared(n.acl))
+        .unwrap_or_else(|| Arc::from(Vec::new()));
     events.push(ChangeEvent {
         zxid,
         path: p.to_owned(),
         kind: ChangeKind::Deleted,
+        acl: node_acl,
     });
     events.push(ChangeEvent {
         zxid,
         path: parent_path,
         kind: ChangeKind::ChildrenChanged,
+        acl: parent_acl,
     });
 }
 
@@ -443,12 +460,15 @@ fn set_data(
     node.stat.version = next;
     node.stat.mzxid = ctx.zxid;
     node.stat.mtime = ctx.time;
+    let stat = node.stat();
+    let acl = node.acl;
     events.push(ChangeEvent {
         zxid: ctx.zxid,
         path: p.to_owned(),
         kind: ChangeKind::DataChanged,
+        acl: tree.acls.shared(acl),
     });
-    Ok(node.stat())
+    Ok(stat)
 }
 
 // ---------------------------------------------------------------- setACL ---

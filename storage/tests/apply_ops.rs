@@ -9,6 +9,12 @@ use jute::proto::*;
 use jute::{Acl, ErrorCode, Id, Perms, Request, Response, Stat};
 use storage::{ChangeEvent, ChangeKind, CommandOp, TreeConfig};
 
+fn events(evs: &[ChangeEvent]) -> Vec<(i64, String, ChangeKind)> {
+    evs.iter()
+        .map(|e| (e.zxid, e.path.clone(), e.kind))
+        .collect()
+}
+
 fn stat_of(h: &Harness, path: &str) -> Stat {
     h.tree
         .exists(path, &[])
@@ -157,20 +163,14 @@ fn ephemeral_owner_is_the_session_and_close_removes_them() {
     let out = h.run(S2, CommandOp::CloseSession);
     assert_eq!(out.result, Ok(Response::Empty));
     assert_eq!(
-        out.events,
+        events(&out.events),
         vec![
-            ChangeEvent {
-                zxid: h.zxid,
-                path: "/p/e0000000000".into(),
-                kind: ChangeKind::Deleted
-            },
-            ChangeEvent {
-                zxid: h.zxid,
-                path: "/p".into(),
-                kind: ChangeKind::ChildrenChanged
-            },
+            (h.zxid, "/p/e0000000000".to_string(), ChangeKind::Deleted),
+            (h.zxid, "/p".to_string(), ChangeKind::ChildrenChanged),
         ]
     );
+    // Delivery is filtered by READ on the deleted node's (open) ACL.
+    assert_eq!(&*out.events[0].acl, &[Acl::open()]);
     assert_eq!(h.tree.exists("/p/e0000000000", &[]), Err(ErrorCode::NoNode));
     assert_eq!(
         h.run(S2, CommandOp::CloseSession).result,
@@ -595,12 +595,8 @@ fn delete_container_reaps_only_empty_containers() {
     let out = h.run(0, CommandOp::Write(Request::DeleteContainer("/c".into())));
     assert_eq!(out.result, Ok(Response::Empty));
     assert_eq!(
-        out.events[0],
-        ChangeEvent {
-            zxid: h.zxid,
-            path: "/c".into(),
-            kind: ChangeKind::Deleted
-        }
+        events(&out.events)[0],
+        (h.zxid, "/c".to_string(), ChangeKind::Deleted)
     );
     assert_eq!(h.tree.expirable().count(), 0);
 }
@@ -667,5 +663,31 @@ fn failed_multi_restores_a_deleted_node_with_its_own_acl() {
     assert_eq!(
         h.tree.get_data("/only", &[]).map(|d| d.data),
         Ok(Some(Bytes::from_static(b"x")))
+    );
+}
+
+#[test]
+fn events_carry_the_acl_delivery_is_checked_against() {
+    let mut h = Harness::new();
+    let secret = vec![Acl {
+        perms: Perms::ALL.bits(),
+        id: Id::new("digest", "bob:x"),
+    }];
+    let req = CreateRequest {
+        path: "/s".into(),
+        data: None,
+        acl: secret.clone(),
+        flags: 0,
+    };
+    let out = h.run(S1, CommandOp::Write(Request::Create2(req)));
+    assert_eq!(
+        &*out.events[0].acl,
+        secret.as_slice(),
+        "NodeCreated: the new node's ACL"
+    );
+    assert_eq!(
+        &*out.events[1].acl,
+        &[Acl::open()],
+        "NodeChildrenChanged: the parent's ACL"
     );
 }

@@ -5,6 +5,7 @@ fn ev(path: &str, kind: ChangeKind) -> ChangeEvent {
         zxid: 1,
         path: path.into(),
         kind,
+        acl: std::sync::Arc::from(vec![jute::Acl::open()]),
     }
 }
 

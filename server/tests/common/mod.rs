@@ -1,0 +1,102 @@
+//! Helpers shared by the wire tests: a server on loopback in a temporary
+//! directory, and a raw client over `jute::ClientCodec`.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use jute::proto::{ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader};
+use jute::{ClientCodec, ClientFrame, Request, Response};
+use server::Config;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+pub type Client = Framed<TcpStream, ClientCodec>;
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn start() -> TestServer {
+    start_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
+    let config = Config::for_tests(dir.path().to_path_buf());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(server::run(config, listener, shutdown.clone()));
+    TestServer {
+        addr,
+        shutdown,
+        handle,
+        _dir: dir,
+    }
+}
+
+pub async fn connect(
+    addr: std::net::SocketAddr,
+    read_only: Option<bool>,
+) -> (Framed<TcpStream, ClientCodec>, ConnectResponse) {
+    let socket = TcpStream::connect(addr).await.expect("connect");
+    let mut framed = Framed::new(socket, ClientCodec::default());
+    let req = ConnectRequest {
+        time_out: 30_000,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only,
+        ..Default::default()
+    };
+    framed.send(&req).await.expect("send connect");
+    match framed.next().await {
+        Some(Ok(ClientFrame::Connect(rsp))) => (framed, rsp),
+        other => panic!("expected ConnectResponse, got {other:?}"),
+    }
+}
+
+pub async fn reply(framed: &mut Framed<TcpStream, ClientCodec>) -> ReplyHeader {
+    match tokio::time::timeout(Duration::from_secs(5), framed.next()).await {
+        Ok(Some(Ok(ClientFrame::Reply { header, .. }))) => header,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+pub async fn call(
+    c: &mut Framed<TcpStream, ClientCodec>,
+    xid: i32,
+    req: Request,
+) -> (ReplyHeader, Response) {
+    let op = req.opcode();
+    c.send((RequestHeader { xid, op: op.into() }, &req))
+        .await
+        .expect("send");
+    match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
+        Ok(Some(Ok(ClientFrame::Reply { header, body }))) => {
+            let rsp = Response::decode(op, header.err, &body).expect("decodable reply");
+            (header, rsp)
+        }
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+/// The next frame, which must arrive within 5 s.
+pub async fn next_frame(c: &mut Client) -> (ReplyHeader, Bytes) {
+    match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
+        Ok(Some(Ok(ClientFrame::Reply { header, body }))) => (header, body),
+        other => panic!("expected a frame, got {other:?}"),
+    }
+}
+
+/// Sends a request without waiting for its reply.
+pub async fn send(c: &mut Client, xid: i32, req: Request) {
+    let op = req.opcode();
+    c.send((RequestHeader { xid, op: op.into() }, &req))
+        .await
+        .expect("send");
+}
