@@ -57,7 +57,7 @@ pub(crate) async fn reap_containers(core: Arc<Core>, shutdown: CancellationToken
             .expirable()
             .filter(|p| {
                 st.tree.node(p).is_some_and(|n| {
-                    n.children.is_empty()
+                    n.num_children() == 0
                         && match n.kind() {
                             NodeKind::Container => n.stat.cversion > 0,
                             NodeKind::Ttl(ttl) => {

@@ -55,7 +55,7 @@ enum Undo {
     Created(String),
     Deleted(String, Node, Vec<Acl>),
     Stat(String, jute::StatPersisted),
-    Data(String, Option<Bytes>, jute::StatPersisted),
+    Data(String, Option<Box<[u8]>>, jute::StatPersisted),
     Acl(String, Vec<Acl>, jute::StatPersisted),
 }
 
@@ -262,7 +262,7 @@ fn create(
         spec.path.to_owned()
     };
     validate_path(&full)?;
-    if tree.nodes.contains_key(full.as_str()) {
+    if tree.nodes.contains(full.as_str()) {
         return Err(ErrorCode::NodeExists);
     }
     if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
@@ -293,7 +293,7 @@ fn create(
         }
     }
     let acl_ref = tree.intern_acl(&acl);
-    let node = Node::new(spec.data.clone(), acl_ref, kind, ctx.zxid, ctx.time);
+    let node = Node::new(spec.data.as_deref(), acl_ref, kind, ctx.zxid, ctx.time);
     let stat = node.stat();
     tree.insert(&full, node);
     let parent_acl = tree
@@ -339,7 +339,7 @@ fn delete(
     acl::check(tree.acls.get(parent.acl), Perms::DELETE, ctx.auth)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     check_and_inc_version(node.stat.version, version)?;
-    if !node.children.is_empty() {
+    if node.num_children() != 0 {
         return Err(ErrorCode::NotEmpty);
     }
     remove_node(tree, ctx.zxid, p, events, undo);
@@ -415,7 +415,7 @@ fn delete_container(
         return Err(ErrorCode::BadArguments);
     }
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
-    if !node.children.is_empty() {
+    if node.num_children() != 0 {
         return Err(ErrorCode::NotEmpty);
     }
     let expired = match node.kind() {
@@ -456,7 +456,7 @@ fn set_data(
             node.stat.clone(),
         ));
     }
-    node.data = data.clone();
+    node.data = data.as_deref().map(Box::from);
     node.stat.version = next;
     node.stat.mzxid = ctx.zxid;
     node.stat.mtime = ctx.time;
@@ -621,7 +621,7 @@ fn close_session(tree: &mut Tree, ctx: &Ctx<'_>) -> ApplyOutcome {
     };
     let mut events = Vec::new();
     for p in ephemerals {
-        if tree.nodes.contains_key(p.as_str()) {
+        if tree.nodes.contains(p.as_str()) {
             remove_node(tree, ctx.zxid, &p, &mut events, None);
         }
     }

@@ -39,6 +39,7 @@ mod command;
 mod error;
 mod events;
 pub mod node;
+mod nodes;
 pub mod path;
 pub mod persist;
 mod sessions;

@@ -6,8 +6,6 @@
 //! TTL in the low 40 bits for a TTL node. Clients see 0 for containers and
 //! TTL nodes (`DataNode.getClientEphemeralOwner`).
 
-use std::collections::BTreeSet;
-
 use bytes::Bytes;
 use jute::{Stat, StatPersisted};
 
@@ -63,23 +61,26 @@ impl NodeKind {
 /// One znode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
-    /// The data; `None` if created or set with a null buffer.
-    pub data: Option<Bytes>,
+    /// The data; `None` if created or set with a null buffer. A boxed slice
+    /// (16 bytes, exact allocation): reads copy it out.
+    pub data: Option<Box<[u8]>>,
     /// The interned ACL.
     pub acl: AclRef,
     /// The persisted stat (`dataLength` and `numChildren` are derived).
     /// `cversion` here is ZooKeeper's internal one: the number of child
     /// creates, which also numbers sequential children.
     pub stat: StatPersisted,
-    /// Names of the children.
-    pub children: BTreeSet<Box<str>>,
+    /// The node's path (set when it is inserted into a tree).
+    pub(crate) path: Box<str>,
+    /// The children's slots in the tree's node store, sorted by name.
+    pub(crate) children: Vec<u32>,
 }
 
 impl Node {
     /// A new node created at `zxid`, `time`.
-    pub fn new(data: Option<Bytes>, acl: AclRef, kind: NodeKind, zxid: i64, time: i64) -> Self {
+    pub fn new(data: Option<&[u8]>, acl: AclRef, kind: NodeKind, zxid: i64, time: i64) -> Self {
         Node {
-            data,
+            data: data.map(Box::from),
             acl,
             stat: StatPersisted {
                 czxid: zxid,
@@ -92,8 +93,24 @@ impl Node {
                 ephemeral_owner: kind.owner(),
                 pzxid: zxid,
             },
-            children: BTreeSet::new(),
+            path: Box::from(""),
+            children: Vec::new(),
         }
+    }
+
+    /// The node's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// How many children it has.
+    pub fn num_children(&self) -> usize {
+        self.children.len()
+    }
+
+    /// The data as a buffer for a reply (a copy).
+    pub fn data_bytes(&self) -> Option<Bytes> {
+        self.data.as_deref().map(Bytes::copy_from_slice)
     }
 
     /// The node's kind.
@@ -108,6 +125,7 @@ impl Node {
             NodeKind::Ephemeral(session) => session,
             _ => 0,
         };
+        let children = i32::try_from(self.children.len()).unwrap_or(i32::MAX);
         Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
@@ -117,17 +135,14 @@ impl Node {
             // ZooKeeper stores the number of child creates and shows clients
             // creates + deletes, derived as `2 * creates - children`
             // (`DataNode.copyStat`), in wrapping int arithmetic.
-            cversion: s
-                .cversion
-                .wrapping_mul(2)
-                .wrapping_sub(i32::try_from(self.children.len()).unwrap_or(i32::MAX)),
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(children),
             aversion: s.aversion,
             ephemeral_owner: owner,
             data_length: self
                 .data
                 .as_ref()
                 .map_or(0, |d| i32::try_from(d.len()).unwrap_or(i32::MAX)),
-            num_children: i32::try_from(self.children.len()).unwrap_or(i32::MAX),
+            num_children: children,
             pzxid: s.pzxid,
         }
     }

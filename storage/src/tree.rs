@@ -3,14 +3,14 @@
 //! Reads never mutate; every mutation goes through [`crate::apply`], which
 //! uses the crate-private mutators at the bottom of this file.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use bytes::Bytes;
 use jute::proto::{GetAclResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse};
 use jute::{Acl, ErrorCode, Id, Perms, Stat};
 
 use crate::acl::{self, AclRef, AclTable};
 use crate::node::{Node, NodeKind};
+use crate::nodes::NodeStore;
 use crate::path;
 use crate::sessions::Sessions;
 
@@ -24,7 +24,7 @@ pub struct TreeConfig {
 /// The znode tree plus the session table.
 #[derive(Debug, Clone)]
 pub struct Tree {
-    pub(crate) nodes: HashMap<Box<str>, Node>,
+    pub(crate) nodes: NodeStore,
     pub(crate) acls: AclTable,
     pub(crate) sessions: Sessions,
     /// Containers and TTL nodes, for the reaper's scan.
@@ -61,17 +61,15 @@ impl Tree {
             perms: Perms::READ.bits(),
             id: Id::new("world", "anyone"),
         }];
-        let mut nodes = HashMap::new();
-        let mut mk = |path: &str, acl: &[Acl], children: &[&str]| {
+        let mut nodes = NodeStore::default();
+        let mut mk = |path: &str, acl: &[Acl]| {
             let r = acls.intern(acl);
-            let mut n = Node::new(Some(Bytes::new()), r, NodeKind::Persistent, 0, 0);
-            n.children = children.iter().map(|c| Box::<str>::from(*c)).collect();
-            nodes.insert(Box::<str>::from(path), n);
+            nodes.insert(path, Node::new(Some(&[]), r, NodeKind::Persistent, 0, 0));
         };
-        mk("/", &open, &["zookeeper"]);
-        mk(ZOOKEEPER, &open, &["quota", "config"]);
-        mk(QUOTA, &open, &[]);
-        mk(CONFIG, &read_only, &[]);
+        mk("/", &open);
+        mk(ZOOKEEPER, &open);
+        mk(QUOTA, &open);
+        mk(CONFIG, &read_only);
         if let Some(cfg) = nodes.get_mut(CONFIG) {
             // ZooKeeper installs this ACL with DataTree.setACL(path, acl, -1),
             // which stores -1 as the aversion.
@@ -91,7 +89,7 @@ impl Tree {
     /// A tree with no nodes at all, for recovery to fill.
     pub(crate) fn empty(config: TreeConfig) -> Self {
         Tree {
-            nodes: HashMap::new(),
+            nodes: NodeStore::default(),
             acls: AclTable::default(),
             sessions: Sessions::default(),
             expirable: BTreeSet::new(),
@@ -114,6 +112,16 @@ impl Tree {
     /// The node at `path`.
     pub fn node(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
+    }
+
+    /// The names of a node's children, sorted.
+    pub fn child_names<'a>(&'a self, node: &'a Node) -> impl Iterator<Item = &'a str> + 'a {
+        self.nodes.child_names(node)
+    }
+
+    /// Every node, in no particular order.
+    pub fn iter_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
     }
 
     /// The ACL list of a node.
@@ -152,7 +160,7 @@ impl Tree {
     pub fn get_data(&self, path: &str, auth: &[Id]) -> Result<GetDataResponse, ErrorCode> {
         let node = self.readable(path, auth)?;
         Ok(GetDataResponse {
-            data: node.data.clone(),
+            data: node.data_bytes(),
             stat: node.stat(),
         })
     }
@@ -171,7 +179,7 @@ impl Tree {
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<GetChildrenResponse, ErrorCode> {
         let node = self.readable(path, auth)?;
         Ok(GetChildrenResponse {
-            children: node.children.iter().map(|c| c.to_string()).collect(),
+            children: self.nodes.child_names(node).map(str::to_owned).collect(),
         })
     }
 
@@ -183,7 +191,7 @@ impl Tree {
     ) -> Result<GetChildren2Response, ErrorCode> {
         let node = self.readable(path, auth)?;
         Ok(GetChildren2Response {
-            children: node.children.iter().map(|c| c.to_string()).collect(),
+            children: self.nodes.child_names(node).map(str::to_owned).collect(),
             stat: node.stat(),
         })
     }
@@ -226,11 +234,14 @@ impl Tree {
         } else {
             (path, 0)
         };
-        let mut stack: Vec<String> = node.children.iter().map(|c| path::join(path, c)).collect();
-        while let Some(p) = stack.pop() {
-            count += 1;
-            if let Some(n) = self.nodes.get(p.as_str()) {
-                stack.extend(n.children.iter().map(|c| path::join(&p, c)));
+        let _ = path;
+        let mut stack: Vec<&Node> = vec![node];
+        while let Some(n) = stack.pop() {
+            for name in self.nodes.child_names(n) {
+                count += 1;
+                if let Some(c) = self.nodes.get(&path::join(n.path(), name)) {
+                    stack.push(c);
+                }
             }
         }
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
@@ -258,7 +269,7 @@ impl Tree {
 
     /// A node to mutate: marks it changed for the store.
     pub(crate) fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        if self.nodes.contains_key(path) {
+        if self.nodes.contains(path) {
             self.mark_node(path);
         }
         self.nodes.get_mut(path)
@@ -293,10 +304,7 @@ impl Tree {
             }
             NodeKind::Persistent => {}
         }
-        if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
-            parent.children.insert(path::name(path).into());
-        }
-        self.nodes.insert(path.into(), node);
+        self.nodes.insert(path, node);
     }
 
     /// Removes a node (which must have no children) and returns it.
@@ -310,9 +318,6 @@ impl Tree {
                 self.expirable.remove(path);
             }
             NodeKind::Persistent => {}
-        }
-        if let Some(parent) = path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
-            parent.children.remove(path::name(path));
         }
         Some(node)
     }

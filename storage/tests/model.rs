@@ -456,17 +456,24 @@ fn dump(tree: &Tree) -> Vec<(String, Option<Bytes>, Vec<Acl>, Stat)> {
     let mut out = Vec::new();
     while let Some(p) = paths.pop() {
         let node = tree.node(&p).expect("listed child exists");
-        for c in &node.children {
+        for c in tree.child_names(node) {
             paths.push(storage::path::join(&p, c));
         }
         out.push((
             p.clone(),
-            node.data.clone(),
+            node.data_bytes(),
             tree.acl_of(node).to_vec(),
             node.stat(),
         ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every node is reachable from the root, and nothing else is stored.
+    assert_eq!(
+        out.len(),
+        tree.node_count(),
+        "unreachable nodes in the store"
+    );
+    assert_eq!(tree.iter_nodes().count(), tree.node_count());
     out
 }
 

@@ -41,16 +41,22 @@ fn versioned<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8], StorageError> 
 }
 
 /// Encodes a node value.
-pub fn encode_node(stat: &StatPersisted, acl: &[Acl], data: &Option<Bytes>) -> Bytes {
+pub fn encode_node(stat: &StatPersisted, acl: &[Acl], data: Option<&[u8]>) -> Bytes {
     let acl_len: usize = 4 + acl.iter().map(Encode::encoded_len).sum::<usize>();
-    let mut buf = BytesMut::with_capacity(1 + 60 + acl_len + data.encoded_len());
+    let mut buf = BytesMut::with_capacity(1 + 60 + acl_len + 4 + data.map_or(0, <[u8]>::len));
     buf.put_u8(VERSION);
     stat.encode(&mut buf);
     buf.put_i32(i32::try_from(acl.len()).unwrap_or(i32::MAX));
     for a in acl {
         a.encode(&mut buf);
     }
-    data.encode(&mut buf);
+    match data {
+        None => buf.put_i32(-1),
+        Some(d) => {
+            buf.put_i32(i32::try_from(d.len()).unwrap_or(i32::MAX));
+            buf.put_slice(d);
+        }
+    }
     buf.freeze()
 }
 
@@ -134,7 +140,7 @@ mod tests {
             },
         ];
         for data in [None, Some(Bytes::new()), Some(Bytes::from_static(b"hello"))] {
-            let v = encode_node(&stat, &acl, &data);
+            let v = encode_node(&stat, &acl, data.as_deref());
             assert_eq!(
                 decode_node(&v).ok(),
                 Some(StoredNode {

@@ -67,7 +67,7 @@ impl Store {
         let tree = match store.meta.get(FORMAT_KEY)? {
             None => {
                 let mut tree = Tree::new(config);
-                let all = tree.nodes.keys().map(|k| k.to_string()).collect();
+                let all = tree.nodes.iter().map(|n| n.path().to_owned()).collect();
                 tree.changes = Some(Changes {
                     nodes: all,
                     sessions: Default::default(),
@@ -101,7 +101,7 @@ impl Store {
         for p in &changes.nodes {
             match tree.nodes.get(p.as_str()) {
                 Some(n) => {
-                    let value = encode_node(&n.stat, tree.acls.get(n.acl), &n.data);
+                    let value = encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
                     batch.insert(&self.nodes, p.as_bytes(), value.as_ref());
                 }
                 None => batch.remove(&self.nodes, p.as_bytes()),
@@ -128,7 +128,9 @@ impl Store {
         Ok(())
     }
 
-    /// Rebuilds the tree from the keyspaces and checks its shape.
+    /// Rebuilds the tree from the keyspaces and checks its shape. Keys come
+    /// in byte order, so every parent (a proper prefix of its children's
+    /// paths) is loaded before its children.
     fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
         let mut tree = Tree::empty(config);
         for kv in self.nodes.iter() {
@@ -136,36 +138,22 @@ impl Store {
             let p = std::str::from_utf8(&k)
                 .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
             let stored = decode_node(&v)?;
-            let acl = tree.acls.intern(&stored.acl);
-            let node = Node {
-                data: stored.data,
-                acl,
-                stat: stored.stat,
-                children: Default::default(),
-            };
-            tree.nodes.insert(p.into(), node);
-        }
-        if !tree.nodes.contains_key("/") {
-            return Err(StorageError::Corrupt("no root node".into()));
-        }
-        let mut links: Vec<(String, String, NodeKind)> = Vec::with_capacity(tree.nodes.len());
-        for (p, n) in &tree.nodes {
-            if let Some(parent) = path::parent(p) {
-                links.push((parent.to_owned(), p.to_string(), n.kind()));
-            }
-        }
-        for (parent, child, kind) in links {
-            let Some(pn) = tree.nodes.get_mut(parent.as_str()) else {
-                return Err(StorageError::Corrupt(format!("{child} has no parent")));
-            };
-            pn.children.insert(path::name(&child).into());
-            match kind {
-                NodeKind::Ephemeral(owner) => tree.sessions.add_ephemeral(owner, &child),
-                NodeKind::Container | NodeKind::Ttl(_) => {
-                    tree.expirable.insert(child);
+            match path::parent(p) {
+                Some(parent) if !tree.nodes.contains(parent) => {
+                    return Err(StorageError::Corrupt(format!("{p} has no parent")));
                 }
-                NodeKind::Persistent => {}
+                None if p != "/" => {
+                    return Err(StorageError::Corrupt(format!("bad node key {p:?}")));
+                }
+                _ => {}
             }
+            let acl = tree.acls.intern(&stored.acl);
+            let mut node = Node::new(stored.data.as_deref(), acl, NodeKind::Persistent, 0, 0);
+            node.stat = stored.stat;
+            tree.insert(p, node);
+        }
+        if !tree.nodes.contains("/") {
+            return Err(StorageError::Corrupt("no root node".into()));
         }
         for kv in self.sessions.iter() {
             let (k, v) = kv.into_inner()?;
