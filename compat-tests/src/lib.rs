@@ -1,4 +1,770 @@
-//! `compat-tests`: real ZooKeeper clients (zkCli, kazoo, Curator, the C
-//! client, the Rust `zookeeper-client`) and a reference ZooKeeper 3.8 driven
-//! against Corral. Filled by issues #5 and #7; the wire-level checks against
-//! traffic captured from a real ZooKeeper live in `jute/tests/golden.rs`.
+//! `compat-tests`: real ZooKeeper clients (kazoo, zkCli, the C client's
+//! `cli_mt`) driven against Corral, and against a reference ZooKeeper 3.8 so
+//! that every expectation is proven to be ZooKeeper's own. The wire-level
+//! checks against traffic captured from a real ZooKeeper live in
+//! `jute/tests/golden.rs`.
+//!
+//! # Harness
+//!
+//! - [`CorralServer`]: Corral in-process, on its own tokio runtime and
+//!   thread, listening on `127.0.0.1:<OS-assigned port>`; stopped on drop.
+//! - [`ZooKeeperServer`]: the Debian package's ZooKeeper 3.8 (the reference),
+//!   started from its jars the way `jute/tests/golden/capture/zk-ref.sh`
+//!   does; killed by PID on drop.
+//! - [`run_with_timeout`] and [`ChildGuard`]: every subprocess is bounded by
+//!   a timeout and killed by its PID when the guard drops, on failure too.
+//!
+//! The real clients come from Debian packages (`zookeeper`,
+//! `zookeeper-bin`, `python3-kazoo`). A missing one is a test failure with a
+//! message saying to run `bash .ci/run`, which installs them; nothing is
+//! skipped.
+
+#![deny(missing_docs)]
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+/// The interpreter that has Debian's kazoo (`python3-kazoo`); a `python3`
+/// earlier on `PATH` (pyenv, venv) usually does not.
+pub const PYTHON: &str = "/usr/bin/python3";
+/// zkCli from the Debian `zookeeper` package.
+pub const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+/// The C client's shell from the Debian `zookeeper-bin` package.
+pub const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
+/// Where Debian installs ZooKeeper's jars and their dependencies.
+pub const JAVA_DIR: &str = "/usr/share/java";
+
+/// What to do when a prerequisite is missing.
+pub const INSTALL_HINT: &str = "run `bash .ci/run` (it installs the Debian packages \
+     zookeeper zookeeper-bin python3-kazoo netcat-openbsd that the compatibility tests use)";
+
+/// How long a ZooKeeper JVM may take to answer `ruok`.
+const ZK_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long Corral may take to stop once told to.
+const CORRAL_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Panics with [`INSTALL_HINT`] unless `path` exists.
+pub fn require_file(path: &str, what: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{what} not found at {path}: {INSTALL_HINT}"
+    );
+}
+
+/// The directory of this crate's client scripts (`compat-tests/clients`).
+pub fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("clients")
+}
+
+/// A server a client can be pointed at.
+pub trait Target {
+    /// `127.0.0.1:<port>`.
+    fn addr(&self) -> SocketAddr;
+    /// Which server this is, for messages: `Corral` or `ZooKeeper 3.8`.
+    fn name(&self) -> &'static str;
+    /// Whatever helps to understand a failure (the server's log), if any.
+    fn diagnostics(&self) -> String {
+        String::new()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Corral, in-process
+// ---------------------------------------------------------------------------
+
+/// Corral running in this process: `server::run` on a dedicated tokio
+/// runtime in a background thread. Dropping it cancels the shutdown token
+/// and waits (bounded) for the server to close every connection and return.
+pub struct CorralServer {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    done: mpsc::Receiver<io::Result<()>>,
+    thread: Option<JoinHandle<()>>,
+    data_dir: Option<TempDir>,
+}
+
+impl CorralServer {
+    /// Starts Corral with `Config::for_tests` (TTL nodes on, 200 ms container
+    /// checks) on `127.0.0.1:<OS-assigned port>`. The listener is bound
+    /// before this returns, so clients can connect at once.
+    ///
+    /// # Panics
+    /// If the runtime, the temporary data directory or the listener cannot
+    /// be created.
+    pub fn start() -> Self {
+        init_logging();
+        let data_dir = tempfile::Builder::new()
+            .prefix("corral-compat-")
+            .tempdir()
+            .expect("create Corral's temporary data directory");
+        let mut config = server::Config::for_tests(data_dir.path().to_path_buf());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("corral-compat")
+            .enable_all()
+            .build()
+            .expect("build Corral's tokio runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+            .expect("bind Corral's listener on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("Corral listener address");
+        config.client_addr = addr;
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let (tx, done) = mpsc::channel();
+        let thread = thread::Builder::new()
+            .name(format!("corral-{}", addr.port()))
+            .spawn(move || {
+                let result = runtime.block_on(server::run(config, listener, token));
+                // Drop the runtime (and everything still on it) before
+                // reporting that the server is gone.
+                drop(runtime);
+                let _ = tx.send(result);
+            })
+            .expect("spawn Corral's server thread");
+        CorralServer {
+            addr,
+            shutdown,
+            done,
+            thread: Some(thread),
+            data_dir: Some(data_dir),
+        }
+    }
+}
+
+impl CorralServer {
+    /// `127.0.0.1:<port>` (also [`Target::addr`]).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Target for CorralServer {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn name(&self) -> &'static str {
+        "Corral"
+    }
+}
+
+impl Drop for CorralServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let outcome = match self.done.recv_timeout(CORRAL_STOP_TIMEOUT) {
+            Ok(result) => {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+                result.map_err(|e| format!("server::run returned an error: {e}"))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+                "Corral on {} did not stop within {CORRAL_STOP_TIMEOUT:?} of its shutdown token \
+                 being cancelled (its thread is left behind)",
+                self.addr
+            )),
+            // The thread panicked before reporting.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let panicked = self.thread.take().map(JoinHandle::join);
+                Err(format!("Corral's server thread died: {panicked:?}"))
+            }
+        };
+        if let Some(dir) = self.data_dir.take() {
+            keep_if_panicking(dir, "Corral data directory");
+        }
+        if let Err(msg) = outcome {
+            if thread::panicking() {
+                eprintln!("{msg}");
+            } else {
+                panic!("{msg}");
+            }
+        }
+    }
+}
+
+/// Logs Corral's `tracing` output to the test's output when `CORRAL_LOG` is
+/// set (an `EnvFilter`, e.g. `CORRAL_LOG=debug`).
+fn init_logging() {
+    if std::env::var_os("CORRAL_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("CORRAL_LOG"))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The reference ZooKeeper
+// ---------------------------------------------------------------------------
+
+/// A real ZooKeeper 3.8 (Debian's jars), standalone, on
+/// `127.0.0.1:<free port>` with its data in a temporary directory, started
+/// as `jute/tests/golden/capture/zk-ref.sh` does. Killed by PID on drop.
+pub struct ZooKeeperServer {
+    addr: SocketAddr,
+    dir: Option<TempDir>,
+    child: ChildGuard,
+}
+
+impl ZooKeeperServer {
+    /// Starts the reference server and waits (polling, bounded) until it
+    /// answers `ruok` with `imok` and `srvr` reports a mode.
+    ///
+    /// # Panics
+    /// If Java or the jars are missing (with [`INSTALL_HINT`]), or the
+    /// server does not come up; the message includes its logs.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// As [`ZooKeeperServer::start`], with extra `zoo.cfg` lines.
+    pub fn start_with(extra_cfg: &[&str]) -> Self {
+        let jar = format!("{JAVA_DIR}/zookeeper.jar");
+        require_file(&jar, "ZooKeeper's jar (Debian package zookeeper)");
+        require_file(
+            "/usr/bin/java",
+            "java (a dependency of the Debian package zookeeper)",
+        );
+        // A port picked by binding :0 can be taken by someone else before
+        // the JVM binds it; then the JVM exits and we try another.
+        let mut last_err = String::new();
+        for _ in 0..3 {
+            match Self::try_start(extra_cfg) {
+                Ok(zk) => return zk,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("the reference ZooKeeper did not start: {last_err}");
+    }
+
+    fn try_start(extra_cfg: &[&str]) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("zk-ref-")
+            .tempdir()
+            .map_err(|e| format!("temporary directory: {e}"))?;
+        let root = dir.path();
+        let data = root.join("data");
+        fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        fs::write(data.join("myid"), "1\n").map_err(|e| e.to_string())?;
+        let port = free_port();
+        let mut cfg = format!(
+            "tickTime=2000\n\
+             dataDir={}\n\
+             clientPort={port}\n\
+             clientPortAddress=127.0.0.1\n\
+             maxClientCnxns=0\n\
+             4lw.commands.whitelist=*\n\
+             extendedTypesEnabled=true\n\
+             admin.enableServer=false\n",
+            data.display()
+        );
+        for line in extra_cfg {
+            cfg.push_str(line);
+            cfg.push('\n');
+        }
+        let cfg_path = root.join("zoo.cfg");
+        fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
+        let log = root.join("zk.log");
+        let log4j = root.join("log4j.properties");
+        fs::write(
+            &log4j,
+            format!(
+                "log4j.rootLogger=INFO, FILE\n\
+                 log4j.appender.FILE=org.apache.log4j.FileAppender\n\
+                 log4j.appender.FILE.File={}\n\
+                 log4j.appender.FILE.Append=false\n\
+                 log4j.appender.FILE.Threshold=INFO\n\
+                 log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
+                 log4j.appender.FILE.layout.ConversionPattern=%d{{ISO8601}} - %-5p [%t:%C{{1}}@%L] - %m%n\n",
+                log.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+
+        // zookeeper.jar's manifest pulls in its other dependencies; slf4j is
+        // bound to log4j 1.2 explicitly so the log goes to zk.log at INFO.
+        let mut cp = format!("{JAVA_DIR}/zookeeper.jar:{JAVA_DIR}/zookeeper-jute.jar");
+        for jar in [
+            "slf4j-api.jar",
+            "slf4j-log4j12.jar",
+            "log4j-1.2.jar",
+            "servlet-api.jar",
+        ] {
+            let p = format!("{JAVA_DIR}/{jar}");
+            if Path::new(&p).exists() {
+                cp.push(':');
+                cp.push_str(&p);
+            }
+        }
+        let out = fs::File::create(root.join("zk.out")).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new("/usr/bin/java")
+            .args(["-Xmx1000m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
+            .arg("-cp")
+            .arg(&cp)
+            .arg("-Dznode.container.checkIntervalMs=1000")
+            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
+            .arg(format!("-Dzookeeper.log.dir={}", root.display()))
+            .arg("-Dzookeeper.root.logger=INFO,FILE")
+            .arg("-Dzookeeper.jmx.log4j.disable=true")
+            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+            .arg(&cfg_path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("spawn java: {e}"))?;
+        let mut zk = ZooKeeperServer {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            dir: Some(dir),
+            child: ChildGuard::new(child, "reference ZooKeeper"),
+        };
+        let deadline = Instant::now() + ZK_START_TIMEOUT;
+        loop {
+            if let Some(status) = zk.child.try_wait() {
+                return Err(format!(
+                    "the JVM exited early ({status}); {}",
+                    zk.log_tail()
+                ));
+            }
+            let imok = four_letter(zk.addr, "ruok").is_ok_and(|a| a == "imok");
+            if imok
+                && four_letter(zk.addr, "srvr")
+                    .is_ok_and(|a| a.lines().any(|l| l.starts_with("Mode:")))
+            {
+                return Ok(zk);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "no `imok` within {ZK_START_TIMEOUT:?}; {}",
+                    zk.log_tail()
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The end of the server's log and its stdout/stderr, for messages.
+    fn log_tail(&self) -> String {
+        let Some(dir) = self.dir.as_ref() else {
+            return String::new();
+        };
+        let out = fs::read_to_string(dir.path().join("zk.out")).unwrap_or_default();
+        let log = fs::read_to_string(dir.path().join("zk.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "JVM output:\n{out}\nlast lines of zk.log:\n{}",
+            tail.join("\n")
+        )
+    }
+}
+
+impl ZooKeeperServer {
+    /// `127.0.0.1:<port>` (also [`Target::addr`]).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Target for ZooKeeperServer {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn name(&self) -> &'static str {
+        "ZooKeeper 3.8 (reference)"
+    }
+    fn diagnostics(&self) -> String {
+        self.log_tail()
+    }
+}
+
+impl Drop for ZooKeeperServer {
+    fn drop(&mut self) {
+        self.child.kill();
+        if let Some(dir) = self.dir.take() {
+            keep_if_panicking(dir, "reference ZooKeeper directory (zoo.cfg, zk.log)");
+        }
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0 to find a free port")
+}
+
+/// Sends a four-letter word on a fresh connection and returns the whole
+/// answer (the server closes after answering). Bounded by 5 s.
+///
+/// # Errors
+/// Connection or I/O errors, including the timeout.
+pub fn four_letter(addr: SocketAddr, word: &str) -> io::Result<String> {
+    let t = Duration::from_secs(5);
+    let mut s = TcpStream::connect_timeout(&addr, t)?;
+    s.set_read_timeout(Some(t))?;
+    s.set_write_timeout(Some(t))?;
+    s.write_all(word.as_bytes())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Keeps a temporary directory for inspection when the test is failing.
+fn keep_if_panicking(dir: TempDir, what: &str) {
+    if thread::panicking() {
+        let path = dir.keep();
+        eprintln!("{what} kept for inspection: {}", path.display());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Subprocesses
+// ---------------------------------------------------------------------------
+
+/// Owns a child process and kills it (by its PID, via `Child::kill`) and
+/// reaps it when dropped, so no subprocess outlives its test.
+///
+/// A child spawned as the leader of its own process group (see
+/// [`spawn_group`]) is killed with its whole group (`kill -KILL -- -PID`):
+/// wrapper scripts such as `zkCli.sh` run `java` without `exec`, and killing
+/// only the shell would leave the JVM behind.
+pub struct ChildGuard {
+    child: Child,
+    what: String,
+    group: bool,
+    exited: Option<ExitStatus>,
+}
+
+/// Spawns `cmd` as the leader of a new process group, so that a
+/// [`ChildGuard`] can kill it together with its descendants.
+///
+/// # Errors
+/// As `Command::spawn`.
+pub fn spawn_group(cmd: &mut Command, what: impl Into<String>) -> io::Result<ChildGuard> {
+    use std::os::unix::process::CommandExt;
+    let child = cmd.process_group(0).spawn()?;
+    Ok(ChildGuard {
+        child,
+        what: what.into(),
+        group: true,
+        exited: None,
+    })
+}
+
+impl ChildGuard {
+    /// Guards `child`; `what` names it in messages.
+    pub fn new(child: Child, what: impl Into<String>) -> Self {
+        ChildGuard {
+            child,
+            what: what.into(),
+            group: false,
+            exited: None,
+        }
+    }
+
+    /// The child's PID.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if the child has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().ok().flatten();
+        }
+        self.exited
+    }
+
+    /// Kills the child by PID (if still running) and reaps it. A running
+    /// group leader is killed with its group (named by the leader's PID,
+    /// which cannot be reused before we reap the leader).
+    pub fn kill(&mut self) {
+        if self.try_wait().is_none() {
+            if self.group {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            let _ = self.child.kill();
+            self.exited = self.child.wait().ok();
+        }
+    }
+
+    /// Waits for the child to exit, polling until `deadline`; `None` if it
+    /// is still running then (it is not killed).
+    pub fn wait_until(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The child's handles (stdin, stdout, stderr), to take.
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            eprintln!("killing {} (pid {})", self.what, self.child.id());
+        }
+        self.kill();
+    }
+}
+
+/// What a bounded subprocess did.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit status; `None` if it was killed at the timeout.
+    pub status: Option<ExitStatus>,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// True if it exited by itself with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    /// Both streams, for failure messages.
+    pub fn transcript(&self) -> String {
+        format!(
+            "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status
+                .map_or_else(|| "killed at the timeout".to_owned(), |s| s.to_string()),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` with `stdin` as its input, collecting stdout and stderr. If it
+/// has not exited after `timeout` it is killed (by PID) and `status` is
+/// `None`; it is killed too if this panics.
+///
+/// # Panics
+/// If the command cannot be spawned.
+pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], timeout: Duration) -> Finished {
+    let started = Instant::now();
+    let what = format!("{cmd:?}");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut guard =
+        spawn_group(&mut cmd, what.clone()).unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let input = guard.child_mut().stdin.take();
+    let input = input.map(|mut pipe| {
+        let bytes = stdin.to_vec();
+        // Written from a thread so a child that does not read cannot block
+        // us; the pipe closes when the thread ends (EOF for the child).
+        thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let out = guard.child_mut().stdout.take().map(drain);
+    let err = guard.child_mut().stderr.take().map(drain);
+    let status = guard.wait_until(started + timeout);
+    if status.is_none() {
+        guard.kill();
+    }
+    let collect = |h: Option<JoinHandle<Vec<u8>>>| {
+        h.and_then(|h| h.join().ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let stdout = collect(out);
+    let stderr = collect(err);
+    if let Some(t) = input {
+        let _ = t.join();
+    }
+    Finished {
+        status,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Reads a pipe to its end on a thread.
+fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Polls `f` every 20 ms until it returns `Some` or `timeout` passes.
+pub fn poll_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Panics with [`INSTALL_HINT`] unless [`PYTHON`] can import kazoo.
+pub fn require_kazoo() {
+    require_file(PYTHON, "Debian's python3");
+    let mut cmd = Command::new(PYTHON);
+    cmd.args(["-c", "import kazoo.client"]);
+    let out = run_with_timeout(cmd, b"", Duration::from_secs(30));
+    assert!(
+        out.success(),
+        "kazoo is not importable by {PYTHON} (Debian package python3-kazoo): {INSTALL_HINT}\n{}",
+        out.transcript()
+    );
+}
+
+/// A line-oriented conversation with an interactive subprocess (a client
+/// shell): commands go to its stdin, its stdout and stderr lines are merged
+/// and read back, and every wait is bounded. The process (and its group) is
+/// killed when this drops.
+pub struct Conversation {
+    child: ChildGuard,
+    stdin: Option<std::process::ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far, for failure messages.
+    pub transcript: Vec<String>,
+}
+
+impl Conversation {
+    /// Starts `cmd` with piped stdin, stdout and stderr.
+    ///
+    /// # Panics
+    /// If it cannot be spawned.
+    pub fn start(mut cmd: Command, what: &str) -> Self {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = spawn_group(&mut cmd, what).unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+        let (tx, lines) = mpsc::channel();
+        let out = child
+            .child_mut()
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let err = child
+            .child_mut()
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
+        for pipe in [out, err].into_iter().flatten() {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                use std::io::BufRead;
+                for line in io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let stdin = child.child_mut().stdin.take();
+        Conversation {
+            child,
+            stdin,
+            lines,
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Writes one line to the process's stdin.
+    ///
+    /// # Errors
+    /// If the pipe is closed.
+    pub fn send(&mut self, line: &str) -> io::Result<()> {
+        self.transcript.push(format!(">> {line}"));
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))?;
+        stdin.write_all(line.as_bytes())?;
+        stdin.write_all(b"\n")?;
+        stdin.flush()
+    }
+
+    /// Reads lines until one satisfies `pred`, waiting at most `timeout`;
+    /// returns the lines read, the matching one last.
+    ///
+    /// # Errors
+    /// A message with the transcript if no line matched in time or the
+    /// process closed its output.
+    pub fn expect(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let deadline = Instant::now() + timeout;
+        let mut read = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.transcript.push(line.clone());
+                    let hit = pred(&line);
+                    read.push(line);
+                    if hit {
+                        return Ok(read);
+                    }
+                }
+                Err(e) => {
+                    let why = match e {
+                        mpsc::RecvTimeoutError::Timeout => format!("not within {timeout:?}"),
+                        mpsc::RecvTimeoutError::Disconnected => {
+                            "the process closed its output".to_owned()
+                        }
+                    };
+                    return Err(format!(
+                        "expected {what}: {why}; transcript so far:\n{}",
+                        self.transcript.join("\n")
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Closes stdin and waits (bounded) for the process to exit.
+    ///
+    /// # Errors
+    /// If it has not exited by the deadline (it is then killed on drop).
+    pub fn finish(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        self.stdin = None;
+        self.child
+            .wait_until(Instant::now() + timeout)
+            .ok_or_else(|| format!("the process did not exit within {timeout:?}"))
+    }
+}
