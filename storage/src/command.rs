@@ -44,3 +44,84 @@ pub enum CommandOp {
         err: i32,
     },
 }
+
+/// Format version of [`Command::encode`].
+const COMMAND_VERSION: u8 = 1;
+
+impl Command {
+    /// The command's replicated encoding (the Raft log's payload):
+    ///
+    /// ```text
+    /// [v=1][time i64][session i64][vector<Id> auth][tag u8] then by tag:
+    ///   0 Write:         [opcode i32][the request's jute body]
+    ///   1 CreateSession: [timeOut i32][buffer passwd]
+    ///   2 CloseSession
+    ///   3 Error:         [err i32]
+    /// ```
+    pub fn encode(&self, buf: &mut bytes::BytesMut) {
+        use bytes::BufMut;
+        use jute::Encode;
+        buf.put_u8(COMMAND_VERSION);
+        self.time.encode(buf);
+        self.session_id.encode(buf);
+        self.auth.encode(buf);
+        match &self.op {
+            CommandOp::Write(req) => {
+                buf.put_u8(0);
+                i32::from(req.opcode()).encode(buf);
+                req.encode(buf);
+            }
+            CommandOp::CreateSession { timeout_ms, passwd } => {
+                buf.put_u8(1);
+                timeout_ms.encode(buf);
+                passwd.encode(buf);
+            }
+            CommandOp::CloseSession => buf.put_u8(2),
+            CommandOp::Error { err } => {
+                buf.put_u8(3);
+                err.encode(buf);
+            }
+        }
+    }
+
+    /// Decodes [`Command::encode`]'s output.
+    ///
+    /// # Errors
+    /// [`crate::StorageError::Corrupt`] for anything else.
+    pub fn decode(bytes: &[u8]) -> Result<Command, crate::StorageError> {
+        use jute::Decode;
+        let corrupt = |what: &str| crate::StorageError::Corrupt(format!("command: {what}"));
+        let rest = match bytes.split_first() {
+            Some((&COMMAND_VERSION, rest)) => rest,
+            _ => return Err(corrupt("unknown version")),
+        };
+        let (rest, time) = i64::decode(rest).map_err(|_| corrupt("time"))?;
+        let (rest, session_id) = i64::decode(rest).map_err(|_| corrupt("session"))?;
+        let (rest, auth) = <Vec<Id>>::decode(rest).map_err(|_| corrupt("auth"))?;
+        let (&tag, rest) = rest.split_first().ok_or_else(|| corrupt("tag"))?;
+        let op = match tag {
+            0 => {
+                let (body, opcode) = i32::decode(rest).map_err(|_| corrupt("opcode"))?;
+                CommandOp::Write(
+                    Request::decode(opcode, body).map_err(|e| corrupt(&e.to_string()))?,
+                )
+            }
+            1 => {
+                let (rest, timeout_ms) = i32::decode(rest).map_err(|_| corrupt("timeout"))?;
+                let (_, passwd) = Bytes::decode(rest).map_err(|_| corrupt("passwd"))?;
+                CommandOp::CreateSession { timeout_ms, passwd }
+            }
+            2 => CommandOp::CloseSession,
+            3 => CommandOp::Error {
+                err: i32::decode(rest).map_err(|_| corrupt("err"))?.1,
+            },
+            _ => return Err(corrupt("unknown tag")),
+        };
+        Ok(Command {
+            time,
+            session_id,
+            auth,
+            op,
+        })
+    }
+}

@@ -19,6 +19,8 @@
 //!   change events; `multi` with rollback.
 //! - `sessions`: the session table and ephemeral owners.
 //! - `events`: the change events handed to the watch manager.
+//! - [`snapshot`]: the whole tree as one stream, for replicas that fell
+//!   behind.
 //! - [`persist`]: the [`Store`] on fjall — one atomic batch per commit,
 //!   the tree rebuilt on open.
 //!
@@ -43,6 +45,7 @@ mod nodes;
 pub mod path;
 pub mod persist;
 mod sessions;
+pub mod snapshot;
 mod tree;
 
 pub use apply::{ApplyOutcome, apply};

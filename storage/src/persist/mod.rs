@@ -92,6 +92,21 @@ impl Store {
     /// # Errors
     /// [`StorageError::Fjall`]: fatal, the node must stop.
     pub fn commit(&self, tree: &mut Tree, durability: Durability) -> Result<(), StorageError> {
+        self.commit_with(tree, durability, &[])
+    }
+
+    /// [`Store::commit`], plus opaque values of the layer above (the Raft
+    /// state machine's last applied log id and membership) written in the
+    /// same atomic batch, so they can never disagree with the tree.
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`]: fatal, the node must stop.
+    pub fn commit_with(
+        &self,
+        tree: &mut Tree,
+        durability: Durability,
+        extra: &[(&str, &[u8])],
+    ) -> Result<(), StorageError> {
         let changes = tree.changes.replace(Changes::default()).unwrap_or_default();
         let mode = match durability {
             Durability::Buffered => PersistMode::Buffer,
@@ -118,6 +133,9 @@ impl Store {
                 None => batch.remove(&self.sessions, key.as_slice()),
             }
         }
+        for (key, value) in extra {
+            batch.insert(&self.meta, format!("ext.{key}"), *value);
+        }
         batch.insert(
             &self.meta,
             LAST_ZXID_KEY,
@@ -126,6 +144,41 @@ impl Store {
         batch.insert(&self.meta, FORMAT_KEY, [encoding::VERSION].as_slice());
         batch.commit()?;
         Ok(())
+    }
+
+    /// Replaces everything stored with `tree` (a snapshot just installed):
+    /// the old nodes and sessions are removed and the new ones written, and
+    /// the store is synced before this returns.
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`]: fatal, the node must stop.
+    pub fn replace(&self, tree: &mut Tree) -> Result<(), StorageError> {
+        for ks in [&self.nodes, &self.sessions] {
+            let mut batch = self.db.batch();
+            for kv in ks.iter() {
+                let key = kv.key()?;
+                batch.remove(ks, key);
+                if batch.len() >= 10_000 {
+                    std::mem::replace(&mut batch, self.db.batch()).commit()?;
+                }
+            }
+            batch.commit()?;
+        }
+        let all = tree.nodes.iter().map(|n| n.path().to_owned()).collect();
+        let sessions = tree.sessions.iter().map(|(id, _)| *id).collect();
+        tree.changes = Some(Changes {
+            nodes: all,
+            sessions,
+        });
+        self.commit(tree, Durability::Synced)
+    }
+
+    /// Reads a value stored with [`Store::commit_with`].
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`].
+    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.meta.get(format!("ext.{key}"))?.map(|v| v.to_vec()))
     }
 
     /// Rebuilds the tree from the keyspaces and checks its shape. Keys come

@@ -1,0 +1,134 @@
+//! Snapshots: the whole tree and session table as one byte stream, written
+//! node by node (parents before children) and read back into a fresh tree.
+//! Used to bring a replica that fell behind the purged log up to date.
+//!
+//! ```text
+//! [v=1][last_zxid i64]
+//! ( [1][ustring path][i32 len][node value]  |  [2][i64 session][i32 len][session value] )*
+//! [0]
+//! ```
+//!
+//! Node and session values are `persist::encoding`'s, so a snapshot and
+//! the store share one format.
+
+use std::io::{self, Read, Write};
+
+use crate::node::{Node, NodeKind};
+use crate::persist::encoding::{decode_node, decode_session, encode_node, encode_session};
+use crate::tree::{Changes, Tree, TreeConfig};
+use crate::{StorageError, path};
+
+const VERSION: u8 = 1;
+
+fn put_block(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| io::Error::other("record over 4 GiB"))?;
+    out.write_all(&len.to_be_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Writes `tree` as a snapshot, parents before children.
+///
+/// # Errors
+/// Whatever `out` reports.
+pub fn write(tree: &Tree, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(&[VERSION])?;
+    out.write_all(&tree.last_zxid().to_be_bytes())?;
+    let mut stack: Vec<&Node> = tree.node("/").into_iter().collect();
+    while let Some(node) = stack.pop() {
+        out.write_all(&[1])?;
+        put_block(out, node.path().as_bytes())?;
+        put_block(
+            out,
+            &encode_node(&node.stat, tree.acl_of(node), node.data.as_deref()),
+        )?;
+        for name in tree.child_names(node) {
+            if let Some(child) = tree.node(&path::join(node.path(), name)) {
+                stack.push(child);
+            }
+        }
+    }
+    for (id, info) in tree.sessions().iter() {
+        out.write_all(&[2])?;
+        out.write_all(&id.to_be_bytes())?;
+        put_block(out, &encode_session(info))?;
+    }
+    out.write_all(&[0])
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(format!("snapshot: {what}"))
+}
+
+fn read_exact<const N: usize>(input: &mut impl Read) -> Result<[u8; N], StorageError> {
+    let mut b = [0u8; N];
+    input.read_exact(&mut b).map_err(corrupt)?;
+    Ok(b)
+}
+
+/// Reads a block, refusing lengths above `max` (nothing is allocated from
+/// an unchecked length).
+fn read_block(input: &mut impl Read, max: usize) -> Result<Vec<u8>, StorageError> {
+    let len = u32::from_be_bytes(read_exact::<4>(input)?) as usize;
+    if len > max {
+        return Err(corrupt(format_args!("record of {len} bytes")));
+    }
+    let mut v = vec![0u8; len];
+    input.read_exact(&mut v).map_err(corrupt)?;
+    Ok(v)
+}
+
+/// Largest record a snapshot may hold: a node with ZooKeeper's largest
+/// data plus a generous ACL list.
+const MAX_RECORD: usize = 16 << 20;
+
+/// Reads a snapshot into a fresh tree. The tree tracks no changes yet: a
+/// store that adopts it rewrites everything (`Store::replace`).
+///
+/// # Errors
+/// [`StorageError::Corrupt`] for a malformed snapshot, one whose nodes do
+/// not form a tree, or one without a root.
+pub fn read(input: &mut impl Read, config: TreeConfig) -> Result<Tree, StorageError> {
+    if read_exact::<1>(input)? != [VERSION] {
+        return Err(corrupt("unknown version"));
+    }
+    let mut tree = Tree::empty(config);
+    tree.last_zxid = i64::from_be_bytes(read_exact::<8>(input)?);
+    loop {
+        match read_exact::<1>(input)? {
+            [0] => break,
+            [1] => {
+                let p = String::from_utf8(read_block(input, MAX_RECORD)?).map_err(corrupt)?;
+                let stored = decode_node(&read_block(input, MAX_RECORD)?)?;
+                let parent_ok = match path::parent(&p) {
+                    Some(parent) => tree.nodes.contains(parent),
+                    None => p == "/",
+                };
+                if !parent_ok || tree.nodes.contains(&p) {
+                    return Err(corrupt(format_args!(
+                        "{p} is not a new child of a known node"
+                    )));
+                }
+                let acl = tree.acls.intern(&stored.acl);
+                let mut node = Node::new(stored.data.as_deref(), acl, NodeKind::Persistent, 0, 0);
+                node.stat = stored.stat;
+                tree.insert(&p, node);
+            }
+            [2] => {
+                let id = i64::from_be_bytes(read_exact::<8>(input)?);
+                tree.sessions
+                    .open(id, decode_session(&read_block(input, MAX_RECORD)?)?);
+            }
+            [t] => return Err(corrupt(format_args!("unknown record tag {t}"))),
+        }
+    }
+    if !tree.nodes.contains("/") {
+        return Err(corrupt("no root"));
+    }
+    let all = tree.iter_nodes().map(|n| n.path().to_owned()).collect();
+    let sessions = tree.sessions().iter().map(|(id, _)| *id).collect();
+    tree.changes = Some(Changes {
+        nodes: all,
+        sessions,
+    });
+    Ok(tree)
+}
