@@ -597,7 +597,7 @@ proptest! {
         let junk = Command { time: 5, session_id: 99, auth: vec![], op: CommandOp::CreateSession { timeout_ms: 1, passwd: Bytes::new() } };
         apply(&mut other, &junk, 1);
         store.commit(&mut other, Durability::Buffered).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        store.replace(&mut copy).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        store.replace(&mut copy, &[]).map_err(|e| TestCaseError::fail(e.to_string()))?;
         drop(store);
         let (_, reopened) = Store::open(dir.path(), TreeConfig::default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(dump(&reopened), dump(&tree));

@@ -146,31 +146,35 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces everything stored with `tree` (a snapshot just installed):
-    /// the old nodes and sessions are removed and the new ones written, and
-    /// the store is synced before this returns.
+    /// Replaces everything stored with `tree` (a snapshot just installed),
+    /// with `extra` (see [`Store::commit_with`]), in **one** synced batch:
+    /// every stored node and session absent from `tree` is removed and
+    /// every one of `tree` written, so a crash leaves either the old state
+    /// or the new one.
     ///
     /// # Errors
-    /// [`StorageError::Fjall`]: fatal, the node must stop.
-    pub fn replace(&self, tree: &mut Tree) -> Result<(), StorageError> {
-        for ks in [&self.nodes, &self.sessions] {
-            let mut batch = self.db.batch();
-            for kv in ks.iter() {
-                let key = kv.key()?;
-                batch.remove(ks, key);
-                if batch.len() >= 10_000 {
-                    std::mem::replace(&mut batch, self.db.batch()).commit()?;
-                }
-            }
-            batch.commit()?;
+    /// [`StorageError`]: fatal, the node must stop.
+    pub fn replace(&self, tree: &mut Tree, extra: &[(&str, &[u8])]) -> Result<(), StorageError> {
+        let mut changes = Changes::default();
+        for kv in self.nodes.iter() {
+            let key = kv.key()?;
+            let p = std::str::from_utf8(&key)
+                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
+            changes.nodes.insert(p.to_owned());
         }
-        let all = tree.nodes.iter().map(|n| n.path().to_owned()).collect();
-        let sessions = tree.sessions.iter().map(|(id, _)| *id).collect();
-        tree.changes = Some(Changes {
-            nodes: all,
-            sessions,
-        });
-        self.commit(tree, Durability::Synced)
+        for kv in self.sessions.iter() {
+            changes
+                .sessions
+                .insert(decode_i64(&kv.key()?, "session key")?);
+        }
+        changes
+            .nodes
+            .extend(tree.nodes.iter().map(|n| n.path().to_owned()));
+        changes
+            .sessions
+            .extend(tree.sessions.iter().map(|(id, _)| *id));
+        tree.changes = Some(changes);
+        self.commit_with(tree, Durability::Synced, extra)
     }
 
     /// Reads a value stored with [`Store::commit_with`].

@@ -1,0 +1,231 @@
+//! The Raft log and vote on fjall.
+//!
+//! Keyspaces `raft_log` (key: index, u64 big-endian; value: the entry,
+//! postcard) and `raft_meta` (`vote`, `committed`, `last_purged`), in their
+//! own fjall database beside the tree's.
+//!
+//! ### Durability
+//! An append is reported to openraft (`LogFlushed::log_io_completed`) only
+//! after its batch was written with `PersistMode::SyncData`, i.e. after
+//! `fdatasync` returned; a vote is synced before `save_vote` returns. All
+//! entries of one `append` call share one batch and one sync (openraft hands
+//! over everything queued since the last call: group commit).
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::path::Path;
+use std::sync::Arc;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{NodeId, TypeConfig};
+
+type StorageResult<T> = Result<T, StorageError<NodeId>>;
+
+/// The log store; clones share the database (one of them is the reader
+/// replication tasks use).
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    log: Keyspace,
+    meta: Keyspace,
+}
+
+impl Debug for LogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStore").finish_non_exhaustive()
+    }
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StorageIOError<NodeId>> {
+    postcard::to_allocvec(v).map_err(|e| StorageIOError::write(&e))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageIOError<NodeId>> {
+    postcard::from_bytes(bytes).map_err(|e| StorageIOError::read(&e))
+}
+
+impl LogStore {
+    /// Opens (or creates) the log in `dir`.
+    ///
+    /// # Errors
+    /// fjall's, if the directory cannot be opened.
+    pub fn open(dir: &Path) -> Result<Self, fjall::Error> {
+        let db = Database::builder(dir).open()?;
+        let log = db.keyspace("raft_log", KeyspaceCreateOptions::default)?;
+        let meta = db.keyspace("raft_meta", KeyspaceCreateOptions::default)?;
+        Ok(LogStore {
+            inner: Arc::new(Inner { db, log, meta }),
+        })
+    }
+
+    fn get_meta<T: DeserializeOwned>(&self, key: &str) -> StorageResult<Option<T>> {
+        match self
+            .inner
+            .meta
+            .get(key)
+            .map_err(|e| StorageIOError::read(&e))?
+        {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> StorageResult<()> {
+        let mut batch = self.inner.db.batch();
+        if sync {
+            batch = batch.durability(Some(PersistMode::SyncData));
+        }
+        batch.insert(&self.inner.meta, key, encode(value)?);
+        batch.commit().map_err(|e| StorageIOError::write(&e))?;
+        Ok(())
+    }
+
+    fn last_entry(&self) -> StorageResult<Option<Entry<TypeConfig>>> {
+        match self.inner.log.iter().next_back() {
+            Some(kv) => {
+                let value = kv.value().map_err(|e| StorageIOError::read_logs(&e))?;
+                Ok(Some(
+                    decode(&value).map_err(|e| StorageIOError::read_logs(&e))?,
+                ))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Removes the keys in `[from, to)` in durable batches.
+    fn remove_range(&self, from: u64, to: Option<u64>) -> StorageResult<()> {
+        let start = from.to_be_bytes();
+        let keys: Vec<_> = match to {
+            Some(end) => self
+                .inner
+                .log
+                .range(start..end.to_be_bytes())
+                .map(|kv| kv.key())
+                .collect(),
+            None => self.inner.log.range(start..).map(|kv| kv.key()).collect(),
+        };
+        for chunk in keys.chunks(10_000) {
+            let mut batch = self
+                .inner
+                .db
+                .batch()
+                .durability(Some(PersistMode::SyncData));
+            for key in chunk {
+                let key = key.as_ref().map_err(StorageIOError::write_logs)?;
+                batch.remove(&self.inner.log, key.clone());
+            }
+            batch.commit().map_err(|e| StorageIOError::write_logs(&e))?;
+        }
+        Ok(())
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        let start = match range.start_bound() {
+            Bound::Included(x) => *x,
+            Bound::Excluded(x) => x.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let mut out = Vec::new();
+        for kv in self.inner.log.range(start.to_be_bytes()..) {
+            let (key, value) = kv.into_inner().map_err(|e| StorageIOError::read_logs(&e))?;
+            let index =
+                u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
+                    StorageIOError::read_logs(&std::io::Error::other("bad log key"))
+                })?);
+            if !range.contains(&index) {
+                break;
+            }
+            let entry: Entry<TypeConfig> =
+                decode(&value).map_err(|e| StorageIOError::read_logs(&e))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
+        let last_purged_log_id: Option<LogId<NodeId>> = self.get_meta("last_purged")?;
+        let last_log_id = self.last_entry()?.map(|e| e.log_id).or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> StorageResult<()> {
+        self.put_meta("vote", vote, true)
+    }
+
+    async fn read_vote(&mut self) -> StorageResult<Option<Vote<NodeId>>> {
+        self.get_meta("vote")
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> StorageResult<()> {
+        self.put_meta("committed", &committed, false)
+    }
+
+    async fn read_committed(&mut self) -> StorageResult<Option<LogId<NodeId>>> {
+        Ok(self
+            .get_meta::<Option<LogId<NodeId>>>("committed")?
+            .flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> StorageResult<()>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut batch = self
+            .inner
+            .db
+            .batch()
+            .durability(Some(PersistMode::SyncData));
+        for entry in entries {
+            let value = encode(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
+            batch.insert(&self.inner.log, entry.log_id.index.to_be_bytes(), value);
+        }
+        let result = batch.commit().map_err(std::io::Error::other);
+        // Report only after fdatasync returned (or failed).
+        match result {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                callback.log_io_completed(Err(e));
+                Err(StorageIOError::write_logs(&std::io::Error::other(msg)).into())
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
+        self.remove_range(log_id.index, None)
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
+        self.put_meta("last_purged", &log_id, true)?;
+        self.remove_range(0, Some(log_id.index.saturating_add(1)))
+    }
+}
