@@ -8,6 +8,8 @@
 //!   state machine answers [`Applied`] — and the zxid mapping.
 //! - `log_store`: the Raft log and vote on fjall, durable before openraft
 //!   is told so.
+//! - `network`: the Raft transport (today the standalone case).
+//! - `node`: starting a server's Raft and bootstrapping its membership.
 //! - `state_machine`: applies committed entries to the tree through
 //!   `storage::apply`, persists tree and applied log id in one batch, then
 //!   hands each outcome to the [`Host`] (the server: watches and replies),
@@ -30,6 +32,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod log_store;
+pub mod network;
+pub mod node;
 pub mod state_machine;
 
 use std::fmt;
@@ -41,6 +45,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use storage::Command;
 
 pub use log_store::LogStore;
+pub use node::{DEFAULT_SNAP_COUNT, StartError, start_standalone};
 pub use state_machine::{Host, Replica, SharedReplica, StateMachine};
 
 /// A server's id in the ensemble (`myid`).

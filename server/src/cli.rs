@@ -41,6 +41,6 @@ pub struct Args {
     pub super_digest: Option<String>,
 
     /// Log filter, in `tracing` `EnvFilter` syntax (`RUST_LOG` also works).
-    #[arg(long, env = "CORRAL_LOG", default_value = "info")]
+    #[arg(long, env = "CORRAL_LOG", default_value = "info,openraft=warn")]
     pub log: String,
 }

@@ -21,7 +21,7 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
-use crate::core::{Attached, Core, Outgoing, negotiate_timeout};
+use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
 use crate::pipeline::{self, Next};
 use crate::session::SessionCtx;
 
@@ -63,7 +63,7 @@ pub(crate) async fn serve(
         let closing = CancellationToken::new();
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone()));
 
-        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx) else {
+        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
             let _ = tx.send(Outgoing::Close);
             let _ = writer.await;
             return;
@@ -79,8 +79,9 @@ pub(crate) async fn serve(
             match next {
                 Some(Ok(Frame::Request { header, body })) => {
                     let span = info_span!("request", xid = header.xid, op = header.op);
-                    let next = span
-                        .in_scope(|| pipeline::dispatch(&core, &mut session, &tx, header, &body));
+                    let next = pipeline::dispatch(&core, &mut session, &tx, header, &body)
+                        .instrument(span)
+                        .await;
                     if next == Next::Close {
                         break;
                     }
@@ -107,77 +108,87 @@ pub(crate) async fn serve(
     .await;
 }
 
-/// Answers a `ConnectRequest`: a new session, a resumed one, or ZooKeeper's
-/// "expired" reply (timeout 0, session 0, zero password) for an unknown
-/// session or a wrong password. A client that has seen a newer zxid than
-/// this server is refused without a reply, as ZooKeeper does, so it never
-/// goes back in time. The reply mirrors the request's `readOnly` dialect.
-fn handshake(
+/// Answers a `ConnectRequest`: a new session (created through Raft), a
+/// resumed one, or ZooKeeper's "expired" reply (timeout 0, session 0, zero
+/// password) for an unknown session or a wrong password. A client that has
+/// seen a newer zxid than this server is refused without a reply, as
+/// ZooKeeper does, so it never goes back in time. The reply mirrors the
+/// request's `readOnly` dialect.
+async fn handshake(
     core: &Core,
     req: &ConnectRequest,
     peer: SocketAddr,
     conn_id: u64,
     tx: &mpsc::UnboundedSender<Outgoing>,
 ) -> Option<SessionCtx> {
-    let mut st = core.lock();
-    if req.last_zxid_seen > st.tree.last_zxid() {
-        info!(
-            client_zxid = req.last_zxid_seen,
-            our_zxid = st.tree.last_zxid(),
-            "refusing a client that has seen a newer zxid"
-        );
-        return None;
-    }
     let timeout = negotiate_timeout(&core.config, req.time_out);
     let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     let read_only = req.read_only.map(|_| false);
-    let (id, passwd) = if req.session_id == 0 {
-        let id = st.next_session_id();
-        let mut pw = [0u8; 16];
-        rand::rng().fill_bytes(&mut pw);
-        let passwd = Bytes::copy_from_slice(&pw);
-        st.write(
-            id,
-            &[],
-            CommandOp::CreateSession {
-                timeout_ms,
-                passwd: passwd.clone(),
-            },
-        );
-        (id, passwd)
-    } else {
-        match st.tree.sessions().get(req.session_id) {
-            Some(info) if info.passwd == req.passwd => (req.session_id, info.passwd.clone()),
-            _ => {
-                info!(
-                    session_id = format_args!("0x{:x}", req.session_id),
-                    "session expired or wrong password"
-                );
-                let _ = tx.send(Outgoing::Connect(ConnectResponse {
-                    protocol_version: 0,
-                    time_out: 0,
-                    session_id: 0,
-                    passwd: Bytes::from_static(&[0; 16]),
-                    read_only,
-                }));
-                return None;
+    let (id, passwd, new) = {
+        let mut st = core.lock();
+        if req.last_zxid_seen > st.tree.last_zxid() {
+            info!(
+                client_zxid = req.last_zxid_seen,
+                our_zxid = st.tree.last_zxid(),
+                "refusing a client that has seen a newer zxid"
+            );
+            return None;
+        }
+        if req.session_id == 0 {
+            let mut pw = [0u8; 16];
+            rand::rng().fill_bytes(&mut pw);
+            (st.host.next_session_id(), Bytes::copy_from_slice(&pw), true)
+        } else {
+            match st.tree.sessions().get(req.session_id) {
+                Some(info) if info.passwd == req.passwd => {
+                    (req.session_id, info.passwd.clone(), false)
+                }
+                _ => {
+                    info!(
+                        session_id = format_args!("0x{:x}", req.session_id),
+                        "session expired or wrong password"
+                    );
+                    let _ = tx.send(Outgoing::Connect(ConnectResponse {
+                        protocol_version: 0,
+                        time_out: 0,
+                        session_id: 0,
+                        passwd: Bytes::from_static(&[0; 16]),
+                        read_only,
+                    }));
+                    return None;
+                }
             }
         }
     };
+    if new {
+        let op = CommandOp::CreateSession {
+            timeout_ms,
+            passwd: passwd.clone(),
+        };
+        if let Err(e) = core.propose(NO_REPLY, id, &[], op).await {
+            info!(error = %e, "could not create a session; closing");
+            return None;
+        }
+    }
     let session = SessionCtx::new(id, timeout, conn_id, peer);
+    let mut st = core.lock();
+    if !st.tree.sessions().is_live(id) {
+        // Closed (expired) between the check and here.
+        return None;
+    }
     // A session that moves here leaves its old connection.
     let attached = Attached {
         conn_id,
         tx: tx.clone(),
         auth: session.auth().to_vec(),
     };
-    if let Some(old) = st.attached.insert(id, attached) {
+    if let Some(old) = st.host.attached.insert(id, attached) {
         let _ = old.tx.send(Outgoing::Close);
     }
     // Watches belong to a connection (the client re-registers them with
     // setWatches when it reconnects).
-    st.watches.remove_session(id);
-    st.touch(id, timeout);
+    st.host.watches.remove_session(id);
+    st.host.touch(id, timeout);
     let _ = tx.send(Outgoing::Connect(ConnectResponse {
         protocol_version: 0,
         time_out: timeout_ms,
@@ -197,12 +208,13 @@ fn handshake(
 fn detach(core: &Core, session: &SessionCtx) {
     let mut st = core.lock();
     if st
+        .host
         .attached
         .get(&session.id)
         .is_some_and(|a| a.conn_id == session.conn_id)
     {
-        st.attached.remove(&session.id);
-        st.watches.remove_session(session.id);
+        st.host.attached.remove(&session.id);
+        st.host.watches.remove_session(session.id);
     }
 }
 

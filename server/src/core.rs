@@ -1,21 +1,25 @@
-//! `Core`: the state a server shares between its connections — the tree,
-//! the watches, and the outbound queue of every connected session — behind
-//! one lock.
+//! `Core`: what a server shares between its connections — the Raft handle
+//! and the replica: the tree plus this server's own state (watches, the
+//! outbound queue of every connected session, session deadlines), all
+//! behind the one replica lock.
 //!
-//! Until `consensus` exists (#4), writes are applied here directly, on the
-//! single local tree; the seam is [`State::write`], which becomes "propose,
-//! wait for the local apply" without changing its callers.
+//! ### Lock rule
+//! Every enqueue onto a session's outbound queue happens while the replica
+//! lock is held: a write's notifications and its reply are queued when the
+//! entry is applied (in `ServerHost::applied`), a read's reply while it
+//! reads. So notifications precede any reply that reflects a later state,
+//! and a read's reply (which may register a watch) precedes any
+//! notification of a later change. Nothing `.await`s under the lock.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
+use consensus::{Applied, NodeId, Peer, Proposal, Raft, Replica, SharedReplica};
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, Perms, xid};
-use storage::{
-    ApplyOutcome, Command, CommandOp, Durability, StorageError, Store, Tree, TreeConfig,
-};
+use storage::{ApplyOutcome, Command, CommandOp, Tree, TreeConfig};
 use tokio::sync::mpsc;
 
 use crate::Config;
@@ -66,33 +70,152 @@ pub(crate) struct Attached {
     pub auth: Vec<Id>,
 }
 
-/// Everything behind the lock.
+/// The xid of a proposal nobody is waiting for (session expiry, reaping,
+/// session creation): no reply is sent for it.
+pub(crate) const NO_REPLY: i32 = i32::MIN;
+
+/// This server's state that changes together with the tree.
 #[derive(Debug)]
-pub(crate) struct State {
-    pub tree: Tree,
-    /// Where the tree persists. Until consensus (#4) provides a durable log,
-    /// every write is committed here with `fdatasync` before it is answered.
-    store: Store,
+pub(crate) struct ServerHost {
+    me: NodeId,
     pub watches: WatchManager,
-    /// Session id → its current connection.
+    /// Session id → its connection on this server.
     pub attached: HashMap<i64, Attached>,
     /// Session id → when it expires unless touched.
     pub deadlines: HashMap<i64, Instant>,
     next_session_id: i64,
 }
 
+/// The replica as the server sees it: `tree` and `host`.
+pub(crate) type State = Replica<ServerHost>;
+
+impl ServerHost {
+    /// Queues a frame for a session's connection, if it has one here.
+    pub(crate) fn send(&self, session: i64, header: ReplyHeader, body: Response) {
+        if let Some(a) = self.attached.get(&session) {
+            let _ = a.tx.send(Outgoing::Frame(header, body));
+        }
+    }
+
+    /// A fresh session id.
+    pub(crate) fn next_session_id(&mut self) -> i64 {
+        let id = self.next_session_id;
+        self.next_session_id = self.next_session_id.wrapping_add(1);
+        id
+    }
+
+    /// Pushes a session's expiry out by its timeout.
+    pub(crate) fn touch(&mut self, session: i64, timeout: Duration) {
+        self.deadlines.insert(session, Instant::now() + timeout);
+    }
+
+    /// Sessions whose deadline has passed.
+    pub(crate) fn expired(&self, now: Instant) -> Vec<i64> {
+        let mut v: Vec<i64> = self
+            .deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(s, _)| *s)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl consensus::Host for ServerHost {
+    fn applied(&mut self, _tree: &Tree, zxid: i64, proposal: &Proposal, outcome: ApplyOutcome) {
+        let session = proposal.command.session_id;
+        for change in &outcome.events {
+            for (watcher, event) in self.watches.trigger(change) {
+                let Some(a) = self.attached.get(&watcher) else {
+                    continue;
+                };
+                // Delivered only with READ on the node (ZooKeeper 3.8.4+,
+                // ZOOKEEPER-4799); a one-shot watch is used up either way.
+                if storage::acl::check(&change.acl, Perms::READ, &a.auth).is_err() {
+                    continue;
+                }
+                let header = ReplyHeader {
+                    xid: xid::NOTIFICATION,
+                    zxid: change.zxid,
+                    err: 0,
+                };
+                let _ =
+                    a.tx.send(Outgoing::Frame(header, Response::Notification(event)));
+            }
+        }
+        let ours = proposal.origin == self.me && proposal.xid != NO_REPLY;
+        let (err, body) = match outcome.result {
+            Ok(body) => (0, body),
+            Err(code) => (i32::from(code), Response::Empty),
+        };
+        if matches!(proposal.command.op, CommandOp::CloseSession) {
+            // Wherever it was closed, the session's watches, deadline and
+            // connection here end with it: the reply (if the client asked
+            // here), then the close.
+            self.watches.remove_session(session);
+            self.deadlines.remove(&session);
+            if let Some(conn) = self.attached.remove(&session) {
+                if ours {
+                    let _ = conn.tx.send(Outgoing::Frame(
+                        ReplyHeader {
+                            xid: proposal.xid,
+                            zxid,
+                            err,
+                        },
+                        body,
+                    ));
+                }
+                let _ = conn.tx.send(Outgoing::Close);
+            }
+            return;
+        }
+        if ours && !matches!(proposal.command.op, CommandOp::CreateSession { .. }) {
+            self.send(
+                session,
+                ReplyHeader {
+                    xid: proposal.xid,
+                    zxid,
+                    err,
+                },
+                body,
+            );
+        }
+    }
+
+    fn reset(&mut self, _tree: &Tree) {
+        // The tree was replaced by a snapshot: watches registered against
+        // the old one are meaningless. Clients reconnect and re-register
+        // them with setWatches, which fires what they missed.
+        for (_, conn) in self.attached.drain() {
+            let _ = conn.tx.send(Outgoing::Close);
+        }
+        self.watches = WatchManager::default();
+    }
+}
+
+/// Why a write could not be proposed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProposeError {
+    /// openraft refused or failed (not leader, shutting down).
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
 /// The shared server state.
-///
-/// ### Lock rule
-/// Every enqueue onto a session's outbound queue happens while `state` is
-/// held. A change's notifications are therefore queued before any reply that
-/// reflects the state after it, and a read's reply (which may register a
-/// watch) before any notification of a later change: ZooKeeper's ordering
-/// guarantee. Nothing `.await`s under the lock.
-#[derive(Debug)]
 pub(crate) struct Core {
     pub config: Config,
-    state: Mutex<State>,
+    me: NodeId,
+    raft: Raft,
+    replica: SharedReplica<ServerHost>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Clamps a requested session timeout to `[min, max]` as ZooKeeper does.
@@ -116,144 +239,108 @@ fn initial_session_id(server_id: u8) -> i64 {
 }
 
 impl Core {
-    /// Opens the store under `config.data_dir` and recovers the tree.
+    /// Opens the log and the tree under `config.data_dir`, starts Raft as a
+    /// one-member ensemble, and recovers sessions (each gets a fresh
+    /// timeout from now, as after a ZooKeeper leader change).
     ///
     /// # Errors
-    /// [`StorageError`] if the store cannot be opened or is corrupt.
-    pub(crate) fn open(config: Config) -> Result<Self, StorageError> {
+    /// [`consensus::StartError`] if the stores cannot be opened or are
+    /// corrupt, or Raft does not start.
+    pub(crate) async fn open(config: Config) -> Result<Self, consensus::StartError> {
+        let me = NodeId::from(config.server_id.max(1));
+        let host = ServerHost {
+            me,
+            watches: WatchManager::default(),
+            attached: HashMap::new(),
+            deadlines: HashMap::new(),
+            next_session_id: initial_session_id(config.server_id),
+        };
+        let peer = Peer {
+            raft_addr: String::new(),
+            client_addr: config.client_addr.to_string(),
+        };
         let tree_config = TreeConfig {
             ttl_enabled: config.extended_types_enabled,
         };
-        let (store, tree) = Store::open(&config.data_dir.join("tree"), tree_config)?;
-        tracing::info!(
-            znodes = tree.node_count(),
-            sessions = tree.sessions().len(),
-            last_zxid = tree.last_zxid(),
-            "tree recovered"
-        );
-        // Sessions recovered from disk get a fresh timeout from now, as a new
-        // ZooKeeper leader restarts every session's timer.
-        let now = Instant::now();
-        let deadlines = tree
-            .sessions()
-            .iter()
-            .map(|(id, info)| {
-                (
-                    *id,
-                    now + Duration::from_millis(u64::try_from(info.timeout_ms).unwrap_or(0)),
-                )
-            })
-            .collect();
-        let state = State {
-            tree,
-            store,
-            watches: WatchManager::default(),
-            attached: HashMap::new(),
-            deadlines,
-            next_session_id: initial_session_id(config.server_id),
-        };
-        Ok(Core {
+        let (raft, replica) = consensus::start_standalone(
+            me,
+            peer,
+            &config.data_dir,
+            tree_config,
+            host,
+            consensus::DEFAULT_SNAP_COUNT,
+        )
+        .await?;
+        let core = Core {
             config,
-            state: Mutex::new(state),
-        })
-    }
-
-    /// Takes the lock. A poisoned lock means a panic while mutating: the
-    /// state may be half-applied, which is fatal (never serve from it).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(g) => g,
-            Err(_) => {
-                tracing::error!("state lock poisoned by a panic; stopping");
-                std::process::abort();
+            me,
+            raft,
+            replica,
+        };
+        {
+            let mut r = core.lock();
+            let now = Instant::now();
+            let recovered: Vec<(i64, i32)> = r
+                .tree
+                .sessions()
+                .iter()
+                .map(|(id, info)| (*id, info.timeout_ms))
+                .collect();
+            for (id, timeout_ms) in recovered {
+                r.host.deadlines.insert(
+                    id,
+                    now + Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0)),
+                );
             }
+            tracing::info!(
+                znodes = r.tree.node_count(),
+                sessions = r.tree.sessions().len(),
+                last_zxid = r.tree.last_zxid(),
+                "tree recovered"
+            );
         }
+        Ok(core)
     }
-}
 
-impl State {
-    /// Applies one command at the next zxid, queues the notifications its
-    /// changes fire, and returns the zxid and the outcome.
-    pub(crate) fn write(
-        &mut self,
-        session_id: i64,
+    /// Takes the replica lock (see the module's lock rule).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        consensus::state_machine::lock(&self.replica)
+    }
+
+    /// Proposes a write and waits until it is committed and applied here;
+    /// by then its notifications and (for `xid` other than [`NO_REPLY`])
+    /// its reply are queued. Must be called without the lock held.
+    ///
+    /// # Errors
+    /// [`ProposeError`] if Raft would not take it.
+    pub(crate) async fn propose(
+        &self,
+        xid: i32,
+        session: i64,
         auth: &[Id],
         op: CommandOp,
-    ) -> (i64, ApplyOutcome) {
-        let zxid = self.tree.last_zxid() + 1;
-        let cmd = Command {
+    ) -> Result<Applied, ProposeError> {
+        let command = Command {
             time: now_ms(),
-            session_id,
+            session_id: session,
             auth: auth.to_vec(),
             op,
         };
-        let out = storage::apply(&mut self.tree, &cmd, zxid);
-        if let Err(e) = self.store.commit(&mut self.tree, Durability::Synced) {
-            // The write cannot be made durable: answering it would be a lie,
-            // and the in-memory tree is now ahead of the disk. Stop.
-            tracing::error!(error = %e, zxid, "cannot persist a write; stopping");
-            std::process::abort();
-        }
-        for change in &out.events {
-            for (session, event) in self.watches.trigger(change) {
-                let Some(a) = self.attached.get(&session) else {
-                    continue;
-                };
-                // Delivered only with READ on the node (ZooKeeper 3.8.4+,
-                // ZOOKEEPER-4799); a one-shot watch is used up either way.
-                if storage::acl::check(&change.acl, Perms::READ, &a.auth).is_err() {
-                    continue;
-                }
-                let header = ReplyHeader {
-                    xid: xid::NOTIFICATION,
-                    zxid: change.zxid,
-                    err: 0,
-                };
-                let _ =
-                    a.tx.send(Outgoing::Frame(header, Response::Notification(event)));
-            }
-        }
-        (zxid, out)
-    }
-
-    /// Queues a frame for a session's connection, if it has one.
-    pub(crate) fn send(&self, session: i64, header: ReplyHeader, body: Response) {
-        if let Some(a) = self.attached.get(&session) {
-            let _ = a.tx.send(Outgoing::Frame(header, body));
+        let proposal = Proposal {
+            origin: self.me,
+            xid,
+            command,
+        };
+        match self.raft.client_write(proposal).await {
+            Ok(rsp) => Ok(rsp.data),
+            Err(e) => Err(ProposeError::Raft(e.to_string())),
         }
     }
 
-    /// A fresh session id.
-    pub(crate) fn next_session_id(&mut self) -> i64 {
-        let id = self.next_session_id;
-        self.next_session_id = self.next_session_id.wrapping_add(1);
-        id
-    }
-
-    /// Pushes a session's expiry out by its timeout.
-    pub(crate) fn touch(&mut self, session: i64, timeout: Duration) {
-        self.deadlines.insert(session, Instant::now() + timeout);
-    }
-
-    /// Ends a session: closes it in the tree (deleting its ephemerals, with
-    /// their notifications), drops its watches and its deadline, and
-    /// detaches its connection, which is returned for the caller to close.
-    pub(crate) fn close_session(&mut self, session: i64) -> (i64, ApplyOutcome, Option<Attached>) {
-        let (zxid, out) = self.write(session, &[], CommandOp::CloseSession);
-        self.watches.remove_session(session);
-        self.deadlines.remove(&session);
-        (zxid, out, self.attached.remove(&session))
-    }
-
-    /// Sessions whose deadline has passed.
-    pub(crate) fn expired(&self, now: Instant) -> Vec<i64> {
-        let mut v: Vec<i64> = self
-            .deadlines
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(s, _)| *s)
-            .collect();
-        v.sort_unstable();
-        v
+    /// Stops Raft (pending proposals fail).
+    pub(crate) async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
     }
 }

@@ -1,7 +1,6 @@
-//! Periodic work of the server that decides for the ensemble (today, the
-//! only server): session expiry and container/TTL reaping. Both change the
-//! tree only by applying ordinary commands, never by local deletion, so
-//! that once replication exists every replica agrees.
+//! Periodic work of the server that decides for the ensemble: session
+//! expiry and container/TTL reaping. Both change the tree only by proposing
+//! ordinary commands through Raft, never locally, so every replica agrees.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,13 +8,14 @@ use std::time::{Duration, Instant};
 use jute::Request;
 use storage::{CommandOp, NodeKind};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
-use crate::core::{Core, Outgoing, now_ms};
+use crate::core::{Core, NO_REPLY, now_ms};
 
 /// Expires sessions whose deadline passed: each becomes a `CloseSession`
-/// command (deleting its ephemerals) and its connection is closed. Checks
-/// every half tick, as ZooKeeper's expiry queue works in ticks.
+/// command (deleting its ephemerals; its connection is closed when it is
+/// applied). Checks every half tick, as ZooKeeper's expiry queue works in
+/// ticks.
 pub(crate) async fn expire_sessions(core: Arc<Core>, shutdown: CancellationToken) {
     let period = (core.config.tick_time / 2).max(Duration::from_millis(10));
     let mut tick = tokio::time::interval(period);
@@ -24,15 +24,25 @@ pub(crate) async fn expire_sessions(core: Arc<Core>, shutdown: CancellationToken
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let mut st = core.lock();
-        for session in st.expired(Instant::now()) {
+        let expired = {
+            let mut st = core.lock();
+            let expired = st.host.expired(Instant::now());
+            // Not expired twice while the close is being committed.
+            for s in &expired {
+                st.host.deadlines.remove(s);
+            }
+            expired
+        };
+        for session in expired {
             info!(
                 session_id = format_args!("0x{session:x}"),
                 "session expired"
             );
-            let (_, _, conn) = st.close_session(session);
-            if let Some(conn) = conn {
-                let _ = conn.tx.send(Outgoing::Close);
+            if let Err(e) = core
+                .propose(NO_REPLY, session, &[], CommandOp::CloseSession)
+                .await
+            {
+                warn!(error = %e, "could not expire a session");
             }
         }
     }
@@ -50,32 +60,30 @@ pub(crate) async fn reap_containers(core: Arc<Core>, shutdown: CancellationToken
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let mut st = core.lock();
-        let now = now_ms();
-        let candidates: Vec<String> = st
-            .tree
-            .expirable()
-            .filter(|p| {
-                st.tree.node(p).is_some_and(|n| {
-                    n.num_children() == 0
-                        && match n.kind() {
-                            NodeKind::Container => n.stat.cversion > 0,
-                            NodeKind::Ttl(ttl) => {
-                                ttl != 0 && now.saturating_sub(n.stat.mtime) > ttl
+        let candidates: Vec<String> = {
+            let st = core.lock();
+            let now = now_ms();
+            st.tree
+                .expirable()
+                .filter(|p| {
+                    st.tree.node(p).is_some_and(|n| {
+                        n.num_children() == 0
+                            && match n.kind() {
+                                NodeKind::Container => n.stat.cversion > 0,
+                                NodeKind::Ttl(ttl) => {
+                                    ttl != 0 && now.saturating_sub(n.stat.mtime) > ttl
+                                }
+                                _ => false,
                             }
-                            _ => false,
-                        }
+                    })
                 })
-            })
-            .cloned()
-            .collect();
+                .cloned()
+                .collect()
+        };
         for path in candidates {
-            let (_, out) = st.write(
-                0,
-                &[],
-                CommandOp::Write(Request::DeleteContainer(path.clone())),
-            );
-            debug!(%path, result = ?out.result.as_ref().map(|_| ()), "reaped");
+            let op = CommandOp::Write(Request::DeleteContainer(path.clone()));
+            let result = core.propose(NO_REPLY, 0, &[], op).await;
+            debug!(%path, ok = result.is_ok(), "reaped");
         }
     }
 }

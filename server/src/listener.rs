@@ -28,7 +28,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     info!(addr = %local, data_dir = %config.data_dir.display(), "corral listening for ZooKeeper clients");
-    let core = Arc::new(Core::open(config).map_err(std::io::Error::other)?);
+    let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
     tasks.spawn(leader_tasks::expire_sessions(
         core.clone(),
@@ -64,6 +64,7 @@ pub async fn run(
     info!("shutting down: closing connections");
     tasks.close();
     tasks.wait().await;
+    core.shutdown().await;
     info!("shut down");
     Ok(())
 }

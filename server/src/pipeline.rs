@@ -11,6 +11,14 @@ use storage::CommandOp;
 use tracing::debug;
 
 use crate::core::{Core, Outbound, Outgoing, State};
+
+/// A write that must be proposed once the lock is released.
+enum Write {
+    /// Propose this, answer with the request's xid.
+    Op(CommandOp),
+    /// Propose this, then close the connection (closeSession).
+    Close(CommandOp),
+}
 use crate::session::SessionCtx;
 use crate::watch::Kind;
 
@@ -31,47 +39,84 @@ fn reply(tx: &Outbound, xid: i32, zxid: i64, result: Result<Response, ErrorCode>
     let _ = tx.send(Outgoing::Frame(ReplyHeader { xid, zxid, err }, body));
 }
 
-/// Serves one request of `session`.
-pub(crate) fn dispatch(
+/// Serves one request of `session`: reads and session control under the
+/// lock, writes proposed to Raft after it is released.
+pub(crate) async fn dispatch(
     core: &Core,
     session: &mut SessionCtx,
     tx: &Outbound,
     header: RequestHeader,
     body: &Bytes,
 ) -> Next {
+    let write = match serve_locally(core, session, tx, &header, body) {
+        Served::Done(next) => return next,
+        Served::Propose(write) => write,
+    };
+    let (op, next) = match write {
+        Write::Op(op) => (op, Next::Continue),
+        Write::Close(op) => (op, Next::Close),
+    };
+    match core
+        .propose(header.xid, session.id, session.auth(), op)
+        .await
+    {
+        // Applied here: the reply is already queued (core::ServerHost).
+        Ok(_) => next,
+        Err(e) => {
+            // Not committed (the server is stopping, or lost its quorum):
+            // the client sees the connection drop and retries elsewhere,
+            // as with ZooKeeper.
+            debug!(error = %e, "write not committed; closing");
+            Next::Close
+        }
+    }
+}
+
+/// What serving a request under the lock came to.
+enum Served {
+    /// Answered (or refused); what the connection does next.
+    Done(Next),
+    /// A write, to be proposed once the lock is released.
+    Propose(Write),
+}
+
+/// Everything that needs only the lock; writes are handed back.
+fn serve_locally(
+    core: &Core,
+    session: &mut SessionCtx,
+    tx: &Outbound,
+    header: &RequestHeader,
+    body: &Bytes,
+) -> Served {
     let request = match Request::decode(header.op, body) {
         Ok(r) => r,
         // ZooKeeper answers an opcode it does not serve with UNIMPLEMENTED
         // and zxid -1, then closes (golden raw-malformed-01/05).
         Err(DecodeError::UnknownOpCode(_) | DecodeError::UnexpectedOpCode(_)) => {
             reply(tx, header.xid, -1, Err(ErrorCode::Unimplemented));
-            return Next::Close;
+            return Served::Done(Next::Close);
         }
         // A body that does not parse: MARSHALLINGERROR, connection stays.
         Err(e) => {
             debug!(error = %e, op = header.op, "undecodable request body");
-            let mut st = core.lock();
-            st.touch(session.id, session.timeout);
             let op = OpCode::try_from(header.op).ok();
-            let zxid = if op.is_some_and(OpCode::is_write) {
-                // A write that fails to parse is still an error txn.
-                st.write(
-                    session.id,
-                    session.auth(),
-                    CommandOp::Error {
-                        err: ErrorCode::MarshallingError.into(),
-                    },
-                )
-                .0
-            } else {
-                st.tree.last_zxid()
-            };
+            if op.is_some_and(OpCode::is_write) {
+                // A write that fails to parse is still an error txn: it
+                // consumes a zxid, and its reply comes when it is applied.
+                return Served::Propose(Write::Op(CommandOp::Error {
+                    err: ErrorCode::MarshallingError.into(),
+                }));
+            }
+            let mut st = core.lock();
+            st.host.touch(session.id, session.timeout);
+            let zxid = st.tree.last_zxid();
             reply(tx, header.xid, zxid, Err(ErrorCode::MarshallingError));
-            return Next::Continue;
+            return Served::Done(Next::Continue);
         }
     };
     let mut st = core.lock();
     if st
+        .host
         .attached
         .get(&session.id)
         .is_none_or(|a| a.conn_id != session.conn_id)
@@ -83,23 +128,18 @@ pub(crate) fn dispatch(
             st.tree.last_zxid(),
             Err(ErrorCode::SessionMoved),
         );
-        return Next::Close;
+        return Served::Done(Next::Close);
     }
-    st.touch(session.id, session.timeout);
+    st.host.touch(session.id, session.timeout);
     let auth = session.auth().to_vec();
     let last = st.tree.last_zxid();
     match request {
         // ---- session control ----
         Request::Ping => reply(tx, xid::PING, last, Ok(Response::Empty)),
-        Request::CloseSession => {
-            // Reply first, then close: the session's own connection is
-            // detached rather than told to close.
-            let (zxid, _, _) = st.close_session(session.id);
-            reply(tx, header.xid, zxid, Ok(Response::Empty));
-            return Next::Close;
-        }
+        // Answered when applied, then the connection closes.
+        Request::CloseSession => return Served::Propose(Write::Close(CommandOp::CloseSession)),
         Request::Auth(packet) => {
-            return auth_packet(core, &mut st, session, tx, header.xid, &packet);
+            return Served::Done(auth_packet(core, &mut st, session, tx, header.xid, &packet));
         }
         Request::Sasl(_) => reply(tx, header.xid, last, Err(ErrorCode::Unimplemented)),
         Request::WhoAmI => {
@@ -150,10 +190,10 @@ pub(crate) fn dispatch(
                 &w.child_watches,
             );
             for p in &w.persistent_watches {
-                st.watches.add(session.id, p, Kind::Persistent);
+                st.host.watches.add(session.id, p, Kind::Persistent);
             }
             for p in &w.persistent_recursive_watches {
-                st.watches.add(session.id, p, Kind::Recursive);
+                st.host.watches.add(session.id, p, Kind::Recursive);
             }
             reply(tx, header.xid, last, Ok(Response::Empty));
         }
@@ -165,7 +205,7 @@ pub(crate) fn dispatch(
             };
             match kind {
                 Some(kind) => {
-                    st.watches.add(session.id, &r.path, kind);
+                    st.host.watches.add(session.id, &r.path, kind);
                     reply(
                         tx,
                         header.xid,
@@ -178,7 +218,7 @@ pub(crate) fn dispatch(
         }
         Request::CheckWatches(CheckWatchesRequest { path, kind }) => {
             let result = match WatcherType::try_from(kind) {
-                Ok(t) if st.watches.contains(session.id, &path, t) => Ok(Response::Empty),
+                Ok(t) if st.host.watches.contains(session.id, &path, t) => Ok(Response::Empty),
                 Ok(_) => Err(ErrorCode::NoWatcher),
                 Err(_) => Err(ErrorCode::MarshallingError),
             };
@@ -186,7 +226,7 @@ pub(crate) fn dispatch(
         }
         Request::RemoveWatches(RemoveWatchesRequest { path, kind }) => {
             let result = match WatcherType::try_from(kind) {
-                Ok(t) if st.watches.remove(session.id, &path, t) => Ok(Response::Empty),
+                Ok(t) if st.host.watches.remove(session.id, &path, t) => Ok(Response::Empty),
                 Ok(_) => Err(ErrorCode::NoWatcher),
                 Err(_) => Err(ErrorCode::MarshallingError),
             };
@@ -197,7 +237,7 @@ pub(crate) fn dispatch(
         Request::GetData(r) => {
             let result = st.tree.get_data(&r.path, &auth);
             if r.watch && result.is_ok() {
-                st.watches.add(session.id, &r.path, Kind::Data);
+                st.host.watches.add(session.id, &r.path, Kind::Data);
             }
             reply(tx, header.xid, last, result.map(Response::GetData));
         }
@@ -206,7 +246,7 @@ pub(crate) fn dispatch(
             // An exists watch is set on a missing node too (it fires on
             // creation), but not when the check itself failed.
             if r.watch && matches!(result, Ok(_) | Err(ErrorCode::NoNode)) {
-                st.watches.add(session.id, &r.path, Kind::Data);
+                st.host.watches.add(session.id, &r.path, Kind::Data);
             }
             reply(
                 tx,
@@ -218,14 +258,14 @@ pub(crate) fn dispatch(
         Request::GetChildren(r) => {
             let result = st.tree.get_children(&r.path, &auth);
             if r.watch && result.is_ok() {
-                st.watches.add(session.id, &r.path, Kind::Child);
+                st.host.watches.add(session.id, &r.path, Kind::Child);
             }
             reply(tx, header.xid, last, result.map(Response::GetChildren));
         }
         Request::GetChildren2(r) => {
             let result = st.tree.get_children2(&r.path, &auth);
             if r.watch && result.is_ok() {
-                st.watches.add(session.id, &r.path, Kind::Child);
+                st.host.watches.add(session.id, &r.path, Kind::Child);
             }
             reply(tx, header.xid, last, result.map(Response::GetChildren2));
         }
@@ -278,7 +318,7 @@ pub(crate) fn dispatch(
                     },
                     _ => {
                         reply(tx, header.xid, last, Err(ErrorCode::MarshallingError));
-                        return Next::Continue;
+                        return Served::Done(Next::Continue);
                     }
                 });
             }
@@ -292,21 +332,16 @@ pub(crate) fn dispatch(
 
         // ---- writes ----
         Request::Reconfig(_) => {
-            // Reconfiguration arrives with the ensemble (#4); ZooKeeper's
-            // default is reconfigEnabled=false.
-            let (zxid, _) = st.write(
-                session.id,
-                &auth,
-                CommandOp::Error {
-                    err: ErrorCode::ReconfigDisabled.into(),
-                },
-            );
-            reply(tx, header.xid, zxid, Err(ErrorCode::ReconfigDisabled));
+            // Reconfiguration arrives with ensembles (#4); ZooKeeper's
+            // default is reconfigEnabled=false, answered as an error txn.
+            return Served::Propose(Write::Op(CommandOp::Error {
+                err: ErrorCode::ReconfigDisabled.into(),
+            }));
         }
         Request::Check(_) => {
             // ZooKeeper 3.8.5+ refuses a standalone check (ZOOKEEPER-2623).
             reply(tx, header.xid, -1, Err(ErrorCode::Unimplemented));
-            return Next::Close;
+            return Served::Done(Next::Close);
         }
         write @ (Request::Create(_)
         | Request::Create2(_)
@@ -317,11 +352,10 @@ pub(crate) fn dispatch(
         | Request::SetAcl(_)
         | Request::Multi(_)
         | Request::DeleteContainer(_)) => {
-            let (zxid, out) = st.write(session.id, &auth, CommandOp::Write(write));
-            reply(tx, header.xid, zxid, out.result);
+            return Served::Propose(Write::Op(CommandOp::Write(write)));
         }
     }
-    Next::Continue
+    Served::Done(Next::Continue)
 }
 
 /// `addauth`: digest and ip are ZooKeeper's built-in schemes. An unknown
@@ -335,7 +369,7 @@ fn auth_packet(
     packet: &AuthPacket,
 ) -> Next {
     let next = authenticate(core, session, tx, xid, packet);
-    if let Some(a) = st.attached.get_mut(&session.id) {
+    if let Some(a) = st.host.attached.get_mut(&session.id) {
         a.auth = session.auth().to_vec();
     }
     next
@@ -388,13 +422,13 @@ fn set_watches(
             Some(n) if n.stat.mzxid > relative_zxid => {
                 fire.push((p.clone(), EventType::NodeDataChanged))
             }
-            Some(_) => st.watches.add(session, p, Kind::Data),
+            Some(_) => st.host.watches.add(session, p, Kind::Data),
         }
     }
     for p in exist {
         match st.tree.node(p) {
             Some(_) => fire.push((p.clone(), EventType::NodeCreated)),
-            None => st.watches.add(session, p, Kind::Data),
+            None => st.host.watches.add(session, p, Kind::Data),
         }
     }
     for p in child {
@@ -403,7 +437,7 @@ fn set_watches(
             Some(n) if n.stat.pzxid > relative_zxid => {
                 fire.push((p.clone(), EventType::NodeChildrenChanged))
             }
-            Some(_) => st.watches.add(session, p, Kind::Child),
+            Some(_) => st.host.watches.add(session, p, Kind::Child),
         }
     }
     let last = st.tree.last_zxid();
@@ -413,7 +447,7 @@ fn set_watches(
             state: KeeperState::SyncConnected.into(),
             path,
         };
-        st.send(
+        st.host.send(
             session,
             ReplyHeader {
                 xid: xid::NOTIFICATION,
