@@ -30,22 +30,23 @@ pub enum StartError {
 /// snapshot is purged).
 pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
 
-/// Starts a standalone server's Raft (a one-member ensemble) with its data
-/// under `dir` (`dir/raft` for the log, `dir/tree` for the tree), and
-/// initialises the membership on first start.
+/// Starts a standalone server's Raft (a one-member ensemble) with its log
+/// under `log_dir` and its tree under `tree_dir`, and initialises the
+/// membership on first start.
 ///
 /// # Errors
 /// [`StartError`] if the stores cannot be opened or openraft refuses.
 pub async fn start_standalone<H: Host>(
     me: NodeId,
     peer: Peer,
-    dir: &Path,
+    log_dir: &Path,
+    tree_dir: &Path,
     tree_config: TreeConfig,
     host: H,
     snap_count: u64,
 ) -> Result<(Raft, SharedReplica<H>), StartError> {
-    let log = LogStore::open(&dir.join("raft"))?;
-    let replica = Replica::open(&dir.join("tree"), tree_config, host)?;
+    let log = LogStore::open(log_dir)?;
+    let replica = Replica::open(tree_dir, tree_config, host)?;
     let config = openraft::Config {
         cluster_name: "corral".into(),
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snap_count),

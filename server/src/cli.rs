@@ -1,4 +1,5 @@
-//! Command-line arguments of the `corral` binary.
+//! Command-line arguments of the `corral` binary. Every setting can come
+//! from a zoo.cfg (`--config`); a flag given here overrides the file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,41 +7,73 @@ use std::path::PathBuf;
 use clap::Parser;
 
 /// Corral: a ZooKeeper-compatible coordination server.
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, Default, Parser)]
 #[command(name = "corral", version, about)]
 pub struct Args {
-    /// Address for ZooKeeper clients (ZooKeeper's `clientPortAddress:clientPort`).
-    #[arg(long, env = "CORRAL_CLIENT_ADDR", default_value = "127.0.0.1:2181")]
-    pub client_addr: SocketAddr,
+    /// A ZooKeeper config file (zoo.cfg). `myid` is read from its dataDir.
+    #[arg(long, env = "CORRAL_CONFIG")]
+    pub config: Option<PathBuf>,
 
-    /// Directory for the data (ZooKeeper's `dataDir`).
-    #[arg(long, env = "CORRAL_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    /// Address for ZooKeeper clients (`clientPortAddress:clientPort`;
+    /// default 127.0.0.1:2181).
+    #[arg(long, env = "CORRAL_CLIENT_ADDR")]
+    pub client_addr: Option<SocketAddr>,
 
-    /// ZooKeeper's `tickTime`, in milliseconds: the unit of session timeouts.
-    #[arg(long, default_value_t = 2000)]
-    pub tick_time: u32,
+    /// Directory for the data (`dataDir`; default ./data).
+    #[arg(long, env = "CORRAL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 
-    /// Largest accepted frame, in bytes (ZooKeeper's `jute.maxbuffer`; the
-    /// frame limit adds ZooKeeper's 1 KiB of slack to it).
-    #[arg(long, default_value_t = jute::DEFAULT_MAX_BUFFER)]
-    pub jute_maxbuffer: usize,
+    /// Directory for the Raft log (`dataLogDir`; default: under the data
+    /// directory).
+    #[arg(long)]
+    pub data_log_dir: Option<PathBuf>,
 
-    /// Allow TTL nodes (ZooKeeper's `extendedTypesEnabled`).
+    /// `tickTime`, ms: the unit of session timeouts (default 2000).
+    #[arg(long)]
+    pub tick_time: Option<u32>,
+
+    /// `minSessionTimeout`, ms (default 2 ticks).
+    #[arg(long)]
+    pub min_session_timeout: Option<u32>,
+
+    /// `maxSessionTimeout`, ms (default 20 ticks).
+    #[arg(long)]
+    pub max_session_timeout: Option<u32>,
+
+    /// `maxClientCnxns`: connections per client IP, 0 for no limit
+    /// (default 60).
+    #[arg(long)]
+    pub max_client_cnxns: Option<u32>,
+
+    /// `jute.maxbuffer`, bytes (the frame limit adds ZooKeeper's 1 KiB of
+    /// slack to it; default 0xfffff).
+    #[arg(long)]
+    pub jute_maxbuffer: Option<usize>,
+
+    /// Allow TTL nodes (`extendedTypesEnabled`).
     #[arg(long)]
     pub extended_types_enabled: bool,
 
-    /// How often empty containers and expired TTL nodes are collected, ms
-    /// (ZooKeeper's `znode.container.checkIntervalMs`).
-    #[arg(long, default_value_t = 60_000)]
-    pub container_check_interval_ms: u64,
+    /// `znode.container.checkIntervalMs`: how often empty containers and
+    /// expired TTL nodes are collected (default 60000).
+    #[arg(long)]
+    pub container_check_interval_ms: Option<u64>,
 
-    /// The super user's digest id, `super:<base64 sha1>` (ZooKeeper's
-    /// `DigestAuthenticationProvider.superDigest`).
+    /// `snapCount`: log entries between snapshots (default 100000).
+    #[arg(long)]
+    pub snap_count: Option<u64>,
+
+    /// `4lw.commands.whitelist`: comma-separated words, `*` for all
+    /// (default `srvr`).
+    #[arg(long = "4lw-commands-whitelist")]
+    pub four_letter_whitelist: Option<String>,
+
+    /// The super user's digest id, `super:<base64 sha1>`
+    /// (`DigestAuthenticationProvider.superDigest`).
     #[arg(long, env = "CORRAL_SUPER_DIGEST")]
     pub super_digest: Option<String>,
 
     /// Log filter, in `tracing` `EnvFilter` syntax (`RUST_LOG` also works).
-    #[arg(long, env = "CORRAL_LOG", default_value = "info,openraft=warn")]
+    #[arg(long, env = "CORRAL_LOG", default_value = "info,openraft=warn,fjall=warn,lsm_tree=warn")]
     pub log: String,
 }

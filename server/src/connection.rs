@@ -49,7 +49,12 @@ pub(crate) async fn serve(
         let connect = match first {
             Ok(Some(Ok(Frame::Connect(req)))) => req,
             Ok(Some(Ok(Frame::FourLetter { word, .. }))) => {
-                four_letter(framed.into_inner(), word).await;
+                four_letter(
+                    framed.into_inner(),
+                    word,
+                    core.config.four_letter_whitelist.as_ref(),
+                )
+                .await;
                 return;
             }
             Ok(Some(Err(e))) => {
@@ -240,16 +245,24 @@ async fn write_loop(
     closing.cancel();
 }
 
-/// Answers a four-letter word and closes, as ZooKeeper does. Only `ruok` is
-/// served so far (#6 brings the rest and the whitelist).
-async fn four_letter(mut socket: TcpStream, word: FourLetterWord) {
+/// Answers a four-letter word and closes, as ZooKeeper does: a word not
+/// in `4lw.commands.whitelist` gets ZooKeeper's refusal. Of the allowed
+/// words only `ruok` is served so far (issue #6 brings the others); an
+/// allowed word without an implementation closes the connection silently.
+async fn four_letter(
+    mut socket: TcpStream,
+    word: FourLetterWord,
+    whitelist: Option<&std::collections::BTreeSet<String>>,
+) {
+    let allowed = whitelist.is_none_or(|w| w.contains(word.name()));
     let text = match word {
-        FourLetterWord::Ruok => "imok".to_owned(),
         FourLetterWord::TelnetClose => String::new(),
-        other => format!(
+        w if !allowed => format!(
             "{} is not executed because it is not in the whitelist.\n",
-            other.name()
+            w.name()
         ),
+        FourLetterWord::Ruok => "imok".to_owned(),
+        _ => String::new(),
     };
     let _ = socket.write_all(text.as_bytes()).await;
     let _ = socket.shutdown().await;

@@ -262,13 +262,20 @@ impl Core {
         let tree_config = TreeConfig {
             ttl_enabled: config.extended_types_enabled,
         };
+        let log_dir = config
+            .data_log_dir
+            .as_ref()
+            .unwrap_or(&config.data_dir)
+            .join("raft");
+        let tree_dir = config.data_dir.join("tree");
         let (raft, replica) = consensus::start_standalone(
             me,
             peer,
-            &config.data_dir,
+            &log_dir,
+            &tree_dir,
             tree_config,
             host,
-            consensus::DEFAULT_SNAP_COUNT,
+            config.snap_count,
         )
         .await?;
         let core = Core {

@@ -7,6 +7,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
 use crate::Config;
 use crate::connection;
 use crate::core::Core;
@@ -30,6 +34,7 @@ pub async fn run(
     info!(addr = %local, data_dir = %config.data_dir.display(), "corral listening for ZooKeeper clients");
     let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
+    let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     tasks.spawn(leader_tasks::expire_sessions(
         core.clone(),
         shutdown.clone(),
@@ -45,13 +50,19 @@ pub async fn run(
         };
         match accepted {
             Ok((socket, peer)) => {
+                let Some(slot) = PerIp::admit(&per_ip, peer.ip(), core.config.max_client_cnxns)
+                else {
+                    // ZooKeeper closes the newcomer: "Too many connections".
+                    warn!(%peer, max = core.config.max_client_cnxns, "too many connections from this address; closing");
+                    drop(socket);
+                    continue;
+                };
                 let _ = socket.set_nodelay(true);
-                tasks.spawn(connection::serve(
-                    socket,
-                    peer,
-                    core.clone(),
-                    shutdown.clone(),
-                ));
+                let conn = connection::serve(socket, peer, core.clone(), shutdown.clone());
+                tasks.spawn(async move {
+                    conn.await;
+                    drop(slot);
+                });
             }
             // Running out of file descriptors and similar: keep serving the
             // connections we have, and try again shortly.
@@ -67,4 +78,45 @@ pub async fn run(
     core.shutdown().await;
     info!("shut down");
     Ok(())
+}
+
+/// One connection's place in the per-address count (`maxClientCnxns`),
+/// given back when the connection ends.
+struct PerIp {
+    counts: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    /// Takes a place for `ip`, or `None` if it already has `max` (0: no
+    /// limit). The lock is held only to count.
+    fn admit(counts: &Arc<Mutex<HashMap<IpAddr, u32>>>, ip: IpAddr, max: u32) -> Option<PerIp> {
+        let mut map = counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if max != 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(PerIp {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PerIp {
+    fn drop(&mut self) {
+        let mut map = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
 }

@@ -174,8 +174,11 @@ async fn bad_frames_close_only_their_connection() {
 }
 
 #[tokio::test]
-async fn four_letter_words_on_the_first_bytes() {
-    let server = start().await;
+async fn four_letter_words_on_the_first_bytes_honour_the_whitelist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = server::Config::for_tests(dir.path().to_path_buf());
+    config.four_letter_whitelist = Some(["ruok".to_owned()].into());
+    let server = start_with(dir, config).await;
     let mut raw = TcpStream::connect(server.addr).await.expect("connect");
     raw.write_all(b"ruok").await.expect("write");
     let mut out = String::new();
@@ -189,6 +192,53 @@ async fn four_letter_words_on_the_first_bytes() {
         out,
         "dump is not executed because it is not in the whitelist.\n"
     );
+    server.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn max_client_cnxns_limits_connections_per_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = server::Config::for_tests(dir.path().to_path_buf());
+    config.max_client_cnxns = 2;
+    let server = start_with(dir, config).await;
+    let (mut a, _) = connect(server.addr, Some(false)).await;
+    let (_b, _) = connect(server.addr, Some(false)).await;
+    // The third from the same address is closed before its handshake.
+    let mut third = TcpStream::connect(server.addr).await.expect("connect");
+    let mut buf = [0u8; 8];
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)), "third connection closed");
+    a.send((
+        RequestHeader {
+            xid: xid::PING,
+            op: 11,
+        },
+        Raw(Bytes::new()),
+    ))
+    .await
+    .expect("ping");
+    assert_eq!(reply(&mut a).await.err, 0, "the first two keep working");
+    // Closing one frees a place.
+    drop(a);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let socket = TcpStream::connect(server.addr).await.expect("connect");
+        let mut c = tokio_util::codec::Framed::new(socket, ClientCodec::default());
+        let hello = ConnectRequest {
+            time_out: 10_000,
+            passwd: Bytes::from_static(&[0; 16]),
+            read_only: Some(false),
+            ..Default::default()
+        };
+        c.send(&hello).await.expect("send");
+        if matches!(c.next().await, Some(Ok(ClientFrame::Connect(_)))) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "a place never freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.shutdown.cancel();
 }
 

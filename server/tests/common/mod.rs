@@ -29,6 +29,14 @@ pub async fn start() -> TestServer {
 
 pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
     let config = Config::for_tests(dir.path().to_path_buf());
+    start_with(dir, config).await
+}
+
+/// A server with a configuration of the test's own (its data directory is
+/// replaced by `dir`).
+pub async fn start_with(dir: tempfile::TempDir, mut config: Config) -> TestServer {
+    config.data_dir = dir.path().to_path_buf();
+
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();

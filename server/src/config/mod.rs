@@ -1,0 +1,446 @@
+//! The server's typed configuration, with ZooKeeper's defaults, layered:
+//! defaults, then a zoo.cfg (`zoo_cfg`), then command-line flags.
+
+pub mod zoo_cfg;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::cli::Args;
+use zoo_cfg::{Properties, ServerLine};
+
+/// Why the configuration is unusable. Each is one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read {path}: {error}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A key has a value that is not valid for it.
+    #[error("{file}:{line}: bad value {value:?} for {key}: {why}")]
+    BadValue {
+        /// The file.
+        file: String,
+        /// Line number.
+        line: usize,
+        /// The key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A combination Corral does not (yet) run.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address for ZooKeeper clients.
+    pub client_addr: SocketAddr,
+    /// Data directory (the tree).
+    pub data_dir: PathBuf,
+    /// Directory of the Raft log (`dataLogDir`, else under `data_dir`).
+    pub data_log_dir: Option<PathBuf>,
+    /// ZooKeeper's `tickTime`.
+    pub tick_time: Duration,
+    /// ZooKeeper's `minSessionTimeout` (default 2 ticks).
+    pub min_session_timeout: Duration,
+    /// ZooKeeper's `maxSessionTimeout` (default 20 ticks).
+    pub max_session_timeout: Duration,
+    /// ZooKeeper's `maxClientCnxns` per client IP; 0 is unlimited.
+    pub max_client_cnxns: u32,
+    /// Largest accepted frame body, bytes.
+    pub max_frame_len: usize,
+    /// This server's id (`myid`), the top byte of the session ids it creates.
+    pub server_id: u8,
+    /// ZooKeeper's `extendedTypesEnabled`: TTL nodes allowed.
+    pub extended_types_enabled: bool,
+    /// ZooKeeper's `znode.container.checkIntervalMs`.
+    pub container_check_interval: Duration,
+    /// ZooKeeper's `snapCount`.
+    pub snap_count: u64,
+    /// ZooKeeper's `4lw.commands.whitelist`; `None` allows every word.
+    pub four_letter_whitelist: Option<BTreeSet<String>>,
+    /// ZooKeeper's `DigestAuthenticationProvider.superDigest`
+    /// (`super:<base64 sha1>`): a client that authenticates with the
+    /// matching `digest` credentials is the super user.
+    pub super_digest: Option<String>,
+    /// The `server.N` lines of the ensemble, if any.
+    pub servers: Vec<ServerLine>,
+}
+
+/// Parses a `4lw.commands.whitelist` value (`*` = every word).
+fn parse_whitelist(v: &str) -> Option<BTreeSet<String>> {
+    let words: BTreeSet<String> = v
+        .split(',')
+        .map(|w| w.trim().to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains("*") {
+        None
+    } else {
+        Some(words)
+    }
+}
+
+impl Config {
+    /// ZooKeeper's defaults, standalone on 127.0.0.1:2181 with data in
+    /// `./data`.
+    pub fn defaults() -> Self {
+        let tick = Duration::from_millis(2000);
+        Config {
+            client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
+            data_dir: PathBuf::from("./data"),
+            data_log_dir: None,
+            tick_time: tick,
+            min_session_timeout: tick * 2,
+            max_session_timeout: tick * 20,
+            max_client_cnxns: 60,
+            max_frame_len: jute::DEFAULT_MAX_FRAME_LEN,
+            server_id: 1,
+            extended_types_enabled: false,
+            container_check_interval: Duration::from_secs(60),
+            snap_count: 100_000,
+            four_letter_whitelist: Some(BTreeSet::from(["srvr".to_owned()])),
+            super_digest: None,
+            servers: Vec::new(),
+        }
+    }
+
+    /// Defaults, then the zoo.cfg named by `--config` (and `myid` in its
+    /// data directory), then the flags.
+    ///
+    /// # Errors
+    /// [`ConfigError`]: an unreadable file, a bad value (naming the key and
+    /// line), or a setup Corral does not run yet.
+    pub fn load(args: &Args) -> Result<Self, ConfigError> {
+        let mut c = Config::defaults();
+        let mut min_timeout_ms: Option<u32> = None;
+        let mut max_timeout_ms: Option<u32> = None;
+        let mut jute_maxbuffer = jute::DEFAULT_MAX_BUFFER;
+        let mut client_port: Option<u16> = None;
+        let mut client_host: Option<IpAddr> = None;
+        if let Some(path) = &args.config {
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+                path: path.clone(),
+                error,
+            })?;
+            let file = path.display().to_string();
+            for (key, value, line) in Properties::parse(&text).iter() {
+                let bad = |why: &str| ConfigError::BadValue {
+                    file: file.clone(),
+                    line,
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    why: why.to_owned(),
+                };
+                let num = |why: &str| value.parse::<u64>().map_err(|_| bad(why));
+                let ms32 = |why: &str| value.parse::<i64>().map_err(|_| bad(why));
+                match key {
+                    "tickTime" => {
+                        let t = num("a positive number of milliseconds")?;
+                        if t == 0 {
+                            return Err(bad("must be positive"));
+                        }
+                        c.tick_time = Duration::from_millis(t);
+                    }
+                    "dataDir" => c.data_dir = PathBuf::from(value),
+                    "dataLogDir" => c.data_log_dir = Some(PathBuf::from(value)),
+                    "clientPort" => {
+                        client_port =
+                            Some(u16::try_from(num("a port")?).map_err(|_| bad("a port"))?)
+                    }
+                    "clientPortAddress" => {
+                        client_host = Some(value.parse().map_err(|_| bad("an IP address"))?)
+                    }
+                    "maxClientCnxns" => {
+                        c.max_client_cnxns =
+                            u32::try_from(num("a count")?).map_err(|_| bad("a count"))?
+                    }
+                    // -1 (ZooKeeper's "unset") keeps the tick-based default.
+                    "minSessionTimeout" => {
+                        min_timeout_ms = u32::try_from(ms32("milliseconds")?).ok()
+                    }
+                    "maxSessionTimeout" => {
+                        max_timeout_ms = u32::try_from(ms32("milliseconds")?).ok()
+                    }
+                    "jute.maxbuffer" => {
+                        jute_maxbuffer = usize::try_from(num("bytes")?).map_err(|_| bad("bytes"))?
+                    }
+                    "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
+                        c.extended_types_enabled =
+                            value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "znode.container.checkIntervalMs" => {
+                        c.container_check_interval =
+                            Duration::from_millis(num("milliseconds")?.max(1));
+                    }
+                    "snapCount" => c.snap_count = num("a count")?.max(1),
+                    "4lw.commands.whitelist" => c.four_letter_whitelist = parse_whitelist(value),
+                    "DigestAuthenticationProvider.superDigest"
+                    | "zookeeper.DigestAuthenticationProvider.superDigest" => {
+                        if value.split(':').count() != 2 {
+                            return Err(bad("super:<base64 sha1>"));
+                        }
+                        c.super_digest = Some(value.to_owned());
+                    }
+                    k if k.starts_with("server.") => {
+                        let id = k["server.".len()..]
+                            .parse::<u64>()
+                            .map_err(|_| bad("server.N needs a number N"))?;
+                        c.servers
+                            .push(zoo_cfg::parse_server_line(id, value).map_err(|why| bad(&why))?);
+                    }
+                    "initLimit" | "syncLimit" => {
+                        num("a number of ticks")?;
+                    }
+                    "autopurge.snapRetainCount" | "autopurge.purgeInterval" => {
+                        num("a number")?;
+                        info!(
+                            key,
+                            "accepted: the Raft log is purged behind every snapshot, so no separate purge runs"
+                        );
+                    }
+                    k if k.starts_with("authProvider.") => {
+                        if !value.ends_with("DigestAuthenticationProvider")
+                            && !value.ends_with("IPAuthenticationProvider")
+                        {
+                            warn!(
+                                key,
+                                value,
+                                "only the digest and ip auth providers are built in; ignoring"
+                            );
+                        }
+                    }
+                    "admin.enableServer"
+                    | "admin.serverPort"
+                    | "admin.serverAddress"
+                    | "standaloneEnabled"
+                    | "reconfigEnabled"
+                    | "skipACL"
+                    | "quorumListenOnAllIPs"
+                    | "dynamicConfigFile"
+                    | "globalOutstandingLimit"
+                    | "preAllocSize"
+                    | "forceSync"
+                    | "syncEnabled"
+                    | "peerType"
+                    | "electionAlg"
+                    | "leaderServes"
+                    | "cnxTimeout"
+                    | "localSessionsEnabled"
+                    | "localSessionsUpgradingEnabled"
+                    | "readonlymode.enabled"
+                    | "secureClientPort"
+                    | "portUnification"
+                    | "serverCnxnFactory" => {
+                        warn!(
+                            key,
+                            value,
+                            "known ZooKeeper setting that Corral does not implement yet; ignored"
+                        );
+                    }
+                    k if k.starts_with("metricsProvider.")
+                        || k.starts_with("ssl.")
+                        || k.starts_with("sslQuorum") =>
+                    {
+                        warn!(
+                            key,
+                            "known ZooKeeper setting that Corral does not implement yet; ignored"
+                        );
+                    }
+                    _ => warn!(key, value, line, "unknown setting; ignored"),
+                }
+            }
+        }
+        if c.servers.len() > 1 {
+            return Err(ConfigError::Unsupported(format!(
+                "{} server.N lines: ensembles are not supported yet (issue #4); run one server",
+                c.servers.len()
+            )));
+        }
+        // Flags win over the file.
+        if let Some(v) = args.tick_time {
+            c.tick_time = Duration::from_millis(u64::from(v.max(1)));
+        }
+        if let Some(v) = &args.data_dir {
+            c.data_dir = v.clone();
+        }
+        if let Some(v) = &args.data_log_dir {
+            c.data_log_dir = Some(v.clone());
+        }
+        if let Some(v) = args.min_session_timeout {
+            min_timeout_ms = Some(v);
+        }
+        if let Some(v) = args.max_session_timeout {
+            max_timeout_ms = Some(v);
+        }
+        if let Some(v) = args.max_client_cnxns {
+            c.max_client_cnxns = v;
+        }
+        if let Some(v) = args.jute_maxbuffer {
+            jute_maxbuffer = v;
+        }
+        if args.extended_types_enabled {
+            c.extended_types_enabled = true;
+        }
+        if let Some(v) = args.container_check_interval_ms {
+            c.container_check_interval = Duration::from_millis(v.max(1));
+        }
+        if let Some(v) = args.snap_count {
+            c.snap_count = v.max(1);
+        }
+        if let Some(v) = &args.four_letter_whitelist {
+            c.four_letter_whitelist = parse_whitelist(v);
+        }
+        if let Some(v) = &args.super_digest {
+            c.super_digest = Some(v.clone());
+        }
+        // myid lives in the data directory, as with ZooKeeper.
+        let myid_path = c.data_dir.join("myid");
+        if let Ok(text) = std::fs::read_to_string(&myid_path) {
+            let id = text
+                .trim()
+                .parse::<u8>()
+                .map_err(|_| ConfigError::BadValue {
+                    file: myid_path.display().to_string(),
+                    line: 1,
+                    key: "myid".into(),
+                    value: text.trim().to_owned(),
+                    why: "a server id from 1 to 255".into(),
+                })?;
+            c.server_id = id.max(1);
+        }
+        c.client_addr = match (args.client_addr, client_port) {
+            (Some(addr), _) => addr,
+            (None, Some(port)) => {
+                SocketAddr::new(client_host.unwrap_or(IpAddr::from([0, 0, 0, 0])), port)
+            }
+            (None, None) => c.client_addr,
+        };
+        c.min_session_timeout =
+            min_timeout_ms.map_or(c.tick_time * 2, |ms| Duration::from_millis(u64::from(ms)));
+        c.max_session_timeout =
+            max_timeout_ms.map_or(c.tick_time * 20, |ms| Duration::from_millis(u64::from(ms)));
+        if c.min_session_timeout > c.max_session_timeout {
+            return Err(ConfigError::Unsupported(format!(
+                "minSessionTimeout {:?} is above maxSessionTimeout {:?}",
+                c.min_session_timeout, c.max_session_timeout
+            )));
+        }
+        c.max_frame_len = jute_maxbuffer.saturating_add(jute::MAX_BUFFER_EXTRA);
+        Ok(c)
+    }
+
+    /// A configuration for tests: loopback, ephemeral port, ZooKeeper's
+    /// defaults except TTL nodes on, every four-letter word allowed, no
+    /// connection limit, and a 200 ms container check.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Config {
+            client_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            extended_types_enabled: true,
+            container_check_interval: Duration::from_millis(200),
+            four_letter_whitelist: None,
+            max_client_cnxns: 0,
+            ..Config::defaults()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(cfg: &str, extra: impl FnOnce(&mut Args)) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().map_err(|e| ConfigError::Unsupported(e.to_string()))?;
+        let path = dir.path().join("zoo.cfg");
+        let cfg = cfg.replace("$DIR", &dir.path().display().to_string());
+        std::fs::write(&path, cfg).map_err(|e| ConfigError::Unsupported(e.to_string()))?;
+        let mut args = Args {
+            config: Some(path),
+            ..Args::default()
+        };
+        extra(&mut args);
+        Config::load(&args)
+    }
+
+    #[test]
+    fn a_typical_zoo_cfg() {
+        let c = load(
+            "tickTime=3000\ninitLimit=10\nsyncLimit=5\ndataDir=$DIR\nclientPort=2182\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=ruok, srvr,mntr\nextendedTypesEnabled=true\nsomething.else=1\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.tick_time, Duration::from_secs(3));
+        assert_eq!(c.min_session_timeout, Duration::from_secs(6));
+        assert_eq!(c.max_session_timeout, Duration::from_secs(60));
+        assert_eq!(c.client_addr, "127.0.0.1:2182".parse().expect("addr"));
+        assert_eq!(c.max_client_cnxns, 0);
+        assert!(c.extended_types_enabled);
+        let words: Vec<&str> = c
+            .four_letter_whitelist
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(words, vec!["mntr", "ruok", "srvr"]);
+    }
+
+    #[test]
+    fn flags_override_the_file_and_star_allows_all() {
+        let c = load("clientPort=2182\n4lw.commands.whitelist=*\n", |a| {
+            a.client_addr = Some("127.0.0.1:9999".parse().expect("addr"));
+            a.tick_time = Some(500);
+        })
+        .expect("valid");
+        assert_eq!(c.client_addr.port(), 9999);
+        assert_eq!(c.min_session_timeout, Duration::from_millis(1000));
+        assert!(c.four_letter_whitelist.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_line() {
+        let err = load("tickTime=2000\nclientPort=notaport\n", |_| {}).expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains(":2:") && msg.contains("clientPort"), "{msg}");
+        let err = load("server.1=a:1:2\nserver.2=b:1:2\n", |_| {}).expect_err("ensemble");
+        assert!(
+            err.to_string().contains("ensembles are not supported yet"),
+            "{err}"
+        );
+        let err =
+            load("minSessionTimeout=9000\nmaxSessionTimeout=100\n", |_| {}).expect_err("order");
+        assert!(err.to_string().contains("minSessionTimeout"), "{err}");
+    }
+
+    #[test]
+    fn myid_is_read_from_the_data_dir() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("myid"), "7\n").expect("myid");
+        let c = Config::load(&Args {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Args::default()
+        })
+        .expect("valid");
+        assert_eq!(c.server_id, 7);
+        std::fs::write(dir.path().join("myid"), "x\n").expect("myid");
+        let err = Config::load(&Args {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Args::default()
+        });
+        assert!(err.is_err_and(|e| e.to_string().contains("myid")));
+    }
+}

@@ -1,0 +1,162 @@
+//! zoo.cfg: the Java-properties file ZooKeeper operators already have.
+//!
+//! Properties syntax as `java.util.Properties.load` reads it, for what
+//! zoo.cfg files use: `key=value`, `key: value` or `key value`; `#` and `!`
+//! comments; surrounding whitespace trimmed; a trailing `\` continues a
+//! line. Later duplicates win, as in Java.
+
+use std::collections::BTreeMap;
+
+/// A parsed properties file, keys in file order of first appearance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    entries: BTreeMap<String, (usize, String)>,
+}
+
+impl Properties {
+    /// Parses properties text.
+    pub fn parse(text: &str) -> Self {
+        let mut entries = BTreeMap::new();
+        let mut pending = String::new();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim_start();
+            if pending.is_empty()
+                && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+            {
+                continue;
+            }
+            if let Some(stripped) = line.strip_suffix('\\') {
+                pending.push_str(stripped);
+                continue;
+            }
+            pending.push_str(line);
+            let logical = std::mem::take(&mut pending);
+            let (key, value) = split(&logical);
+            if !key.is_empty() {
+                entries.insert(key.to_owned(), (n + 1, value.to_owned()));
+            }
+        }
+        Properties { entries }
+    }
+
+    /// Every key with its value and the line it was on.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+        self.entries
+            .iter()
+            .map(|(k, (line, v))| (k.as_str(), v.as_str(), *line))
+    }
+}
+
+/// Splits a logical line at the first unescaped `=`, `:` or whitespace.
+fn split(line: &str) -> (&str, &str) {
+    let sep = line.find(['=', ':', ' ', '\t']).unwrap_or(line.len());
+    let key = line[..sep].trim();
+    let mut rest = line[sep..].trim_start();
+    if let Some(r) = rest.strip_prefix(['=', ':']) {
+        rest = r.trim_start();
+    }
+    (key, rest.trim_end())
+}
+
+/// One `server.N=host:quorumPort:electionPort[:role][;[clientHost:]clientPort]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLine {
+    /// N, the server's id (`myid`).
+    pub id: u64,
+    /// `host:quorumPort`: Raft traffic goes here.
+    pub quorum_addr: String,
+    /// ZooKeeper's leader-election port (unused by Raft, kept for reference).
+    pub election_port: u16,
+    /// `observer` makes a non-voting member.
+    pub observer: bool,
+    /// `host:clientPort`, if given.
+    pub client_addr: Option<String>,
+}
+
+/// Parses the value of a `server.N` key.
+///
+/// # Errors
+/// A one-line description of what is wrong.
+pub fn parse_server_line(id: u64, value: &str) -> Result<ServerLine, String> {
+    let (addrs, client) = match value.split_once(';') {
+        Some((a, c)) => (a.trim(), Some(c.trim())),
+        None => (value.trim(), None),
+    };
+    let parts: Vec<&str> = addrs.split(':').collect();
+    let (host, quorum, election, role) = match parts.as_slice() {
+        [h, q, e] => (*h, *q, *e, None),
+        [h, q, e, r] => (*h, *q, *e, Some(*r)),
+        _ => {
+            return Err(format!(
+                "expected host:quorumPort:electionPort[:role], got {addrs:?}"
+            ));
+        }
+    };
+    let port = |p: &str, what: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("bad {what} port {p:?}"))
+    };
+    port(quorum, "quorum")?;
+    let election_port = port(election, "election")?;
+    let observer = match role {
+        None | Some("participant") => false,
+        Some("observer") => true,
+        Some(other) => return Err(format!("unknown role {other:?} (participant or observer)")),
+    };
+    let client_addr = match client {
+        None | Some("") => None,
+        Some(c) if c.contains(':') => {
+            let (h, p) = c.rsplit_once(':').unwrap_or((c, ""));
+            port(p, "client")?;
+            Some(format!("{h}:{p}"))
+        }
+        Some(p) => {
+            port(p, "client")?;
+            Some(format!("{host}:{p}"))
+        }
+    };
+    Ok(ServerLine {
+        id,
+        quorum_addr: format!("{host}:{quorum}"),
+        election_port,
+        observer,
+        client_addr,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_properties_forms() {
+        let p = Properties::parse(
+            "# comment\n! also\ntickTime=2000\ndataDir : /var/zk\nclientPort 2181\n  initLimit=5  \nlong=a\\\n  b\ntickTime=3000\n",
+        );
+        let got: Vec<(&str, &str)> = p.iter().map(|(k, v, _)| (k, v)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("clientPort", "2181"),
+                ("dataDir", "/var/zk"),
+                ("initLimit", "5"),
+                ("long", "ab"),
+                ("tickTime", "3000")
+            ]
+        );
+    }
+
+    #[test]
+    fn server_lines() {
+        let s = parse_server_line(2, "zk2:2888:3888:participant;2181").expect("valid");
+        assert_eq!(s.quorum_addr, "zk2:2888");
+        assert_eq!(s.client_addr.as_deref(), Some("zk2:2181"));
+        assert!(!s.observer);
+        let s = parse_server_line(3, "10.0.0.3:2888:3888:observer;0.0.0.0:2181").expect("valid");
+        assert!(s.observer);
+        assert_eq!(s.client_addr.as_deref(), Some("0.0.0.0:2181"));
+        assert!(parse_server_line(1, "zk1:2888").is_err());
+        assert!(parse_server_line(1, "zk1:2888:3888:boss").is_err());
+        assert!(parse_server_line(1, "zk1:x:3888").is_err());
+    }
+}
