@@ -74,6 +74,10 @@ pub struct Args {
     pub super_digest: Option<String>,
 
     /// Log filter, in `tracing` `EnvFilter` syntax (`RUST_LOG` also works).
-    #[arg(long, env = "CORRAL_LOG", default_value = "info,openraft=warn,fjall=warn,lsm_tree=warn")]
+    #[arg(
+        long,
+        env = "CORRAL_LOG",
+        default_value = "info,openraft=warn,fjall=warn,lsm_tree=warn"
+    )]
     pub log: String,
 }
