@@ -4,8 +4,9 @@
 //! # Layout
 //!
 //! - this file: the openraft type configuration — a log entry carries a
-//!   [`Proposal`] (a `storage::Command` plus where its reply goes), the
-//!   state machine answers [`Applied`] — and the zxid mapping.
+//!   [`Batch`] of [`Proposal`]s (a `storage::Command` plus where its reply
+//!   goes), the state machine answers [`Applied`] — and the zxids.
+//! - `proposer`: concurrent writes into batches (group commit).
 //! - `log_store`: the Raft log and vote on fjall, durable before openraft
 //!   is told so.
 //! - `network`: the Raft transport (today the standalone case).
@@ -16,7 +17,7 @@
 //!   all under the replica lock; builds and installs snapshots.
 //!
 //! ```text
-//!  server ── client_write(Proposal) ──► openraft ──► LogStore (fjall, fdatasync)
+//!  server ── Proposer ── client_write(Batch) ──► openraft ──► LogStore (fjall, fdatasync)
 //!                                          │ committed
 //!                                          ▼
 //!                              StateMachine::apply ──► storage::apply(tree, cmd, zxid)
@@ -34,18 +35,19 @@
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod proposer;
 pub mod state_machine;
 
 use std::fmt;
 use std::io::Cursor;
 
 use bytes::BytesMut;
-use openraft::LogId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use storage::Command;
 
 pub use log_store::LogStore;
 pub use node::{DEFAULT_SNAP_COUNT, StartError, start_standalone};
+pub use proposer::{ProposeError, Proposer};
 pub use state_machine::{Host, Replica, SharedReplica, StateMachine};
 
 /// A server's id in the ensemble (`myid`).
@@ -79,30 +81,71 @@ pub struct Proposal {
     pub command: Command,
 }
 
-/// The replicated form: origin, xid, then `Command::encode`.
-impl Serialize for Proposal {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = BytesMut::with_capacity(64);
+impl Proposal {
+    /// The replicated form: origin, xid, then `Command::encode`.
+    fn encode(&self, buf: &mut BytesMut) {
         buf.extend_from_slice(&self.origin.to_be_bytes());
         buf.extend_from_slice(&self.xid.to_be_bytes());
-        self.command.encode(&mut buf);
-        s.serialize_bytes(&buf)
+        self.command.encode(buf);
     }
-}
 
-impl<'de> Deserialize<'de> for Proposal {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes: serde_bytes_compat::ByteBuf = Deserialize::deserialize(d)?;
-        let b = bytes.0;
-        let err = |what: &str| serde::de::Error::custom(format!("proposal: {what}"));
-        let (origin, rest) = b.split_first_chunk::<8>().ok_or_else(|| err("origin"))?;
-        let (xid, rest) = rest.split_first_chunk::<4>().ok_or_else(|| err("xid"))?;
-        let command = Command::decode(rest).map_err(|e| err(&e.to_string()))?;
+    fn decode(b: &[u8]) -> Result<Self, String> {
+        let (origin, rest) = b.split_first_chunk::<8>().ok_or("proposal: origin")?;
+        let (xid, rest) = rest.split_first_chunk::<4>().ok_or("proposal: xid")?;
+        let command = Command::decode(rest).map_err(|e| format!("proposal: {e}"))?;
         Ok(Proposal {
             origin: u64::from_be_bytes(*origin),
             xid: i32::from_be_bytes(*xid),
             command,
         })
+    }
+}
+
+/// Commands proposed together: one Raft entry, applied in order, each at
+/// its own zxid. Batching is what lets many concurrent writes share one
+/// entry's trip through Raft and one `fdatasync`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Batch(pub Vec<Proposal>);
+
+/// The replicated form: `[u32 count]` then `[u32 len][proposal]` each.
+impl Serialize for Batch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = BytesMut::with_capacity(4 + 96 * self.0.len());
+        buf.extend_from_slice(
+            &u32::try_from(self.0.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        let mut one = BytesMut::new();
+        for p in &self.0 {
+            one.clear();
+            p.encode(&mut one);
+            buf.extend_from_slice(&u32::try_from(one.len()).unwrap_or(u32::MAX).to_be_bytes());
+            buf.extend_from_slice(&one);
+        }
+        s.serialize_bytes(&buf)
+    }
+}
+
+impl<'de> Deserialize<'de> for Batch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes: serde_bytes_compat::ByteBuf = Deserialize::deserialize(d)?;
+        let err = |what: &str| serde::de::Error::custom(format!("batch: {what}"));
+        let (count, mut rest) = bytes
+            .0
+            .split_first_chunk::<4>()
+            .map(|(c, r)| (u32::from_be_bytes(*c), r))
+            .ok_or_else(|| err("count"))?;
+        // Each proposal takes at least 4 bytes: bound the reservation.
+        let mut out = Vec::with_capacity((count as usize).min(rest.len() / 4));
+        for _ in 0..count {
+            let (len, r) = rest.split_first_chunk::<4>().ok_or_else(|| err("length"))?;
+            let len = u32::from_be_bytes(*len) as usize;
+            let (one, r) = r.split_at_checked(len).ok_or_else(|| err("truncated"))?;
+            out.push(Proposal::decode(one).map_err(|e| err(&e))?);
+            rest = r;
+        }
+        Ok(Batch(out))
     }
 }
 
@@ -150,7 +193,7 @@ pub struct Applied {
 openraft::declare_raft_types!(
     /// Corral's openraft type configuration.
     pub TypeConfig:
-        D = Proposal,
+        D = Batch,
         R = Applied,
         NodeId = NodeId,
         Node = Peer,
@@ -162,31 +205,36 @@ openraft::declare_raft_types!(
 /// The Raft handle.
 pub type Raft = openraft::Raft<TypeConfig>;
 
-/// ZooKeeper's zxid for a log position: the term (ZooKeeper's epoch) in the
-/// high 32 bits, the log index in the low 32. Both only grow along the log,
-/// so zxids grow with it, as ZooKeeper's do; an index past 2^32 would wrap
-/// the counter, which ZooKeeper answers by forcing a new epoch.
-pub fn zxid(log_id: &LogId<NodeId>) -> i64 {
-    let term = log_id.leader_id.term;
-    ((term << 32) | (log_id.index & 0xffff_ffff)) as i64
+/// The zxid of the next command applied in `term`, after `last`:
+/// ZooKeeper's layout, the epoch (here the Raft term) in the high 32 bits
+/// and a counter in the low 32 that restarts at 1 in each new epoch. It
+/// depends only on the log and the applied state, so every replica assigns
+/// the same zxids. (A counter past 2^32 within one term would run into the
+/// epoch bits; ZooKeeper forces a new epoch there, issue #4 will too.)
+pub fn next_zxid(term: u64, last: i64) -> i64 {
+    let epoch = (term << 32) as i64;
+    if last >> 32 == epoch >> 32 {
+        last + 1
+    } else {
+        epoch | 1
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openraft::CommittedLeaderId;
     use storage::CommandOp;
 
     #[test]
-    fn zxids_grow_with_the_log() {
-        let at = |term, index| zxid(&LogId::new(CommittedLeaderId::new(term, 1), index));
-        assert_eq!(at(1, 5), 0x1_0000_0005);
-        assert!(at(1, 6) > at(1, 5));
-        assert!(at(2, 7) > at(1, 6));
+    fn zxids_count_within_an_epoch_and_restart_with_a_new_one() {
+        assert_eq!(next_zxid(1, 0), 0x1_0000_0001);
+        assert_eq!(next_zxid(1, 0x1_0000_0001), 0x1_0000_0002);
+        assert_eq!(next_zxid(3, 0x1_0000_0002), 0x3_0000_0001);
+        assert!(next_zxid(3, 0x1_0000_0002) > 0x1_0000_0002);
     }
 
     #[test]
-    fn proposals_round_trip_through_postcard() {
+    fn batches_round_trip_through_postcard() {
         let p = Proposal {
             origin: 3,
             xid: -8,
@@ -197,8 +245,9 @@ mod tests {
                 op: CommandOp::CloseSession,
             },
         };
-        let bytes = postcard::to_allocvec(&p).expect("serialize");
-        assert_eq!(postcard::from_bytes::<Proposal>(&bytes).ok(), Some(p));
-        assert!(postcard::from_bytes::<Proposal>(&bytes[..5]).is_err());
+        let batch = Batch(vec![p.clone(), Proposal { xid: 9, ..p }]);
+        let bytes = postcard::to_allocvec(&batch).expect("serialize");
+        assert_eq!(postcard::from_bytes::<Batch>(&bytes).ok(), Some(batch));
+        assert!(postcard::from_bytes::<Batch>(&bytes[..9]).is_err());
     }
 }

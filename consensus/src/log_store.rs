@@ -4,12 +4,15 @@
 //! postcard) and `raft_meta` (`vote`, `committed`, `last_purged`), in their
 //! own fjall database beside the tree's.
 //!
-//! ### Durability
-//! An append is reported to openraft (`LogFlushed::log_io_completed`) only
-//! after its batch was written with `PersistMode::SyncData`, i.e. after
-//! `fdatasync` returned; a vote is synced before `save_vote` returns. All
-//! entries of one `append` call share one batch and one sync (openraft hands
-//! over everything queued since the last call: group commit).
+//! ### Durability and group commit
+//! `append` writes its entries to fjall's journal (buffered) and hands the
+//! `LogFlushed` callback to a flusher thread; openraft goes on with the
+//! next append meanwhile. The flusher takes every callback queued so far,
+//! makes the journal durable with **one** `fdatasync`
+//! (`Database::persist(SyncData)`), and only then reports them all, in
+//! order. So concurrent writes share one sync, no write waits for a timer,
+//! and nothing is reported durable before it is. A vote is synced before
+//! `save_vote` returns.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -37,6 +40,30 @@ struct Inner {
     db: Database,
     log: Keyspace,
     meta: Keyspace,
+    /// Callbacks of appends not yet synced, in append order.
+    flush: std::sync::mpsc::Sender<LogFlushed<TypeConfig>>,
+}
+
+/// The flusher: one `fdatasync` for everything appended so far, then the
+/// callbacks, in order. Ends when the store is dropped.
+fn flusher(db: Database, rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        match db.persist(PersistMode::SyncData) {
+            Ok(()) => {
+                for cb in batch {
+                    cb.log_io_completed(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "raft log fsync failed");
+                for cb in batch {
+                    cb.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                }
+            }
+        }
+    }
 }
 
 impl Debug for LogStore {
@@ -62,8 +89,19 @@ impl LogStore {
         let db = Database::builder(dir).open()?;
         let log = db.keyspace("raft_log", KeyspaceCreateOptions::default)?;
         let meta = db.keyspace("raft_meta", KeyspaceCreateOptions::default)?;
+        let (flush, rx) = std::sync::mpsc::channel();
+        let flusher_db = db.clone();
+        std::thread::Builder::new()
+            .name("raft-log-flush".into())
+            .spawn(move || flusher(flusher_db, rx))
+            .map_err(fjall::Error::from)?;
         Ok(LogStore {
-            inner: Arc::new(Inner { db, log, meta }),
+            inner: Arc::new(Inner {
+                db,
+                log,
+                meta,
+                flush,
+            }),
         })
     }
 
@@ -196,28 +234,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = self
-            .inner
-            .db
-            .batch()
-            .durability(Some(PersistMode::SyncData));
+        let mut batch = self.inner.db.batch();
         for entry in entries {
             let value = encode(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
             batch.insert(&self.inner.log, entry.log_id.index.to_be_bytes(), value);
         }
-        let result = batch.commit().map_err(std::io::Error::other);
-        // Report only after fdatasync returned (or failed).
-        match result {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
-                Ok(())
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                callback.log_io_completed(Err(e));
-                Err(StorageIOError::write_logs(&std::io::Error::other(msg)).into())
-            }
-        }
+        batch.commit().map_err(|e| StorageIOError::write_logs(&e))?;
+        // Durable, and reported, when the flusher's next sync returns.
+        self.inner.flush.send(callback).map_err(|_| {
+            StorageIOError::write_logs(&std::io::Error::other("the log flusher stopped"))
+        })?;
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {

@@ -7,7 +7,8 @@
 //! together, and a read sees either all of an entry's effects or none.
 //!
 //! ### Correctness requirements
-//! - Entries are applied in log order, each at the zxid of its log id; the
+//! - Entries are applied in log order, each command of an entry's batch at
+//!   the next zxid (`next_zxid`: the term, then a counter); the
 //!   tree's changes, the applied log id and the membership are committed to
 //!   the store in one batch per `apply` call (buffered: the Raft log is the
 //!   durable record, and openraft re-applies from the last applied id after
@@ -26,7 +27,7 @@ use openraft::{
 };
 use storage::{ApplyOutcome, Durability, Store, Tree, TreeConfig};
 
-use crate::{Applied, NodeId, Peer, Proposal, TypeConfig, zxid};
+use crate::{Applied, NodeId, Peer, Proposal, TypeConfig, next_zxid};
 
 /// What the server does with applied entries.
 pub trait Host: Send + 'static {
@@ -185,19 +186,23 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
         let r = &mut *guard;
         let mut replies = Vec::new();
         for entry in entries {
-            let at = zxid(&entry.log_id);
             r.last_applied = Some(entry.log_id);
             match entry.payload {
                 EntryPayload::Blank => {}
-                EntryPayload::Normal(proposal) => {
-                    let outcome = storage::apply(&mut r.tree, &proposal.command, at);
-                    r.host.applied(&r.tree, at, &proposal, outcome);
+                EntryPayload::Normal(batch) => {
+                    for proposal in &batch.0 {
+                        let at = next_zxid(entry.log_id.leader_id.term, r.tree.last_zxid());
+                        let outcome = storage::apply(&mut r.tree, &proposal.command, at);
+                        r.host.applied(&r.tree, at, proposal, outcome);
+                    }
                 }
                 EntryPayload::Membership(m) => {
                     r.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
-            replies.push(Applied { zxid: at });
+            replies.push(Applied {
+                zxid: r.tree.last_zxid(),
+            });
         }
         let (applied, membership) = r
             .meta()

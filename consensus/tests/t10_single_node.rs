@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Nobody, Recorder};
-use consensus::{LogStore, Peer, Proposal, Raft, Replica, StateMachine, state_machine};
+use consensus::{Batch, LogStore, Peer, Proposal, Raft, Replica, StateMachine, state_machine};
 use jute::proto::CreateRequest;
 use jute::{Acl, Request};
 use storage::{Command, CommandOp, TreeConfig};
@@ -39,8 +39,8 @@ async fn wait_leader(raft: &Raft) {
         .expect("becomes leader");
 }
 
-fn proposal(xid: i32, op: CommandOp) -> Proposal {
-    Proposal {
+fn proposal(xid: i32, op: CommandOp) -> Batch {
+    Batch(vec![Proposal {
         origin: 1,
         xid,
         command: Command {
@@ -49,7 +49,7 @@ fn proposal(xid: i32, op: CommandOp) -> Proposal {
             auth: vec![],
             op,
         },
-    }
+    }])
 }
 
 fn create(path: &str) -> CommandOp {
@@ -91,7 +91,11 @@ async fn writes_commit_apply_and_survive_a_restart() {
         .await
         .expect("create");
     assert!(first.data.zxid > session.data.zxid);
-    assert_eq!(first.data.zxid, consensus::zxid(&first.log_id));
+    assert_eq!(
+        first.data.zxid,
+        session.data.zxid + 1,
+        "zxids count up within a term"
+    );
     {
         let r = state_machine::lock(&replica);
         let node = r.tree.node("/a").expect("applied to the tree");
@@ -131,5 +135,46 @@ async fn writes_commit_apply_and_survive_a_restart() {
     // A lone voter whose vote is committed resumes its term (openraft does
     // not re-elect); zxids still grow with the log index.
     assert!(second.log_id.leader_id.term >= first.log_id.leader_id.term);
+    raft.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_one_entry_with_a_zxid_per_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = Recorder::default();
+    let (raft, replica) = start(dir.path(), host.clone()).await;
+    let members = BTreeMap::from([(1, Peer::default())]);
+    raft.initialize(members).await.expect("initialize");
+    wait_leader(&raft).await;
+    let mut batch = proposal(
+        1,
+        CommandOp::CreateSession {
+            timeout_ms: 5000,
+            passwd: Bytes::from_static(&[1; 16]),
+        },
+    );
+    batch.0.extend(proposal(2, create("/x")).0);
+    batch.0.extend(proposal(3, create("/x")).0);
+    let rsp = raft.client_write(batch).await.expect("batch");
+    let seen = host.applied.lock().map(|v| v.clone()).unwrap_or_default();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        seen[1].0 + 1,
+        seen[2].0,
+        "consecutive zxids inside one entry"
+    );
+    assert_eq!(
+        (seen[1].2, seen[2].2),
+        (true, false),
+        "the second create of /x fails: NODEEXISTS"
+    );
+    assert_eq!(rsp.data.zxid, seen[2].0);
+    assert_eq!(
+        state_machine::lock(&replica)
+            .tree
+            .node("/x")
+            .map(|n| n.stat.czxid),
+        Some(seen[1].0)
+    );
     raft.shutdown().await.expect("shutdown");
 }

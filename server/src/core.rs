@@ -16,7 +16,7 @@ use std::sync::MutexGuard;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use consensus::{Applied, NodeId, Peer, Proposal, Raft, Replica, SharedReplica};
+use consensus::{NodeId, Peer, Proposal, Proposer, Raft, Replica, SharedReplica};
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, Perms, xid};
 use storage::{ApplyOutcome, Command, CommandOp, Tree, TreeConfig};
@@ -207,6 +207,7 @@ pub(crate) struct Core {
     pub config: Config,
     me: NodeId,
     raft: Raft,
+    proposer: Proposer,
     replica: SharedReplica<ServerHost>,
 }
 
@@ -278,10 +279,12 @@ impl Core {
             config.snap_count,
         )
         .await?;
+        let proposer = Proposer::start(raft.clone());
         let core = Core {
             config,
             me,
             raft,
+            proposer,
             replica,
         };
         {
@@ -326,7 +329,7 @@ impl Core {
         session: i64,
         auth: &[Id],
         op: CommandOp,
-    ) -> Result<Applied, ProposeError> {
+    ) -> Result<(), ProposeError> {
         let command = Command {
             time: now_ms(),
             session_id: session,
@@ -338,10 +341,10 @@ impl Core {
             xid,
             command,
         };
-        match self.raft.client_write(proposal).await {
-            Ok(rsp) => Ok(rsp.data),
-            Err(e) => Err(ProposeError::Raft(e.to_string())),
-        }
+        self.proposer
+            .propose(proposal)
+            .await
+            .map_err(|e| ProposeError::Raft(e.to_string()))
     }
 
     /// Stops Raft (pending proposals fail).

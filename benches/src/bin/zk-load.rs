@@ -1,0 +1,291 @@
+//! A bounded ZooKeeper-protocol load generator: many sessions, each with
+//! several requests in flight, against any ZooKeeper-compatible servers on
+//! loopback, for a fixed time. Prints a table line and one JSON line.
+//!
+//! `zk-load --servers 127.0.0.1:2181 --workload set --sessions 64 --inflight 4 --seconds 10`
+//!
+//! Workloads: `set` and `get` of `--size`-byte values on pre-created nodes
+//! (one per session), `mixed` (90 % get), `create` (persistent-sequential
+//! creates). Latency is from sending a request to reading its reply.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use jute::proto::*;
+use jute::{Acl, ClientCodec, ClientFrame, Request};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+#[derive(Parser, Clone)]
+struct Args {
+    /// Servers, comma-separated; sessions are spread over them. Loopback only.
+    #[arg(long, default_value = "127.0.0.1:2181")]
+    servers: String,
+    /// set | get | mixed | create
+    #[arg(long, default_value = "set")]
+    workload: String,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 64)]
+    sessions: usize,
+    /// Requests in flight per session.
+    #[arg(long, default_value_t = 4)]
+    inflight: usize,
+    /// How long to run, seconds (bounded: at most 300).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Value size, bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// A label for the output (e.g. the server's name).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+struct Outcome {
+    hist: Histogram<u64>,
+    ops: u64,
+    errors: u64,
+}
+
+type Conn = Framed<TcpStream, ClientCodec>;
+
+async fn connect(addr: SocketAddr) -> Result<Conn, String> {
+    let socket = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    socket.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut c = Framed::new(socket, ClientCodec::default());
+    let hello = ConnectRequest {
+        time_out: 30_000,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only: Some(false),
+        ..Default::default()
+    };
+    c.send(&hello).await.map_err(|e| e.to_string())?;
+    match c.next().await {
+        Some(Ok(ClientFrame::Connect(r))) if r.session_id != 0 => Ok(c),
+        other => Err(format!("handshake failed: {other:?}")),
+    }
+}
+
+fn request(workload: &str, id: usize, n: u64, data: &Bytes) -> Request {
+    let path = format!("/zk-load/s{id}");
+    let get = || {
+        Request::GetData(GetDataRequest {
+            path: path.clone(),
+            watch: false,
+        })
+    };
+    let set = || {
+        Request::SetData(SetDataRequest {
+            path: path.clone(),
+            data: Some(data.clone()),
+            version: -1,
+        })
+    };
+    match workload {
+        "get" => get(),
+        "mixed" if !n.is_multiple_of(10) => get(),
+        "mixed" | "set" => set(),
+        _ => Request::Create(CreateRequest {
+            path: format!("{path}/c-"),
+            data: Some(data.clone()),
+            acl: vec![Acl::open()],
+            flags: 2,
+        }),
+    }
+}
+
+async fn session(
+    args: Args,
+    addr: SocketAddr,
+    id: usize,
+    start_at: Instant,
+    end_at: Instant,
+) -> Result<Outcome, String> {
+    let mut c = connect(addr).await?;
+    let data = Bytes::from(vec![b'x'; args.size]);
+    // Each session's own node (and parent for creates).
+    for (xid, path) in [(1, "/zk-load".to_owned()), (2, format!("/zk-load/s{id}"))] {
+        let req = Request::Create(CreateRequest {
+            path,
+            data: Some(data.clone()),
+            acl: vec![Acl::open()],
+            flags: 0,
+        });
+        c.send((RequestHeader { xid, op: 1 }, &req))
+            .await
+            .map_err(|e| e.to_string())?;
+        match c.next().await {
+            Some(Ok(ClientFrame::Reply { .. })) => {}
+            other => return Err(format!("setup: {other:?}")),
+        }
+    }
+    tokio::time::sleep_until(start_at.into()).await;
+    let mut hist =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let (mut ops, mut errors) = (0u64, 0u64);
+    let mut sent: HashMap<i32, Instant> = HashMap::new();
+    let mut xid = 10i32;
+    let mut n = 0u64;
+    for _ in 0..args.inflight {
+        let req = request(&args.workload, id, n, &data);
+        n += 1;
+        xid += 1;
+        sent.insert(xid, Instant::now());
+        c.send((
+            RequestHeader {
+                xid,
+                op: req.opcode().into(),
+            },
+            &req,
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    while !sent.is_empty() {
+        let header = match c.next().await {
+            Some(Ok(ClientFrame::Reply { header, .. })) => header,
+            other => return Err(format!("connection ended: {other:?}")),
+        };
+        if header.xid < 0 {
+            continue;
+        }
+        let Some(t0) = sent.remove(&header.xid) else {
+            continue;
+        };
+        let _ = hist.record(
+            u64::try_from(t0.elapsed().as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
+        ops += 1;
+        if header.err != 0 {
+            errors += 1;
+        }
+        if Instant::now() < end_at {
+            let req = request(&args.workload, id, n, &data);
+            n += 1;
+            xid += 1;
+            sent.insert(xid, Instant::now());
+            c.send((
+                RequestHeader {
+                    xid,
+                    op: req.opcode().into(),
+                },
+                &req,
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    let _ = c
+        .send((
+            RequestHeader {
+                xid: xid + 1,
+                op: -11,
+            },
+            jute::Raw(Bytes::new()),
+        ))
+        .await;
+    Ok(Outcome { hist, ops, errors })
+}
+
+/// User + system CPU seconds of this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let servers: Vec<SocketAddr> = args
+        .servers
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if servers.iter().any(|s| !s.ip().is_loopback()) {
+        return Err("loopback servers only".into());
+    }
+    let seconds = args.seconds.min(300);
+    let start_at = Instant::now() + Duration::from_secs(2);
+    let end_at = start_at + Duration::from_secs(seconds);
+    let cpu0 = cpu_seconds();
+    let tasks: Vec<_> = (0..args.sessions)
+        .map(|i| {
+            tokio::spawn(session(
+                args.clone(),
+                servers[i % servers.len()],
+                i,
+                start_at,
+                end_at,
+            ))
+        })
+        .collect();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut ops, mut errors, mut failed) = (0u64, 0u64, 0usize);
+    for t in tasks {
+        match t.await? {
+            Ok(o) => {
+                hist.add(&o.hist)?;
+                ops += o.ops;
+                errors += o.errors;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("session failed: {e}");
+            }
+        }
+    }
+    let wall = start_at.elapsed().as_secs_f64().max(0.001);
+    let cpu = cpu_seconds() - cpu0;
+    let rate = ops as f64 / wall;
+    let q = |p: f64| hist.value_at_quantile(p) as f64 / 1000.0;
+    println!(
+        "{:<10} {:<6} {}x{}: {:>9.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms  errors {}  failed sessions {}  loadgen cpu {:.0}%",
+        args.label,
+        args.workload,
+        args.sessions,
+        args.inflight,
+        rate,
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        hist.max() as f64 / 1000.0,
+        errors,
+        failed,
+        100.0 * cpu / wall
+    );
+    println!(
+        "{{\"label\":\"{}\",\"workload\":\"{}\",\"sessions\":{},\"inflight\":{},\"ops_per_s\":{:.0},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":{},\"failed_sessions\":{},\"loadgen_cpu\":{:.2}}}",
+        args.label,
+        args.workload,
+        args.sessions,
+        args.inflight,
+        rate,
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        hist.max() as f64 / 1000.0,
+        errors,
+        failed,
+        cpu / wall
+    );
+    Ok(())
+}
