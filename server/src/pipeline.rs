@@ -131,7 +131,7 @@ fn serve_locally(
         return Served::Done(Next::Close);
     }
     st.host.touch(session.id, session.timeout);
-    let auth = session.auth().to_vec();
+    let auth = session.auth();
     let last = st.tree.last_zxid();
     match request {
         // ---- session control ----
@@ -235,14 +235,14 @@ fn serve_locally(
 
         // ---- reads ----
         Request::GetData(r) => {
-            let result = st.tree.get_data(&r.path, &auth);
+            let result = st.tree.get_data(&r.path, auth);
             if r.watch && result.is_ok() {
                 st.host.watches.add(session.id, &r.path, Kind::Data);
             }
             reply(tx, header.xid, last, result.map(Response::GetData));
         }
         Request::Exists(r) => {
-            let result = st.tree.exists(&r.path, &auth);
+            let result = st.tree.exists(&r.path, auth);
             // An exists watch is set on a missing node too (it fires on
             // creation), but not when the check itself failed.
             if r.watch && matches!(result, Ok(_) | Err(ErrorCode::NoNode)) {
@@ -256,14 +256,14 @@ fn serve_locally(
             );
         }
         Request::GetChildren(r) => {
-            let result = st.tree.get_children(&r.path, &auth);
+            let result = st.tree.get_children(&r.path, auth);
             if r.watch && result.is_ok() {
                 st.host.watches.add(session.id, &r.path, Kind::Child);
             }
             reply(tx, header.xid, last, result.map(Response::GetChildren));
         }
         Request::GetChildren2(r) => {
-            let result = st.tree.get_children2(&r.path, &auth);
+            let result = st.tree.get_children2(&r.path, auth);
             if r.watch && result.is_ok() {
                 st.host.watches.add(session.id, &r.path, Kind::Child);
             }
@@ -273,10 +273,10 @@ fn serve_locally(
             tx,
             header.xid,
             last,
-            st.tree.get_acl(&r.path, &auth).map(Response::GetAcl),
+            st.tree.get_acl(&r.path, auth).map(Response::GetAcl),
         ),
         Request::GetAllChildrenNumber(r) => {
-            let result = st.tree.all_children_number(&r.path, &auth);
+            let result = st.tree.all_children_number(&r.path, auth);
             reply(
                 tx,
                 header.xid,
@@ -303,14 +303,14 @@ fn serve_locally(
             let mut results = Vec::with_capacity(m.ops.len());
             for op in &m.ops {
                 results.push(match op {
-                    Op::GetData(r) => match st.tree.get_data(&r.path, &auth) {
+                    Op::GetData(r) => match st.tree.get_data(&r.path, auth) {
                         Ok(d) => OpResult::GetData {
                             data: d.data,
                             stat: d.stat,
                         },
                         Err(e) => OpResult::Error { err: e.into() },
                     },
-                    Op::GetChildren(r) => match st.tree.get_children(&r.path, &auth) {
+                    Op::GetChildren(r) => match st.tree.get_children(&r.path, auth) {
                         Ok(c) => OpResult::GetChildren {
                             children: c.children,
                         },

@@ -99,6 +99,29 @@ fn request(workload: &str, id: usize, n: u64, data: &Bytes) -> Request {
     }
 }
 
+/// Sends the next request of the workload with `xid` (which also numbers
+/// it), noting when it left.
+async fn send_next(
+    c: &mut Conn,
+    workload: &str,
+    id: usize,
+    xid: i32,
+    data: &Bytes,
+    sent: &mut HashMap<i32, Instant>,
+) -> Result<(), String> {
+    let req = request(workload, id, u64::try_from(xid).unwrap_or(0), data);
+    sent.insert(xid, Instant::now());
+    c.send((
+        RequestHeader {
+            xid,
+            op: req.opcode().into(),
+        },
+        &req,
+    ))
+    .await
+    .map_err(|e| e.to_string())
+}
+
 async fn session(
     args: Args,
     addr: SocketAddr,
@@ -130,21 +153,9 @@ async fn session(
     let (mut ops, mut errors) = (0u64, 0u64);
     let mut sent: HashMap<i32, Instant> = HashMap::new();
     let mut xid = 10i32;
-    let mut n = 0u64;
     for _ in 0..args.inflight {
-        let req = request(&args.workload, id, n, &data);
-        n += 1;
         xid += 1;
-        sent.insert(xid, Instant::now());
-        c.send((
-            RequestHeader {
-                xid,
-                op: req.opcode().into(),
-            },
-            &req,
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
+        send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
     }
     while !sent.is_empty() {
         let header = match c.next().await {
@@ -167,19 +178,8 @@ async fn session(
             errors += 1;
         }
         if Instant::now() < end_at {
-            let req = request(&args.workload, id, n, &data);
-            n += 1;
             xid += 1;
-            sent.insert(xid, Instant::now());
-            c.send((
-                RequestHeader {
-                    xid,
-                    op: req.opcode().into(),
-                },
-                &req,
-            ))
-            .await
-            .map_err(|e| e.to_string())?;
+            send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
         }
     }
     let _ = c
