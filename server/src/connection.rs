@@ -40,6 +40,7 @@ pub(crate) async fn serve(
     let conn_id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("conn", %peer, conn_id, session_id = tracing::field::Empty);
     async move {
+        let _counted = core.stats.connection();
         let mut framed = Framed::new(socket, ServerCodec::new(core.config.max_frame_len));
         // ZooKeeper drops connections that never complete a handshake.
         let first = tokio::select! {
@@ -49,12 +50,7 @@ pub(crate) async fn serve(
         let connect = match first {
             Ok(Some(Ok(Frame::Connect(req)))) => req,
             Ok(Some(Ok(Frame::FourLetter { word, .. }))) => {
-                four_letter(
-                    framed.into_inner(),
-                    word,
-                    core.config.four_letter_whitelist.as_ref(),
-                )
-                .await;
+                four_letter(framed.into_inner(), word, &core).await;
                 return;
             }
             Ok(Some(Err(e))) => {
@@ -66,7 +62,7 @@ pub(crate) async fn serve(
         let (sink, mut stream) = framed.split();
         let (tx, rx) = mpsc::unbounded_channel();
         let closing = CancellationToken::new();
-        let writer = tokio::spawn(write_loop(sink, rx, closing.clone()));
+        let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone()));
 
         let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
             let _ = tx.send(Outgoing::Close);
@@ -83,10 +79,13 @@ pub(crate) async fn serve(
             };
             match next {
                 Some(Ok(Frame::Request { header, body })) => {
+                    core.stats.received();
+                    let started = std::time::Instant::now();
                     let span = info_span!("request", xid = header.xid, op = header.op);
                     let next = pipeline::dispatch(&core, &mut session, &tx, header, &body)
                         .instrument(span)
                         .await;
+                    core.stats.latency(started.elapsed());
                     if next == Next::Close {
                         break;
                     }
@@ -229,11 +228,13 @@ async fn write_loop(
     mut sink: Sink,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     closing: CancellationToken,
+    core: Arc<Core>,
 ) {
     while let Some(msg) = rx.recv().await {
         if matches!(msg, Outgoing::Close) {
             break;
         }
+        core.stats.sent();
         if sink.feed(msg).await.is_err() {
             break;
         }
@@ -246,15 +247,15 @@ async fn write_loop(
 }
 
 /// Answers a four-letter word and closes, as ZooKeeper does: a word not
-/// in `4lw.commands.whitelist` gets ZooKeeper's refusal. Of the allowed
-/// words only `ruok` is served so far (issue #6 brings the others); an
-/// allowed word without an implementation closes the connection silently.
-async fn four_letter(
-    mut socket: TcpStream,
-    word: FourLetterWord,
-    whitelist: Option<&std::collections::BTreeSet<String>>,
-) {
-    let allowed = whitelist.is_none_or(|w| w.contains(word.name()));
+/// in `4lw.commands.whitelist` gets ZooKeeper's refusal. Served so far:
+/// `ruok` and `srvr` (issue #6 brings the others); an allowed word without
+/// an implementation closes the connection silently.
+async fn four_letter(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
+    let allowed = core
+        .config
+        .four_letter_whitelist
+        .as_ref()
+        .is_none_or(|w| w.contains(word.name()));
     let text = match word {
         FourLetterWord::TelnetClose => String::new(),
         w if !allowed => format!(
@@ -262,8 +263,41 @@ async fn four_letter(
             w.name()
         ),
         FourLetterWord::Ruok => "imok".to_owned(),
+        FourLetterWord::Srvr => srvr(core),
         _ => String::new(),
     };
     let _ = socket.write_all(text.as_bytes()).await;
     let _ = socket.shutdown().await;
+}
+
+/// What a ZooKeeper client library would report as the server version:
+/// ZooKeeper's compatibility level, then Corral's own.
+pub(crate) fn version_string() -> String {
+    format!(
+        "3.8.0-corral-{}, built on Corral {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `srvr`, line for line in ZooKeeper 3.8's format (`ServerCommand`).
+fn srvr(core: &Core) -> String {
+    let (zxid, nodes) = {
+        let st = core.lock();
+        // ZooKeeper keys the root twice ("" and "/"), and counts both.
+        (st.tree.last_zxid(), st.tree.node_count() + 1)
+    };
+    let s = core.stats.snapshot();
+    format!(
+        "Zookeeper version: {}\nLatency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        version_string(),
+        s.min_ms,
+        s.avg_ms,
+        s.max_ms,
+        s.received,
+        s.sent,
+        s.connections,
+        zxid,
+        nodes
+    )
 }

@@ -205,6 +205,8 @@ pub(crate) enum ProposeError {
 /// The shared server state.
 pub(crate) struct Core {
     pub config: Config,
+    /// Counters for the four-letter words.
+    pub stats: crate::stats::Stats,
     me: NodeId,
     raft: Raft,
     proposer: Proposer,
@@ -282,6 +284,7 @@ impl Core {
         let proposer = Proposer::start(raft.clone());
         let core = Core {
             config,
+            stats: crate::stats::Stats::default(),
             me,
             raft,
             proposer,

@@ -33,6 +33,7 @@ mod leader_tasks;
 mod listener;
 mod pipeline;
 mod session;
+mod stats;
 mod watch;
 
 pub use config::Config;
