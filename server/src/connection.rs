@@ -6,9 +6,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
-use futures::stream::SplitSink;
+use futures::stream::{FuturesOrdered, SplitSink};
 use futures::{SinkExt, StreamExt};
 use jute::proto::{ConnectRequest, ConnectResponse};
 use jute::{FourLetterWord, Frame, ServerCodec};
@@ -22,10 +23,23 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
 use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
-use crate::pipeline::{self, Next};
+use crate::pipeline::{self, Next, Step};
 use crate::session::SessionCtx;
 
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Most writes of one session in flight at once.
+const MAX_PIPELINED_WRITES: usize = 1024;
+
+/// A write of this session on its way through Raft: whether it was
+/// applied, and when its request arrived.
+type InFlight = std::pin::Pin<Box<dyn std::future::Future<Output = (bool, Instant)> + Send>>;
+
+/// Accounts for a finished write; false if it failed (close the connection).
+fn finished(core: &Core, (ok, started): (bool, Instant)) -> bool {
+    core.stats.latency(started.elapsed());
+    ok
+}
 
 type Sink = SplitSink<Framed<TcpStream, ServerCodec>, Outgoing>;
 
@@ -71,36 +85,67 @@ pub(crate) async fn serve(
         };
         tracing::Span::current().record("session_id", format_args!("0x{:x}", session.id));
 
-        loop {
-            let next = tokio::select! {
+        // Writes of this session in flight, oldest first: a session may have
+        // several (they stay in order through the proposer); anything else
+        // waits until they are all applied.
+        let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
+        let mut closing_after = false;
+        'serve: loop {
+            tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = closing.cancelled() => break,
-                next = stream.next() => next,
-            };
-            match next {
-                Some(Ok(Frame::Request { header, body })) => {
-                    core.stats.received();
-                    let started = std::time::Instant::now();
-                    let span = info_span!("request", xid = header.xid, op = header.op);
-                    let next = pipeline::dispatch(&core, &mut session, &tx, header, &body)
-                        .instrument(span)
-                        .await;
-                    core.stats.latency(started.elapsed());
-                    if next == Next::Close {
+                Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                    if !finished(&core, done) || (closing_after && in_flight.is_empty()) {
                         break;
                     }
                 }
-                Some(Ok(other)) => {
-                    debug!(?other, "unexpected frame after handshake; closing");
-                    break;
-                }
-                Some(Err(e)) => {
-                    info!(error = %e, "malformed frame; closing");
-                    break;
-                }
-                None => {
-                    debug!("client closed the connection");
-                    break;
+                next = stream.next(), if !closing_after && in_flight.len() < MAX_PIPELINED_WRITES => {
+                    let (header, body) = match next {
+                        Some(Ok(Frame::Request { header, body })) => (header, body),
+                        Some(Ok(other)) => {
+                            debug!(?other, "unexpected frame after handshake; closing");
+                            break;
+                        }
+                        Some(Err(e)) => {
+                            info!(error = %e, "malformed frame; closing");
+                            break;
+                        }
+                        None => {
+                            debug!("client closed the connection");
+                            break;
+                        }
+                    };
+                    core.stats.received();
+                    let started = Instant::now();
+                    if !pipeline::is_write(header.op) {
+                        while let Some(done) = in_flight.next().await {
+                            if !finished(&core, done) {
+                                break 'serve;
+                            }
+                        }
+                    }
+                    let span = info_span!("request", xid = header.xid, op = header.op);
+                    match span.in_scope(|| pipeline::serve(&core, &mut session, &tx, &header, &body)) {
+                        Step::Done(Next::Continue) => core.stats.latency(started.elapsed()),
+                        Step::Done(Next::Close) => break,
+                        Step::Propose { op, then } => {
+                            let (core, auth, id, xid) = (core.clone(), session.auth().to_vec(), session.id, header.xid);
+                            in_flight.push_back(Box::pin(
+                                async move {
+                                    let result = core.propose(xid, id, &auth, op).await;
+                                    if let Err(e) = &result {
+                                        // Not committed (stopping, or no quorum): the
+                                        // client sees the connection drop, as with
+                                        // ZooKeeper, and retries.
+                                        debug!(error = %e, "write not committed; closing");
+                                    }
+                                    (result.is_ok(), started)
+                                }
+                                .instrument(span),
+                            ));
+                            closing_after = then == Next::Close;
+                        }
+                    }
                 }
             }
         }

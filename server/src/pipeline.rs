@@ -39,37 +39,47 @@ fn reply(tx: &Outbound, xid: i32, zxid: i64, result: Result<Response, ErrorCode>
     let _ = tx.send(Outgoing::Frame(ReplyHeader { xid, zxid, err }, body));
 }
 
+/// What the connection does with a request after [`serve`].
+pub(crate) enum Step {
+    /// Answered (or refused) under the lock.
+    Done(Next),
+    /// A write: propose `op` (its reply is queued when it is applied), then
+    /// carry on or, for `closeSession`, close once it is done.
+    Propose {
+        /// The command to propose.
+        op: CommandOp,
+        /// What comes after it is applied.
+        then: Next,
+    },
+}
+
 /// Serves one request of `session`: reads and session control under the
-/// lock, writes proposed to Raft after it is released.
-pub(crate) async fn dispatch(
+/// lock; writes are handed back to be proposed with the lock released.
+pub(crate) fn serve(
     core: &Core,
     session: &mut SessionCtx,
     tx: &Outbound,
-    header: RequestHeader,
+    header: &RequestHeader,
     body: &Bytes,
-) -> Next {
-    let write = match serve_locally(core, session, tx, &header, body) {
-        Served::Done(next) => return next,
-        Served::Propose(write) => write,
-    };
-    let (op, next) = match write {
-        Write::Op(op) => (op, Next::Continue),
-        Write::Close(op) => (op, Next::Close),
-    };
-    match core
-        .propose(header.xid, session.id, session.auth(), op)
-        .await
-    {
-        // Applied here: the reply is already queued (core::ServerHost).
-        Ok(_) => next,
-        Err(e) => {
-            // Not committed (the server is stopping, or lost its quorum):
-            // the client sees the connection drop and retries elsewhere,
-            // as with ZooKeeper.
-            debug!(error = %e, "write not committed; closing");
-            Next::Close
-        }
+) -> Step {
+    match serve_locally(core, session, tx, header, body) {
+        Served::Done(next) => Step::Done(next),
+        Served::Propose(Write::Op(op)) => Step::Propose {
+            op,
+            then: Next::Continue,
+        },
+        Served::Propose(Write::Close(op)) => Step::Propose {
+            op,
+            then: Next::Close,
+        },
     }
+}
+
+/// Whether a request with this opcode may be pipelined behind the
+/// session's earlier writes (a write) or must wait until they are applied
+/// (everything else, so that its reply follows theirs and sees them).
+pub(crate) fn is_write(op: i32) -> bool {
+    OpCode::try_from(op).is_ok_and(|op| op.is_write() || op == OpCode::CloseSession)
 }
 
 /// What serving a request under the lock came to.

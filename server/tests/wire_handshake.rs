@@ -299,3 +299,74 @@ async fn acknowledged_writes_survive_a_restart() {
     }
     server.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_and_reads_see_earlier_writes() {
+    let server = start().await;
+    let (mut c, _) = connect(server.addr, Some(false)).await;
+    let create = |p: &str| {
+        Request::Create(CreateRequest {
+            path: p.into(),
+            data: Some(Bytes::from_static(b"1")),
+            acl: vec![jute::Acl::open()],
+            flags: 0,
+        })
+    };
+    // 50 writes, a read of the last one, 50 more writes, a read: all sent
+    // before any reply is read.
+    let mut xid = 0;
+    for i in 0..50 {
+        xid += 1;
+        send(&mut c, xid, create(&format!("/p{i}"))).await;
+    }
+    xid += 1;
+    send(
+        &mut c,
+        xid,
+        Request::GetData(GetDataRequest {
+            path: "/p49".into(),
+            watch: false,
+        }),
+    )
+    .await;
+    for i in 50..100 {
+        xid += 1;
+        send(&mut c, xid, create(&format!("/p{i}"))).await;
+    }
+    xid += 1;
+    send(
+        &mut c,
+        xid,
+        Request::GetChildren(jute::proto::GetChildrenRequest {
+            path: "/".into(),
+            watch: false,
+        }),
+    )
+    .await;
+    let mut last_zxid = 0;
+    for want in 1..=xid {
+        let (h, body) = next_frame(&mut c).await;
+        assert_eq!(h.xid, want, "replies in request order");
+        assert_eq!(h.err, 0, "request {want}");
+        assert!(h.zxid >= last_zxid, "zxids never go back");
+        last_zxid = h.zxid;
+        if want == 51 {
+            assert!(
+                matches!(
+                    Response::decode(jute::OpCode::GetData, 0, &body),
+                    Ok(Response::GetData(_))
+                ),
+                "the read after 50 writes sees /p49"
+            );
+        }
+        if want == xid {
+            match Response::decode(jute::OpCode::GetChildren, 0, &body) {
+                Ok(Response::GetChildren(r)) => {
+                    assert_eq!(r.children.len(), 101, "100 nodes and /zookeeper")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    server.shutdown.cancel();
+}
