@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Nobody, Recorder};
+use common::Recorder;
+use consensus::network::Standalone;
 use consensus::{Batch, LogStore, Peer, Proposal, Raft, Replica, StateMachine, state_machine};
 use jute::proto::CreateRequest;
 use jute::{Acl, Request};
@@ -26,9 +27,15 @@ async fn start(
 ) -> (Raft, consensus::SharedReplica<Recorder>) {
     let (log, replica) = open(dir, host);
     let config = Arc::new(openraft::Config::default().validate().expect("config"));
-    let raft = Raft::new(1, config, Nobody, log, StateMachine::new(replica.clone()))
-        .await
-        .expect("raft");
+    let raft = Raft::new(
+        1,
+        config,
+        Standalone,
+        log,
+        StateMachine::new(replica.clone()),
+    )
+    .await
+    .expect("raft");
     (raft, replica)
 }
 

@@ -204,6 +204,14 @@ fn check_and_inc_version(current: i32, expected: i32) -> Result<i32, ErrorCode> 
     Ok(current.wrapping_add(1))
 }
 
+/// The ACL list of the node at `p` as a shared handle (empty if there is
+/// none), for an event's delivery check.
+fn acl_of(tree: &Tree, p: &str) -> Arc<[Acl]> {
+    tree.nodes
+        .get(p)
+        .map_or_else(|| Arc::from(Vec::new()), |n| tree.acls.shared(n.acl))
+}
+
 fn validate_path(p: &str) -> Result<(), ErrorCode> {
     path::validate(p).map_err(|_| ErrorCode::BadArguments)
 }
@@ -296,11 +304,7 @@ fn create(
     let node = Node::new(spec.data.as_deref(), acl_ref, kind, ctx.zxid, ctx.time);
     let stat = node.stat();
     tree.insert(&full, node);
-    let parent_acl = tree
-        .nodes
-        .get(parent_path.as_str())
-        .map(|n| tree.acls.shared(n.acl))
-        .unwrap_or_else(|| Arc::from(Vec::new()));
+    let parent_acl = acl_of(tree, parent_path.as_str());
     events.push(ChangeEvent {
         zxid: ctx.zxid,
         path: full.clone(),
@@ -369,19 +373,11 @@ fn remove_node(
         }
     }
     // The ACL list must be read before `remove` releases it.
-    let node_acl = tree
-        .nodes
-        .get(p)
-        .map(|n| tree.acls.shared(n.acl))
-        .unwrap_or_else(|| Arc::from(Vec::new()));
+    let node_acl = acl_of(tree, p);
     if let (Some(node), Some(log)) = (tree.remove(p), undo) {
         log.push(Undo::Deleted(p.to_owned(), node, node_acl.to_vec()));
     }
-    let parent_acl = tree
-        .nodes
-        .get(parent_path.as_str())
-        .map(|n| tree.acls.shared(n.acl))
-        .unwrap_or_else(|| Arc::from(Vec::new()));
+    let parent_acl = acl_of(tree, parent_path.as_str());
     events.push(ChangeEvent {
         zxid,
         path: p.to_owned(),
