@@ -58,3 +58,52 @@ fn ruok_and_srvr_match_zookeeper_line_for_line() {
     assert!(ours.contains("\nMode: standalone\n"));
     assert!(ours.ends_with('\n') && theirs.ends_with('\n'));
 }
+
+/// `mntr`: every key Corral reports is one ZooKeeper reports, with the
+/// same kind of value, and the ones monitoring scripts key on are there.
+#[test]
+fn mntr_keys_are_zookeepers() {
+    let corral = CorralServer::start();
+    let zk = ZooKeeperServer::start();
+    let parse = |t: &str| -> std::collections::BTreeMap<String, String> {
+        t.lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let ours = parse(&word(corral.addr(), "mntr"));
+    let theirs = parse(&word(zk.addr(), "mntr"));
+    for (k, v) in &ours {
+        let Some(z) = theirs.get(k) else {
+            panic!("{k} is not a ZooKeeper mntr key")
+        };
+        let numeric = |s: &str| s.parse::<f64>().is_ok();
+        assert_eq!(numeric(v), numeric(z), "{k}: {v:?} vs ZooKeeper's {z:?}");
+    }
+    for k in [
+        "zk_server_state",
+        "zk_znode_count",
+        "zk_watch_count",
+        "zk_ephemerals_count",
+        "zk_approximate_data_size",
+        "zk_outstanding_requests",
+        "zk_avg_latency",
+        "zk_num_alive_connections",
+    ] {
+        assert!(ours.contains_key(k), "missing {k}");
+    }
+    assert_eq!(
+        ours.get("zk_znode_count"),
+        theirs.get("zk_znode_count"),
+        "a fresh tree counts alike"
+    );
+    assert_eq!(
+        ours.get("zk_approximate_data_size"),
+        theirs.get("zk_approximate_data_size"),
+        "a fresh tree's size alike"
+    );
+    assert_eq!(
+        ours.get("zk_server_state").map(String::as_str),
+        Some("standalone")
+    );
+}

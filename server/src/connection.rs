@@ -293,7 +293,7 @@ async fn write_loop(
 
 /// Answers a four-letter word and closes, as ZooKeeper does: a word not
 /// in `4lw.commands.whitelist` gets ZooKeeper's refusal. Served so far:
-/// `ruok` and `srvr` (issue #6 brings the others); an allowed word without
+/// `ruok`, `srvr` and `mntr` (issue #6 brings the others); an allowed word without
 /// an implementation closes the connection silently.
 async fn four_letter(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
     let allowed = core
@@ -309,6 +309,7 @@ async fn four_letter(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
         ),
         FourLetterWord::Ruok => "imok".to_owned(),
         FourLetterWord::Srvr => srvr(core),
+        FourLetterWord::Mntr => mntr(core),
         _ => String::new(),
     };
     let _ = socket.write_all(text.as_bytes()).await;
@@ -323,6 +324,47 @@ pub(crate) fn version_string() -> String {
         env!("CARGO_PKG_VERSION"),
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names, for the
+/// keys Corral can fill truthfully (the rest come with metrics, #6).
+fn mntr(core: &Core) -> String {
+    let (znodes, watches, ephemerals, data_size, sessions) = {
+        let st = core.lock();
+        // ZooKeeper's approximateDataSize: path and data lengths of every
+        // node (its map holds the root twice; the empty key adds nothing).
+        let size: usize = st
+            .tree
+            .iter_nodes()
+            .map(|n| n.path().len() + n.data.as_ref().map_or(0, |d| d.len()))
+            .sum();
+        (
+            st.tree.node_count() + 1,
+            st.host.watches.len(),
+            st.tree.sessions().ephemeral_count(),
+            size,
+            st.tree.sessions().len(),
+        )
+    };
+    let s = core.stats.snapshot();
+    let lines = [
+        ("zk_version", version_string()),
+        ("zk_server_state", "standalone".to_owned()),
+        ("zk_avg_latency", format!("{:.1}", s.avg_ms)),
+        ("zk_max_latency", s.max_ms.to_string()),
+        ("zk_min_latency", s.min_ms.to_string()),
+        ("zk_packets_received", s.received.to_string()),
+        ("zk_packets_sent", s.sent.to_string()),
+        ("zk_num_alive_connections", s.connections.to_string()),
+        ("zk_outstanding_requests", "0".to_owned()),
+        ("zk_znode_count", znodes.to_string()),
+        ("zk_watch_count", watches.to_string()),
+        ("zk_ephemerals_count", ephemerals.to_string()),
+        ("zk_approximate_data_size", data_size.to_string()),
+        ("zk_global_sessions", sessions.to_string()),
+        ("zk_local_sessions", "0".to_owned()),
+    ];
+    lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
 }
 
 /// `srvr`, line for line in ZooKeeper 3.8's format (`ServerCommand`).

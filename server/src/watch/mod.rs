@@ -146,8 +146,7 @@ impl WatchManager {
         }
     }
 
-    /// Number of watches held.
-    #[cfg(test)]
+    /// Number of watches held (`mntr`'s `zk_watch_count`).
     pub(crate) fn len(&self) -> usize {
         self.by_session.values().map(BTreeSet::len).sum()
     }
