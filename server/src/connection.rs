@@ -132,7 +132,7 @@ pub(crate) async fn serve(
                             let (core, auth, id, xid) = (core.clone(), session.auth().to_vec(), session.id, header.xid);
                             in_flight.push_back(Box::pin(
                                 async move {
-                                    let result = core.propose(xid, id, &auth, op).await;
+                                    let result = core.propose(xid, id, auth, op).await;
                                     if let Err(e) = &result {
                                         // Not committed (stopping, or no quorum): the
                                         // client sees the connection drop, as with
@@ -214,7 +214,7 @@ async fn handshake(
             timeout_ms,
             passwd: passwd.clone(),
         };
-        if let Err(e) = core.propose(NO_REPLY, id, &[], op).await {
+        if let Err(e) = core.propose(NO_REPLY, id, Vec::new(), op).await {
             info!(error = %e, "could not create a session; closing");
             return None;
         }

@@ -330,13 +330,13 @@ impl Core {
         &self,
         xid: i32,
         session: i64,
-        auth: &[Id],
+        auth: Vec<Id>,
         op: CommandOp,
     ) -> Result<(), ProposeError> {
         let command = Command {
             time: now_ms(),
             session_id: session,
-            auth: auth.to_vec(),
+            auth,
             op,
         };
         let proposal = Proposal {

@@ -39,7 +39,7 @@ pub(crate) async fn expire_sessions(core: Arc<Core>, shutdown: CancellationToken
                 "session expired"
             );
             if let Err(e) = core
-                .propose(NO_REPLY, session, &[], CommandOp::CloseSession)
+                .propose(NO_REPLY, session, Vec::new(), CommandOp::CloseSession)
                 .await
             {
                 warn!(error = %e, "could not expire a session");
@@ -82,7 +82,7 @@ pub(crate) async fn reap_containers(core: Arc<Core>, shutdown: CancellationToken
         };
         for path in candidates {
             let op = CommandOp::Write(Request::DeleteContainer(path.clone()));
-            let result = core.propose(NO_REPLY, 0, &[], op).await;
+            let result = core.propose(NO_REPLY, 0, Vec::new(), op).await;
             debug!(%path, ok = result.is_ok(), "reaped");
         }
     }

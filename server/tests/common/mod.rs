@@ -108,3 +108,26 @@ pub async fn send(c: &mut Client, xid: i32, req: Request) {
         .await
         .expect("send");
 }
+
+/// Asserts the server closes `socket` (EOF or reset) within 5 s.
+pub async fn assert_closed(socket: &mut TcpStream, what: &str) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0) | Err(_))), "{what}: not closed");
+}
+
+/// A ping that must be answered without error.
+pub async fn ping(c: &mut Client) {
+    c.send((
+        RequestHeader {
+            xid: jute::xid::PING,
+            op: 11,
+        },
+        jute::Raw(Bytes::new()),
+    ))
+    .await
+    .expect("ping");
+    let (h, _) = next_frame(c).await;
+    assert_eq!((h.xid, h.err), (jute::xid::PING, 0), "ping answered");
+}
