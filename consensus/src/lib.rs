@@ -6,10 +6,12 @@
 //! - this file: the openraft type configuration — a log entry carries a
 //!   [`Batch`] of [`Proposal`]s (a `storage::Command` plus where its reply
 //!   goes), the state machine answers [`Applied`] — and the zxids.
-//! - `proposer`: concurrent writes into batches (group commit).
+//! - `proposer`: concurrent writes into batches (group commit), committed
+//!   on the leader or forwarded to it; `sync`.
 //! - `log_store`: the Raft log and vote on fjall, durable before openraft
 //!   is told so.
-//! - `network`: the Raft transport (today the standalone case).
+//! - `network`: the peer transport over TCP: Raft RPCs, forwarded write
+//!   batches, read-index requests, the server's own messages.
 //! - `node`: starting a server's Raft and bootstrapping its membership.
 //! - `state_machine`: applies committed entries to the tree through
 //!   `storage::apply`, persists tree and applied log id in one batch, then
@@ -45,8 +47,11 @@ use bytes::BytesMut;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use storage::Command;
 
+/// The openraft version the types here come from.
+pub use openraft;
+
 pub use log_store::LogStore;
-pub use node::{DEFAULT_SNAP_COUNT, StartError, start_standalone};
+pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
 pub use state_machine::{Host, Replica, SharedReplica, StateMachine};
 

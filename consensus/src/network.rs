@@ -1,68 +1,556 @@
-//! Raft RPC transport. Today: the standalone case, a one-member ensemble,
-//! whose Raft never has anyone to send to. The TCP transport between
-//! `server.N` peers (issue #4) replaces it for ensembles.
+//! The peer transport: Raft RPCs, forwarded writes, read-index requests and
+//! the server's own messages between the members of an ensemble, over TCP
+//! on the quorum port of their `server.N` lines.
+//!
+//! One connection per (sender, target) pair carries every kind of message,
+//! each frame a `u32` length then a postcard [`Envelope`]. Calls are
+//! multiplexed: each request carries an id and its response the same id,
+//! so many calls share the connection at once (forwarded batches, votes
+//! and appends do not wait for each other's round trips).
+//!
+//! ### Failure handling
+//! - A connection is opened on first use and re-opened by the next call
+//!   after it failed; calls in flight on a failed connection fail with it.
+//! - Every call has a deadline (openraft's TTL for Raft RPCs); a late reply
+//!   is dropped.
+//! - Backpressure: a bounded queue per connection; callers wait for room.
+//! - Bad frames from a peer close that connection only.
+//! - [`Faults`] lets tests cut links (a partition) without touching the
+//!   operating system.
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::{NodeId, Peer, TypeConfig};
+use crate::{Batch, NodeId, Peer, Raft, TypeConfig};
 
-/// The network of a one-member ensemble: there are no peers, so any RPC
-/// (which openraft never sends with a single voter) reports the target
-/// unreachable.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Standalone;
+/// Largest peer frame: an `AppendEntries` of many batches, or a snapshot
+/// chunk. Peers are trusted as ZooKeeper trusts its quorum port, but a
+/// length beyond this is still refused before anything is allocated.
+pub const MAX_PEER_FRAME: usize = 256 << 20;
+/// Calls queued per connection before callers wait.
+const QUEUE: usize = 1024;
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-fn unreachable<E: std::error::Error>(target: NodeId) -> RPCError<NodeId, Peer, E> {
-    let e = std::io::Error::other(format!(
-        "node {target} is not a member of this standalone server"
-    ));
-    RPCError::Unreachable(Unreachable::new(&e))
+/// A message to a peer.
+#[derive(Debug, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum PeerRequest {
+    /// Raft replication.
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    /// Raft election.
+    Vote(VoteRequest<NodeId>),
+    /// One chunk of a snapshot.
+    InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// Writes batched on a follower, for the leader to commit.
+    Forward(Batch),
+    /// "What must I have applied to be as current as the leader?" (`sync`,
+    /// linearizable reads). The leader confirms its leadership with a
+    /// quorum first.
+    ReadIndex,
+    /// A message of the server's own (session touches), handled by the
+    /// [`AppHandler`].
+    App(Vec<u8>),
 }
 
-/// A client to one peer of a standalone server (there are none).
-#[derive(Debug, Clone, Copy)]
-pub struct NoPeer {
+/// A peer's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum PeerResponse {
+    /// To [`PeerRequest::AppendEntries`].
+    AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    /// To [`PeerRequest::Vote`].
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    /// To [`PeerRequest::InstallSnapshot`].
+    InstallSnapshot(
+        Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
+    ),
+    /// To [`PeerRequest::Forward`]: the log index of the committed entry.
+    Forward(Result<u64, String>),
+    /// To [`PeerRequest::ReadIndex`]: the index to have applied.
+    ReadIndex(Result<u64, String>),
+    /// To [`PeerRequest::App`].
+    App(Vec<u8>),
+}
+
+/// What goes over the wire: who sends, the call id, the message.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope<T> {
+    from: NodeId,
+    id: u64,
+    body: T,
+}
+
+/// The server's handler for [`PeerRequest::App`] messages: the sender and
+/// the payload in, the reply out.
+pub type AppHandler = Arc<dyn Fn(NodeId, &[u8]) -> Vec<u8> + Send + Sync>;
+
+/// Links a test has cut: traffic to or from these nodes is dropped here.
+#[derive(Debug, Default)]
+pub struct Faults {
+    cut: Mutex<HashSet<NodeId>>,
+}
+
+impl Faults {
+    /// Cuts (or restores) the link between this node and `peer`.
+    pub fn set_cut(&self, peer: NodeId, cut: bool) {
+        let mut set = self.cut.lock().unwrap_or_else(|p| p.into_inner());
+        if cut {
+            set.insert(peer);
+        } else {
+            set.remove(&peer);
+        }
+    }
+
+    /// Whether the link to `peer` is cut.
+    pub fn is_cut(&self, peer: NodeId) -> bool {
+        self.cut
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&peer)
+    }
+}
+
+fn io_other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// A call waiting for its reply.
+struct Call {
+    body: PeerRequest,
+    reply: oneshot::Sender<PeerResponse>,
+}
+
+/// The client side of the connection to one peer.
+struct PeerConn {
     target: NodeId,
+    addr: String,
+    queue: tokio::sync::Mutex<Option<mpsc::Sender<Call>>>,
 }
 
-impl RaftNetwork<TypeConfig> for NoPeer {
+impl PeerConn {
+    /// The connection's queue, connecting first if there is none.
+    async fn sender(&self, me: NodeId) -> io::Result<mpsc::Sender<Call>> {
+        let mut q = self.queue.lock().await;
+        if let Some(tx) = q.as_ref().filter(|tx| !tx.is_closed()) {
+            return Ok(tx.clone());
+        }
+        let socket = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        socket.set_nodelay(true)?;
+        debug!(target_node = self.target, addr = %self.addr, "peer connection open");
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let span = info_span!("peer_out", me, target_node = self.target);
+        tokio::spawn(run_client(socket, me, rx).instrument(span));
+        *q = Some(tx.clone());
+        Ok(tx)
+    }
+}
+
+/// Drives one outgoing connection: sends queued calls, matches replies to
+/// them by id. Ends (failing every call in flight) on any error.
+async fn run_client(socket: TcpStream, me: NodeId, mut rx: mpsc::Receiver<Call>) {
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_PEER_FRAME)
+        .new_codec();
+    let mut framed = Framed::new(socket, codec);
+    let mut pending: HashMap<u64, oneshot::Sender<PeerResponse>> = HashMap::new();
+    let mut next_id = 0u64;
+    loop {
+        tokio::select! {
+            call = rx.recv() => {
+                let Some(call) = call else { return };
+                next_id += 1;
+                let env = Envelope { from: me, id: next_id, body: call.body };
+                let bytes = match postcard::to_allocvec(&env) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        warn!(error = %e, "cannot encode a peer request");
+                        continue;
+                    }
+                };
+                pending.insert(next_id, call.reply);
+                if let Err(e) = framed.send(Bytes::from(bytes)).await {
+                    debug!(error = %e, "peer connection failed (send)");
+                    return;
+                }
+            }
+            frame = framed.next() => {
+                let frame = match frame {
+                    Some(Ok(f)) => f,
+                    Some(Err(e)) => {
+                        debug!(error = %e, "peer connection failed (receive)");
+                        return;
+                    }
+                    None => return,
+                };
+                match postcard::from_bytes::<Envelope<PeerResponse>>(&frame) {
+                    Ok(env) => {
+                        if let Some(reply) = pending.remove(&env.id) {
+                            let _ = reply.send(env.body);
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "bad frame from a peer; closing");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Clients to every peer of one server, shared by its Raft and its
+/// forwarding path.
+#[derive(Clone)]
+pub struct PeerClients {
+    me: NodeId,
+    faults: Arc<Faults>,
+    conns: Arc<Mutex<HashMap<NodeId, Arc<PeerConn>>>>,
+}
+
+impl std::fmt::Debug for PeerClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerClients")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PeerClients {
+    /// Clients of server `me`, subject to `faults`.
+    pub fn new(me: NodeId, faults: Arc<Faults>) -> Self {
+        PeerClients {
+            me,
+            faults,
+            conns: Arc::default(),
+        }
+    }
+
+    fn conn(&self, target: NodeId, addr: &str) -> Arc<PeerConn> {
+        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let c = conns.entry(target).or_insert_with(|| {
+            Arc::new(PeerConn {
+                target,
+                addr: addr.to_owned(),
+                queue: tokio::sync::Mutex::new(None),
+            })
+        });
+        if c.addr != addr {
+            // The member moved (a new configuration): a new connection.
+            *c = Arc::new(PeerConn {
+                target,
+                addr: addr.to_owned(),
+                queue: tokio::sync::Mutex::new(None),
+            });
+        }
+        c.clone()
+    }
+
+    /// Sends `body` to `target` at `addr` and waits for its answer, at most
+    /// `timeout`.
+    ///
+    /// # Errors
+    /// The link is cut, the peer cannot be reached, or it did not answer in
+    /// time.
+    pub async fn call(
+        &self,
+        target: NodeId,
+        addr: &str,
+        body: PeerRequest,
+        timeout: Duration,
+    ) -> io::Result<PeerResponse> {
+        if self.faults.is_cut(target) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                format!("link to node {target} is cut"),
+            ));
+        }
+        let conn = self.conn(target, addr);
+        let work = async {
+            let tx = conn.sender(self.me).await?;
+            let (reply, wait) = oneshot::channel();
+            tx.send(Call { body, reply })
+                .await
+                .map_err(|_| io_other("peer connection closed"))?;
+            wait.await
+                .map_err(|_| io_other("peer connection lost before the reply"))
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer call timed out"))?
+    }
+}
+
+/// openraft's network factory over [`PeerClients`].
+#[derive(Clone, Debug)]
+pub struct Network {
+    clients: PeerClients,
+}
+
+impl Network {
+    /// The network of a server whose peer clients are `clients`.
+    pub fn new(clients: PeerClients) -> Self {
+        Network { clients }
+    }
+}
+
+/// openraft's client to one peer.
+#[derive(Debug)]
+pub struct PeerClient {
+    clients: PeerClients,
+    target: NodeId,
+    addr: String,
+}
+
+impl PeerClient {
+    async fn call<E: std::error::Error>(
+        &self,
+        body: PeerRequest,
+        option: &RPCOption,
+    ) -> Result<PeerResponse, RPCError<NodeId, Peer, E>> {
+        self.clients
+            .call(self.target, &self.addr, body, option.hard_ttl())
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => RPCError::Network(NetworkError::new(&e)),
+                _ => RPCError::Unreachable(Unreachable::new(&e)),
+            })
+    }
+
+    fn unexpected<E: std::error::Error>(&self, got: &PeerResponse) -> RPCError<NodeId, Peer, E> {
+        let e = io_other(format!(
+            "node {} answered out of turn: {got:?}",
+            self.target
+        ));
+        RPCError::Network(NetworkError::new(&e))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
-        Err(unreachable(self.target))
+        match self.call(PeerRequest::AppendEntries(rpc), &option).await? {
+            PeerResponse::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            other => Err(self.unexpected(&other)),
+        }
     }
 
     async fn install_snapshot(
         &mut self,
-        _rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, Peer, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        Err(unreachable(self.target))
+        match self
+            .call(PeerRequest::InstallSnapshot(rpc), &option)
+            .await?
+        {
+            PeerResponse::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            other => Err(self.unexpected(&other)),
+        }
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<NodeId>,
-        _option: RPCOption,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
-        Err(unreachable(self.target))
+        match self.call(PeerRequest::Vote(rpc), &option).await? {
+            PeerResponse::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            other => Err(self.unexpected(&other)),
+        }
     }
 }
 
-impl RaftNetworkFactory<TypeConfig> for Standalone {
-    type Network = NoPeer;
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
 
-    async fn new_client(&mut self, target: NodeId, _node: &Peer) -> NoPeer {
-        NoPeer { target }
+    async fn new_client(&mut self, target: NodeId, node: &Peer) -> PeerClient {
+        PeerClient {
+            clients: self.clients.clone(),
+            target,
+            addr: node.raft_addr.clone(),
+        }
     }
+}
+
+/// Serves peers on `listener` until `shutdown`: Raft RPCs go to `raft`,
+/// forwarded batches are committed through it (when this server leads),
+/// and [`PeerRequest::App`] messages go to `app`.
+pub async fn serve(
+    listener: TcpListener,
+    raft: Raft,
+    me: NodeId,
+    app: AppHandler,
+    faults: Arc<Faults>,
+    shutdown: CancellationToken,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "listening for peers");
+    }
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((socket, addr)) => {
+                let _ = socket.set_nodelay(true);
+                let span = info_span!("peer_in", me, %addr);
+                tokio::spawn(
+                    serve_conn(
+                        socket,
+                        raft.clone(),
+                        me,
+                        app.clone(),
+                        faults.clone(),
+                        shutdown.clone(),
+                    )
+                    .instrument(span),
+                );
+            }
+            Err(e) => {
+                warn!(error = %e, "peer accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_conn(
+    socket: TcpStream,
+    raft: Raft,
+    me: NodeId,
+    app: AppHandler,
+    faults: Arc<Faults>,
+    shutdown: CancellationToken,
+) {
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_PEER_FRAME)
+        .new_codec();
+    let (mut sink, mut stream) = Framed::new(socket, codec).split();
+    let (tx, mut rx) = mpsc::channel::<(u64, PeerResponse)>(QUEUE);
+    let writer = tokio::spawn(async move {
+        while let Some((id, body)) = rx.recv().await {
+            let env = Envelope { from: me, id, body };
+            let Ok(bytes) = postcard::to_allocvec(&env) else {
+                continue;
+            };
+            if sink.send(Bytes::from(bytes)).await.is_err() {
+                return;
+            }
+        }
+    });
+    loop {
+        let frame = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            f = stream.next() => f,
+        };
+        let frame = match frame {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => {
+                debug!(error = %e, "peer connection failed");
+                break;
+            }
+            None => break,
+        };
+        let env = match postcard::from_bytes::<Envelope<PeerRequest>>(&frame) {
+            Ok(env) => env,
+            Err(e) => {
+                warn!(error = %e, "bad frame from a peer; closing");
+                break;
+            }
+        };
+        if faults.is_cut(env.from) {
+            // A partition: this peer's traffic never arrived.
+            break;
+        }
+        let (id, from, tx) = (env.id, env.from, tx.clone());
+        match env.body {
+            // Submitted here, in arrival order, so a follower's batches
+            // are committed in the order it sent them.
+            PeerRequest::Forward(batch) => {
+                let submitted = raft.client_write_ff(batch).await;
+                tokio::spawn(async move {
+                    let r = match submitted {
+                        Err(e) => Err(e.to_string()),
+                        Ok(rx) => match rx.await {
+                            Ok(Ok(resp)) => Ok(resp.log_id.index),
+                            Ok(Err(e)) => Err(e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        },
+                    };
+                    let _ = tx.send((id, PeerResponse::Forward(r))).await;
+                });
+            }
+            body => {
+                let (raft, app) = (raft.clone(), app.clone());
+                tokio::spawn(async move {
+                    let r = match body {
+                        PeerRequest::AppendEntries(rpc) => {
+                            PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+                        }
+                        PeerRequest::Vote(rpc) => PeerResponse::Vote(raft.vote(rpc).await),
+                        PeerRequest::InstallSnapshot(rpc) => {
+                            PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                        }
+                        PeerRequest::ReadIndex => PeerResponse::ReadIndex(
+                            raft.get_read_log_id()
+                                .await
+                                .map(|(read, _)| read.map_or(0, |l| l.index))
+                                .map_err(|e| e.to_string()),
+                        ),
+                        PeerRequest::App(bytes) => PeerResponse::App(app(from, &bytes)),
+                        PeerRequest::Forward(_) => return,
+                    };
+                    let _ = tx.send((id, r)).await;
+                });
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// Resolves `host:port` (a `server.N` address) for binding.
+///
+/// # Errors
+/// The name does not resolve.
+pub async fn resolve(addr: &str) -> io::Result<SocketAddr> {
+    tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| io_other(format!("{addr} does not resolve")))
 }

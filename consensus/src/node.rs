@@ -1,15 +1,19 @@
-//! Starting a server's Raft: open the log and the tree, build the Raft,
-//! and bootstrap the ensemble on first start.
+//! Starting a server's Raft: open the log and the tree, build the Raft over
+//! the peer transport, and form the ensemble on first start.
+//!
+//! A standalone server is a one-member ensemble: the same code, with no
+//! peers to talk to.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use storage::TreeConfig;
 
-use crate::network::Standalone;
+use crate::network::{Faults, Network, PeerClients};
 use crate::state_machine::{Host, Replica, SharedReplica, StateMachine};
-use crate::{LogStore, NodeId, Peer, Raft};
+use crate::{LogStore, NodeId, Peer, Proposer, Raft};
 
 /// Why a server's Raft could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,27 +34,92 @@ pub enum StartError {
 /// snapshot is purged).
 pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
 
-/// Starts a standalone server's Raft (a one-member ensemble) with its log
-/// under `log_dir` and its tree under `tree_dir`, and initialises the
-/// membership on first start.
+/// Everything needed to start one member.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This server's id (`myid`).
+    pub me: NodeId,
+    /// The voting members (`server.N` lines without `:observer`), this
+    /// server among them unless it is an observer.
+    pub voters: BTreeMap<NodeId, Peer>,
+    /// Non-voting members (`:observer`): Raft learners.
+    pub observers: BTreeMap<NodeId, Peer>,
+    /// Directory of the Raft log and vote.
+    pub log_dir: PathBuf,
+    /// Directory of the tree.
+    pub tree_dir: PathBuf,
+    /// How the tree behaves.
+    pub tree_config: TreeConfig,
+    /// Entries between snapshots.
+    pub snap_count: u64,
+    /// Leader heartbeat period.
+    pub heartbeat: Duration,
+    /// A follower that hears no leader for a random time in this range
+    /// starts an election.
+    pub election_timeout: (Duration, Duration),
+    /// Links cut by tests.
+    pub faults: Arc<Faults>,
+}
+
+impl NodeConfig {
+    /// A one-member ensemble of server `me`.
+    pub fn standalone(me: NodeId, peer: Peer, log_dir: PathBuf, tree_dir: PathBuf) -> Self {
+        NodeConfig {
+            me,
+            voters: BTreeMap::from([(me, peer)]),
+            observers: BTreeMap::new(),
+            log_dir,
+            tree_dir,
+            tree_config: TreeConfig::default(),
+            snap_count: DEFAULT_SNAP_COUNT,
+            heartbeat: Duration::from_millis(100),
+            election_timeout: (Duration::from_millis(1000), Duration::from_millis(2000)),
+            faults: Arc::default(),
+        }
+    }
+
+    /// Whether this is a one-member ensemble.
+    pub fn is_standalone(&self) -> bool {
+        self.voters.len() == 1 && self.observers.is_empty() && self.voters.contains_key(&self.me)
+    }
+}
+
+/// A started member: its Raft, its replica, the proposer of its writes,
+/// and its clients to the other members.
+#[derive(Clone)]
+pub struct Started<H> {
+    /// The Raft handle.
+    pub raft: Raft,
+    /// The tree and the server's state.
+    pub replica: SharedReplica<H>,
+    /// Where this server's writes go.
+    pub proposer: Proposer,
+    /// Connections to the other members.
+    pub clients: PeerClients,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Starts a member's Raft (on the current tokio runtime) and, on first
+/// start, forms the ensemble from the configured voters. Later starts
+/// recover the log, vote, tree and membership from disk.
 ///
 /// # Errors
 /// [`StartError`] if the stores cannot be opened or openraft refuses.
-pub async fn start_standalone<H: Host>(
-    me: NodeId,
-    peer: Peer,
-    log_dir: &Path,
-    tree_dir: &Path,
-    tree_config: TreeConfig,
-    host: H,
-    snap_count: u64,
-) -> Result<(Raft, SharedReplica<H>), StartError> {
-    let log = LogStore::open(log_dir)?;
-    let replica = Replica::open(tree_dir, tree_config, host)?;
+pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, StartError> {
+    let log = LogStore::open(&cfg.log_dir)?;
+    let replica = Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host)?;
     let config = openraft::Config {
         cluster_name: "corral".into(),
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snap_count),
-        max_in_snapshot_log_to_keep: 1000,
+        heartbeat_interval: millis(cfg.heartbeat),
+        election_timeout_min: millis(cfg.election_timeout.0),
+        election_timeout_max: millis(cfg.election_timeout.1),
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(cfg.snap_count),
+        // Keep some log behind a snapshot so a follower a little behind
+        // catches up from the log rather than by a whole snapshot.
+        max_in_snapshot_log_to_keep: (cfg.snap_count / 4).min(1000),
         ..Default::default()
     };
     let config = Arc::new(
@@ -58,23 +127,37 @@ pub async fn start_standalone<H: Host>(
             .validate()
             .map_err(|e| StartError::Raft(e.to_string()))?,
     );
+    let clients = PeerClients::new(cfg.me, cfg.faults.clone());
     let raft = Raft::new(
-        me,
+        cfg.me,
         config,
-        Standalone,
+        Network::new(clients.clone()),
         log,
         StateMachine::new(replica.clone()),
     )
     .await
     .map_err(|e| StartError::Raft(e.to_string()))?;
-    if !raft
+    let initialized = raft
         .is_initialized()
         .await
-        .map_err(|e| StartError::Raft(e.to_string()))?
-    {
-        raft.initialize(BTreeMap::from([(me, peer)]))
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?;
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+    // Every voter initialises with the same members (openraft: safe with
+    // an identical configuration); an observer waits to be added by the
+    // leader.
+    if !initialized && cfg.voters.contains_key(&cfg.me) {
+        match raft.initialize(cfg.voters.clone()).await {
+            Ok(()) => {}
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::InitializeError::NotAllowed(_),
+            )) => {}
+            Err(e) => return Err(StartError::Raft(e.to_string())),
+        }
     }
-    Ok((raft, replica))
+    let proposer = Proposer::start(raft.clone(), cfg.me, clients.clone());
+    Ok(Started {
+        raft,
+        replica,
+        proposer,
+        clients,
+    })
 }

@@ -1,27 +1,42 @@
-//! `Proposer`: turns concurrent writes into batches. Proposals queue up;
-//! whenever a slot is free (at most `IN_FLIGHT` batches in Raft at once),
-//! everything queued so far becomes one entry. Under load a batch holds
-//! every write that arrived while the previous one was committing, so
-//! writes share entries and syncs; alone, a write goes at once — no write
-//! ever waits for a timer.
+//! `Proposer`: turns concurrent writes into batches and gets them
+//! committed. Proposals queue up; whenever a slot is free (at most
+//! `IN_FLIGHT` batches in Raft at once), everything queued so far becomes
+//! one entry. Under load a batch holds every write that arrived while the
+//! previous one was committing, so writes share entries and syncs; alone,
+//! a write goes at once — no write ever waits for a timer.
+//!
+//! On the leader a batch goes to openraft directly; on any other member it
+//! is forwarded whole to the leader (one peer round trip per batch), and
+//! the proposer then waits until this server has applied the entry too, so
+//! the session that wrote it reads its own write here.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::{Batch, Proposal, Raft};
+use crate::network::{PeerClients, PeerRequest, PeerResponse};
+use crate::{Batch, NodeId, Proposal, Raft};
 
-/// Batches in Raft at once.
+/// Batches in Raft at once. One keeps a session's writes in order across
+/// forwarding; a batch collects everything that queued meanwhile.
 const IN_FLIGHT: usize = 1;
 /// Most proposals in one entry.
 const MAX_BATCH: usize = 4096;
+/// Most bytes of requests in one entry (beyond that, the next entry).
+const MAX_BATCH_BYTES: usize = 8 << 20;
+/// How long a write waits for a leader to be known.
+pub const LEADER_WAIT: Duration = Duration::from_secs(10);
+/// How long a forwarded batch, or a read-index request, may take.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
-/// A handle to the batching task.
+/// A handle to the batching task, and to the leader.
 #[derive(Debug, Clone)]
 pub struct Proposer {
     tx: mpsc::UnboundedSender<(Proposal, Waiter)>,
+    route: Route,
 }
 
 /// Why a proposal was not applied.
@@ -29,55 +44,207 @@ pub struct Proposer {
 #[error("proposal not committed: {0}")]
 pub struct ProposeError(pub String);
 
-impl Proposer {
-    /// Starts the batching task for `raft` (on the current tokio runtime).
-    pub fn start(raft: Raft) -> Proposer {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(raft, rx));
-        Proposer { tx }
-    }
+/// Where this server's writes and read-index requests go.
+#[derive(Clone)]
+struct Route {
+    raft: Raft,
+    me: NodeId,
+    clients: PeerClients,
+}
 
-    /// Proposes `p` and waits until its entry is committed and applied
-    /// here (openraft's `client_write` returns after the local apply).
-    ///
-    /// # Errors
-    /// [`ProposeError`] if Raft would not take it (not the leader, stopped).
-    pub async fn propose(&self, p: Proposal) -> Result<(), ProposeError> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send((p, done))
-            .map_err(|_| ProposeError("the proposer stopped".into()))?;
-        wait.await
-            .map_err(|_| ProposeError("the proposer stopped".into()))?
-            .map_err(ProposeError)
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
     }
 }
 
-async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Proposal, Waiter)>) {
+impl Route {
+    /// The leader's id and peer address, waiting up to [`LEADER_WAIT`] for
+    /// one to be known.
+    async fn leader(&self) -> Result<(NodeId, String), String> {
+        let m = self
+            .raft
+            .wait(Some(LEADER_WAIT))
+            .metrics(|m| m.current_leader.is_some(), "a known leader")
+            .await
+            .map_err(|e| format!("no leader: {e}"))?;
+        let leader = m.current_leader.ok_or("no leader")?;
+        let addr = m
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|p| p.raft_addr.clone())
+            .unwrap_or_default();
+        Ok((leader, addr))
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<(), String> {
+        let (leader, addr) = self.leader().await?;
+        if leader == self.me {
+            return self
+                .raft
+                .client_write(batch)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        let index = match self
+            .clients
+            .call(leader, &addr, PeerRequest::Forward(batch), FORWARD_TIMEOUT)
+            .await
+        {
+            Ok(PeerResponse::Forward(r)) => r?,
+            Ok(other) => return Err(format!("leader answered out of turn: {other:?}")),
+            Err(e) => return Err(format!("forwarding to node {leader}: {e}")),
+        };
+        self.applied(index).await
+    }
+
+    /// Waits until this server has applied the entry at `index`.
+    async fn applied(&self, index: u64) -> Result<(), String> {
+        self.raft
+            .wait(Some(FORWARD_TIMEOUT))
+            .applied_index_at_least(Some(index), "a forwarded write")
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("waiting to apply entry {index}: {e}"))
+    }
+
+    async fn sync(&self) -> Result<(), String> {
+        let (leader, addr) = self.leader().await?;
+        if leader == self.me {
+            return self
+                .raft
+                .ensure_linearizable()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        match self
+            .clients
+            .call(leader, &addr, PeerRequest::ReadIndex, FORWARD_TIMEOUT)
+            .await
+        {
+            Ok(PeerResponse::ReadIndex(r)) => self.applied(r?).await,
+            Ok(other) => Err(format!("leader answered out of turn: {other:?}")),
+            Err(e) => Err(format!("read index from node {leader}: {e}")),
+        }
+    }
+}
+
+impl Proposer {
+    /// Starts the batching task of server `me` (on the current tokio
+    /// runtime); `clients` reach the other members.
+    pub fn start(raft: Raft, me: NodeId, clients: PeerClients) -> Proposer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let route = Route { raft, me, clients };
+        tokio::spawn(run(route.clone(), rx));
+        Proposer { tx, route }
+    }
+
+    /// Queues `p` at once (so proposals keep the order of the calls) and
+    /// returns a future that completes when its entry is committed and
+    /// applied on this server.
+    pub fn submit(
+        &self,
+        p: Proposal,
+    ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send + 'static {
+        let (done, wait) = oneshot::channel();
+        let queued = self.tx.send((p, done)).is_ok();
+        async move {
+            if !queued {
+                return Err(ProposeError("the proposer stopped".into()));
+            }
+            wait.await
+                .map_err(|_| ProposeError("the proposer stopped".into()))?
+                .map_err(ProposeError)
+        }
+    }
+
+    /// Proposes `p` and waits until it is committed and applied here.
+    ///
+    /// # Errors
+    /// [`ProposeError`] if Raft would not take it (no leader, stopped).
+    pub async fn propose(&self, p: Proposal) -> Result<(), ProposeError> {
+        self.submit(p).await
+    }
+
+    /// ZooKeeper's `sync`: returns once this server has applied everything
+    /// the leader had committed when it was asked (the leader confirms with
+    /// a quorum that it still leads).
+    ///
+    /// # Errors
+    /// [`ProposeError`] if there is no leader or it cannot be reached.
+    pub async fn sync(&self) -> Result<(), ProposeError> {
+        self.route.sync().await.map_err(ProposeError)
+    }
+
+    /// Sends a server message to the current leader and returns its answer.
+    ///
+    /// # Errors
+    /// No leader known, or it could not be reached in `timeout`.
+    pub async fn to_leader(
+        &self,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(NodeId, Vec<u8>), ProposeError> {
+        let (leader, addr) = self.route.leader().await.map_err(ProposeError)?;
+        match self
+            .route
+            .clients
+            .call(leader, &addr, PeerRequest::App(payload), timeout)
+            .await
+        {
+            Ok(PeerResponse::App(r)) => Ok((leader, r)),
+            Ok(other) => Err(ProposeError(format!("out of turn: {other:?}"))),
+            Err(e) => Err(ProposeError(e.to_string())),
+        }
+    }
+}
+
+async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<(Proposal, Waiter)>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-    while let Some(first) = rx.recv().await {
+    let mut carry: Option<(Proposal, Waiter)> = None;
+    loop {
+        let first = match carry.take() {
+            Some(f) => f,
+            None => match rx.recv().await {
+                Some(f) => f,
+                None => return,
+            },
+        };
         // Wait for a slot first: what queues meanwhile joins this batch.
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
+        let mut bytes = first.0.command.approx_len();
         let mut proposals = vec![first.0];
         let mut waiters = vec![first.1];
-        while proposals.len() < MAX_BATCH {
+        while proposals.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
                 Ok((p, w)) => {
+                    let len = p.command.approx_len();
+                    if bytes + len > MAX_BATCH_BYTES {
+                        carry = Some((p, w));
+                        break;
+                    }
+                    bytes += len;
                     proposals.push(p);
                     waiters.push(w);
                 }
                 Err(_) => break,
             }
         }
-        let raft = raft.clone();
+        let route = route.clone();
         tokio::spawn(async move {
-            let result = raft
-                .client_write(Batch(proposals))
+            // A leader cut off from its quorum never commits: give up (the
+            // clients see their connection drop, the outcome unknown, as
+            // with ZooKeeper).
+            let result = tokio::time::timeout(FORWARD_TIMEOUT, route.commit(Batch(proposals)))
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+                .unwrap_or_else(|_| Err("not committed in time".into()));
             for w in waiters {
                 let _ = w.send(result.clone());
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Recorder;
-use consensus::network::Standalone;
+use consensus::network::{Network, PeerClients};
 use consensus::{Batch, LogStore, Peer, Proposal, Raft, Replica, StateMachine, state_machine};
 use jute::proto::CreateRequest;
 use jute::{Acl, Request};
@@ -30,7 +30,7 @@ async fn start(
     let raft = Raft::new(
         1,
         config,
-        Standalone,
+        Network::new(PeerClients::new(1, Arc::default())),
         log,
         StateMachine::new(replica.clone()),
     )

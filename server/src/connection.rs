@@ -90,6 +90,7 @@ pub(crate) async fn serve(
         // waits until they are all applied.
         let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
         let mut closing_after = false;
+        let mut barrier = false;
         'serve: loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -117,22 +118,33 @@ pub(crate) async fn serve(
                     };
                     core.stats.received();
                     let started = Instant::now();
-                    if !pipeline::is_write(header.op) {
+                    // A read waits for the session's writes in flight; after
+                    // a sync, everything waits for it (FIFO).
+                    if barrier || !pipeline::is_write(header.op) {
+                        barrier = false;
                         while let Some(done) = in_flight.next().await {
                             if !finished(&core, done) {
                                 break 'serve;
                             }
                         }
                     }
+                    if core.config.linearizable_reads
+                        && pipeline::reads_tree(header.op)
+                        && let Err(e) = core.sync().await
+                    {
+                        debug!(error = %e, "linearizable read: no leader; closing");
+                        break;
+                    }
                     let span = info_span!("request", xid = header.xid, op = header.op);
                     match span.in_scope(|| pipeline::serve(&core, &mut session, &tx, &header, &body)) {
                         Step::Done(Next::Continue) => core.stats.latency(started.elapsed()),
                         Step::Done(Next::Close) => break,
                         Step::Propose { op, then } => {
-                            let (core, auth, id, xid) = (core.clone(), session.auth().to_vec(), session.id, header.xid);
+                            // Queued now, so the session's writes keep their order.
+                            let done = core.submit(header.xid, session.id, session.auth().to_vec(), op);
                             in_flight.push_back(Box::pin(
                                 async move {
-                                    let result = core.propose(xid, id, auth, op).await;
+                                    let result = done.await;
                                     if let Err(e) = &result {
                                         // Not committed (stopping, or no quorum): the
                                         // client sees the connection drop, as with
@@ -144,6 +156,25 @@ pub(crate) async fn serve(
                                 .instrument(span),
                             ));
                             closing_after = then == Next::Close;
+                        }
+                        Step::Sync(path) => {
+                            let (core, tx, xid) = (core.clone(), tx.clone(), header.xid);
+                            in_flight.push_back(Box::pin(
+                                async move {
+                                    match core.sync().await {
+                                        Ok(()) => {
+                                            pipeline::sync_done(&core, &tx, xid, path);
+                                            (true, started)
+                                        }
+                                        Err(e) => {
+                                            debug!(error = %e, "sync failed; closing");
+                                            (false, started)
+                                        }
+                                    }
+                                }
+                                .instrument(span),
+                            ));
+                            barrier = true;
                         }
                     }
                 }
@@ -170,6 +201,13 @@ async fn handshake(
     conn_id: u64,
     tx: &mpsc::UnboundedSender<Outgoing>,
 ) -> Option<SessionCtx> {
+    if !core.serving() {
+        // Not in touch with a quorum: ZooKeeper closes such connections
+        // at once ("ZooKeeperServer not running"); the client tries the
+        // next server.
+        debug!("not serving: closing a new connection");
+        return None;
+    }
     let timeout = negotiate_timeout(&core.config, req.time_out);
     let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     let read_only = req.read_only.map(|_| false);
@@ -349,7 +387,7 @@ fn mntr(core: &Core) -> String {
     let s = core.stats.snapshot();
     let lines = [
         ("zk_version", version_string()),
-        ("zk_server_state", "standalone".to_owned()),
+        ("zk_server_state", core.mode().to_owned()),
         ("zk_avg_latency", format!("{:.1}", s.avg_ms)),
         ("zk_max_latency", s.max_ms.to_string()),
         ("zk_min_latency", s.min_ms.to_string()),
@@ -376,7 +414,7 @@ fn srvr(core: &Core) -> String {
     };
     let s = core.stats.snapshot();
     format!(
-        "Zookeeper version: {}\nLatency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        "Zookeeper version: {}\nLatency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         version_string(),
         s.min_ms,
         s.avg_ms,
@@ -385,6 +423,7 @@ fn srvr(core: &Core) -> String {
         s.sent,
         s.connections,
         zxid,
+        core.mode(),
         nodes
     )
 }

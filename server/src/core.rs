@@ -11,12 +11,13 @@
 //! and a read's reply (which may register a watch) precedes any
 //! notification of a later change. Nothing `.await`s under the lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::MutexGuard;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use consensus::{NodeId, Peer, Proposal, Proposer, Raft, Replica, SharedReplica};
+use consensus::{NodeConfig, NodeId, Peer, Proposal, Proposer, Raft, Replica, SharedReplica};
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, Perms, xid};
 use storage::{ApplyOutcome, Command, CommandOp, Tree, TreeConfig};
@@ -81,8 +82,11 @@ pub(crate) struct ServerHost {
     pub watches: WatchManager,
     /// Session id → its connection on this server.
     pub attached: HashMap<i64, Attached>,
-    /// Session id → when it expires unless touched.
+    /// Session id → when it expires unless touched. Every member keeps
+    /// one for every session; only the leader's decide.
     pub deadlines: HashMap<i64, Instant>,
+    /// Sessions touched here since the last report to the leader.
+    pub touched: HashSet<i64>,
     next_session_id: i64,
 }
 
@@ -104,9 +108,22 @@ impl ServerHost {
         id
     }
 
-    /// Pushes a session's expiry out by its timeout.
+    /// Pushes a session's expiry out by its timeout (and reports it to the
+    /// leader with the next batch of touches).
     pub(crate) fn touch(&mut self, session: i64, timeout: Duration) {
         self.deadlines.insert(session, Instant::now() + timeout);
+        self.touched.insert(session);
+    }
+
+    /// Restarts every session's timer from now, as a new ZooKeeper leader
+    /// does: it cannot know when followers last heard from them.
+    pub(crate) fn restart_timers(&mut self, tree: &Tree) {
+        let now = Instant::now();
+        self.deadlines = tree
+            .sessions()
+            .iter()
+            .map(|(id, info)| (*id, now + millis(info.timeout_ms)))
+            .collect();
     }
 
     /// Sessions whose deadline has passed.
@@ -122,9 +139,20 @@ impl ServerHost {
     }
 }
 
+/// A session timeout in milliseconds as a duration.
+pub(crate) fn millis(ms: i32) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
 impl consensus::Host for ServerHost {
     fn applied(&mut self, _tree: &Tree, zxid: i64, proposal: &Proposal, outcome: ApplyOutcome) {
         let session = proposal.command.session_id;
+        if let CommandOp::CreateSession { timeout_ms, .. } = proposal.command.op
+            && outcome.result.is_ok()
+        {
+            self.deadlines
+                .insert(session, Instant::now() + millis(timeout_ms));
+        }
         for change in &outcome.events {
             for (watcher, event) in self.watches.trigger(change) {
                 let Some(a) = self.attached.get(&watcher) else {
@@ -207,10 +235,15 @@ pub(crate) struct Core {
     pub config: Config,
     /// Counters for the four-letter words.
     pub stats: crate::stats::Stats,
-    me: NodeId,
-    raft: Raft,
-    proposer: Proposer,
+    pub me: NodeId,
+    pub raft: Raft,
+    pub proposer: Proposer,
     replica: SharedReplica<ServerHost>,
+    /// Whether clients are served: always for a standalone server; for a
+    /// member of an ensemble, while it is in touch with a quorum.
+    serving: AtomicBool,
+    /// Members to add as non-voting learners (`:observer` lines).
+    pub observers: BTreeMap<NodeId, Peer>,
 }
 
 impl std::fmt::Debug for Core {
@@ -256,14 +289,8 @@ impl Core {
             watches: WatchManager::default(),
             attached: HashMap::new(),
             deadlines: HashMap::new(),
+            touched: HashSet::new(),
             next_session_id: initial_session_id(config.server_id),
-        };
-        let peer = Peer {
-            raft_addr: String::new(),
-            client_addr: config.client_addr.to_string(),
-        };
-        let tree_config = TreeConfig {
-            ttl_enabled: config.extended_types_enabled,
         };
         let log_dir = config
             .data_log_dir
@@ -271,17 +298,45 @@ impl Core {
             .unwrap_or(&config.data_dir)
             .join("raft");
         let tree_dir = config.data_dir.join("tree");
-        let (raft, replica) = consensus::start_standalone(
+        let mut node = NodeConfig::standalone(
             me,
-            peer,
-            &log_dir,
-            &tree_dir,
-            tree_config,
-            host,
-            config.snap_count,
-        )
-        .await?;
-        let proposer = Proposer::start(raft.clone());
+            Peer {
+                raft_addr: String::new(),
+                client_addr: config.client_addr.to_string(),
+            },
+            log_dir,
+            tree_dir,
+        );
+        if !config.is_standalone() {
+            node.voters.clear();
+            for s in &config.servers {
+                let peer = Peer {
+                    raft_addr: s.quorum_addr.clone(),
+                    client_addr: s.client_addr.clone().unwrap_or_default(),
+                };
+                if s.observer {
+                    node.observers.insert(s.id, peer);
+                } else {
+                    node.voters.insert(s.id, peer);
+                }
+            }
+        }
+        node.tree_config = TreeConfig {
+            ttl_enabled: config.extended_types_enabled,
+        };
+        node.snap_count = config.snap_count;
+        node.faults = config.peer_faults.clone();
+        // Raft's timers from ZooKeeper's tick: heartbeats several times a
+        // tick, elections after about a tick without a leader (ZooKeeper
+        // itself notices a dead leader only after syncLimit ticks).
+        let tick = config.tick_time;
+        node.heartbeat = (tick / 10).clamp(Duration::from_millis(20), Duration::from_millis(200));
+        let election = tick.clamp(node.heartbeat * 5, Duration::from_millis(1000));
+        node.election_timeout = (election, election * 2);
+        let observers = node.observers.clone();
+        let standalone = config.is_standalone();
+        let started = consensus::start(node, host).await?;
+        let (raft, replica, proposer) = (started.raft, started.replica, started.proposer);
         let core = Core {
             config,
             stats: crate::stats::Stats::default(),
@@ -289,6 +344,8 @@ impl Core {
             raft,
             proposer,
             replica,
+            serving: AtomicBool::new(standalone),
+            observers,
         };
         {
             let mut r = core.lock();
@@ -300,10 +357,7 @@ impl Core {
                 .map(|(id, info)| (*id, info.timeout_ms))
                 .collect();
             for (id, timeout_ms) in recovered {
-                r.host.deadlines.insert(
-                    id,
-                    now + Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0)),
-                );
+                r.host.deadlines.insert(id, now + millis(timeout_ms));
             }
             tracing::info!(
                 znodes = r.tree.node_count(),
@@ -320,6 +374,49 @@ impl Core {
         consensus::state_machine::lock(&self.replica)
     }
 
+    /// Whether this server currently serves clients.
+    pub(crate) fn serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// Starts or stops serving clients. Stopping closes every client
+    /// connection, as a ZooKeeper server that lost its quorum does, so
+    /// clients move to a server of the majority.
+    pub(crate) fn set_serving(&self, serving: bool) {
+        if self.serving.swap(serving, Ordering::AcqRel) == serving {
+            return;
+        }
+        if serving {
+            tracing::info!("in touch with a quorum: serving clients");
+            return;
+        }
+        tracing::warn!("lost touch with the quorum: closing client connections");
+        let mut st = self.lock();
+        for (_, conn) in st.host.attached.drain() {
+            let _ = conn.tx.send(Outgoing::Close);
+        }
+    }
+
+    /// Whether this server leads the ensemble.
+    pub(crate) fn is_leader(&self) -> bool {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        m.current_leader == Some(self.me) && m.state == consensus::openraft::ServerState::Leader
+    }
+
+    /// ZooKeeper's name for this server's role: `standalone`, `leader`,
+    /// `follower` or `observer`.
+    pub(crate) fn mode(&self) -> &'static str {
+        if self.config.is_standalone() {
+            return "standalone";
+        }
+        match self.raft.metrics().borrow().state {
+            consensus::openraft::ServerState::Leader => "leader",
+            consensus::openraft::ServerState::Learner => "observer",
+            _ => "follower",
+        }
+    }
+
     /// Proposes a write and waits until it is committed and applied here;
     /// by then its notifications and (for `xid` other than [`NO_REPLY`])
     /// its reply are queued. Must be called without the lock held.
@@ -333,6 +430,18 @@ impl Core {
         auth: Vec<Id>,
         op: CommandOp,
     ) -> Result<(), ProposeError> {
+        self.submit(xid, session, auth, op).await
+    }
+
+    /// Like [`Core::propose`], but the proposal is queued before this
+    /// returns, so proposals keep the order of the calls.
+    pub(crate) fn submit(
+        &self,
+        xid: i32,
+        session: i64,
+        auth: Vec<Id>,
+        op: CommandOp,
+    ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send + 'static {
         let command = Command {
             time: now_ms(),
             session_id: session,
@@ -344,8 +453,18 @@ impl Core {
             xid,
             command,
         };
+        let done = self.proposer.submit(proposal);
+        async move { done.await.map_err(|e| ProposeError::Raft(e.to_string())) }
+    }
+
+    /// ZooKeeper's `sync`: waits until this server has applied what the
+    /// leader had committed when asked.
+    ///
+    /// # Errors
+    /// [`ProposeError`] if there is no leader or it cannot be reached.
+    pub(crate) async fn sync(&self) -> Result<(), ProposeError> {
         self.proposer
-            .propose(proposal)
+            .sync()
             .await
             .map_err(|e| ProposeError::Raft(e.to_string()))
     }

@@ -1,6 +1,10 @@
-//! Periodic work of the server that decides for the ensemble: session
-//! expiry and container/TTL reaping. Both change the tree only by proposing
-//! ordinary commands through Raft, never locally, so every replica agrees.
+//! Periodic work of the server that decides for the ensemble — session
+//! expiry and container/TTL reaping, both run by the leader alone and
+//! changing the tree only by proposing ordinary commands through Raft,
+//! never locally, so every replica agrees — and the periodic contact of
+//! every member with the quorum (`keep_in_touch`): followers report their
+//! sessions' touches to the leader, and a member that has been out of
+//! touch for `syncLimit` ticks stops serving clients.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,13 +23,32 @@ use crate::core::{Core, NO_REPLY, now_ms};
 pub(crate) async fn expire_sessions(core: Arc<Core>, shutdown: CancellationToken) {
     let period = (core.config.tick_time / 2).max(Duration::from_millis(10));
     let mut tick = tokio::time::interval(period);
+    let mut leading = false;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let now_leading = core.is_leader();
+        let became_leader = now_leading && !leading;
+        leading = now_leading;
+        if !leading {
+            continue;
+        }
         let expired = {
             let mut st = core.lock();
+            if became_leader {
+                // A new leader cannot know when the sessions were last
+                // heard of elsewhere: every timer starts again (ZooKeeper
+                // does the same).
+                let st = &mut *st;
+                st.host.restart_timers(&st.tree);
+                info!(
+                    sessions = st.host.deadlines.len(),
+                    "leading: session timers restarted"
+                );
+                continue;
+            }
             let expired = st.host.expired(Instant::now());
             // Not expired twice while the close is being committed.
             for s in &expired {
@@ -60,6 +83,9 @@ pub(crate) async fn reap_containers(core: Arc<Core>, shutdown: CancellationToken
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        if !core.is_leader() {
+            continue;
+        }
         let candidates: Vec<String> = {
             let st = core.lock();
             let now = now_ms();
@@ -84,6 +110,111 @@ pub(crate) async fn reap_containers(core: Arc<Core>, shutdown: CancellationToken
             let op = CommandOp::Write(Request::DeleteContainer(path.clone()));
             let result = core.propose(NO_REPLY, 0, Vec::new(), op).await;
             debug!(%path, ok = result.is_ok(), "reaped");
+        }
+    }
+}
+
+/// How a follower's touches travel: `[u32 count][i64 session]…`.
+fn encode_touches(sessions: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 8 * sessions.len());
+    out.extend_from_slice(&u32::try_from(sessions.len()).unwrap_or(0).to_be_bytes());
+    for s in sessions {
+        out.extend_from_slice(&s.to_be_bytes());
+    }
+    out
+}
+
+fn decode_touches(b: &[u8]) -> Vec<i64> {
+    b.get(4..)
+        .unwrap_or_default()
+        .chunks_exact(8)
+        .filter_map(|c| c.try_into().ok().map(i64::from_be_bytes))
+        .collect()
+}
+
+/// The leader's side of a follower's report: its sessions' timers restart,
+/// and the answer says whether the leader is itself in touch with a quorum
+/// (`[1]`) or not (`[0]`, also from a member that no longer leads).
+pub(crate) fn on_touches(core: &Core, _from: u64, payload: &[u8]) -> Vec<u8> {
+    let leading = core.is_leader() && core.serving();
+    if leading {
+        let now = Instant::now();
+        let mut st = core.lock();
+        for s in decode_touches(payload) {
+            if let Some(info) = st.tree.sessions().get(s) {
+                let timeout = crate::core::millis(info.timeout_ms);
+                st.host.deadlines.insert(s, now + timeout);
+            }
+        }
+    }
+    vec![u8::from(leading)]
+}
+
+/// Every half tick: the leader confirms it still leads a quorum (a
+/// read-index round), every other member reports its sessions' touches to
+/// the leader and learns whether the leader is in touch with a quorum.
+/// A member that has not had such a confirmation for `syncLimit` ticks
+/// stops serving (closing its clients' connections) until it has one
+/// again. The leader also adds configured observers as learners.
+pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) {
+    if core.config.is_standalone() {
+        return;
+    }
+    let period = (core.config.tick_time / 2).max(Duration::from_millis(10));
+    let limit = core.config.tick_time * core.config.sync_limit;
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_ok: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let touched: Vec<i64> = {
+            let mut st = core.lock();
+            st.host.touched.drain().collect()
+        };
+        let ok = if core.is_leader() {
+            add_observers(&core).await;
+            matches!(
+                tokio::time::timeout(limit, core.raft.get_read_log_id()).await,
+                Ok(Ok(_))
+            )
+        } else {
+            match core
+                .proposer
+                .to_leader(encode_touches(&touched), limit)
+                .await
+            {
+                Ok((_, reply)) => reply == [1],
+                Err(e) => {
+                    debug!(error = %e, "no contact with the leader");
+                    // Reported again with the next round.
+                    core.lock().host.touched.extend(touched);
+                    false
+                }
+            }
+        };
+        if ok {
+            last_ok = Some(Instant::now());
+        }
+        core.set_serving(last_ok.is_some_and(|t| t.elapsed() <= limit));
+    }
+}
+
+/// Makes every configured observer a learner (non-voting member).
+async fn add_observers(core: &Core) {
+    if core.observers.is_empty() {
+        return;
+    }
+    let known = core.raft.metrics().borrow().membership_config.clone();
+    for (id, peer) in &core.observers {
+        if known.membership().get_node(id).is_some() {
+            continue;
+        }
+        match core.raft.add_learner(*id, peer.clone(), false).await {
+            Ok(_) => info!(observer = id, "observer added as a learner"),
+            Err(e) => warn!(observer = id, error = %e, "could not add an observer"),
         }
     }
 }

@@ -32,8 +32,37 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     info!(addr = %local, data_dir = %config.data_dir.display(), "corral listening for ZooKeeper clients");
+    // An ensemble member listens for its peers on its `server.N` quorum
+    // port (bound first, so a port in use is reported before anything
+    // starts).
+    let peer_listener = if config.is_standalone() {
+        None
+    } else {
+        let own = config
+            .servers
+            .iter()
+            .find(|s| s.id == u64::from(config.server_id))
+            .map(|s| s.quorum_addr.clone())
+            .unwrap_or_default();
+        let addr = consensus::network::resolve(&own).await?;
+        Some(TcpListener::bind(addr).await?)
+    };
     let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
+    if let Some(peers) = peer_listener {
+        let handler_core = core.clone();
+        let app: consensus::network::AppHandler =
+            Arc::new(move |from, payload| leader_tasks::on_touches(&handler_core, from, payload));
+        tasks.spawn(consensus::network::serve(
+            peers,
+            core.raft.clone(),
+            core.me,
+            app,
+            core.config.peer_faults.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     tasks.spawn(leader_tasks::expire_sessions(
         core.clone(),

@@ -51,6 +51,20 @@ pub(crate) enum Step {
         /// What comes after it is applied.
         then: Next,
     },
+    /// `sync`: answer with this path once this server has caught up with
+    /// the leader's commit point.
+    Sync(String),
+}
+
+/// Answers a `sync` once the wait for the leader is over.
+pub(crate) fn sync_done(core: &Core, tx: &Outbound, xid: i32, path: String) {
+    let st = core.lock();
+    reply(
+        tx,
+        xid,
+        st.tree.last_zxid(),
+        Ok(Response::Sync(SyncResponse { path })),
+    );
 }
 
 /// Serves one request of `session`: reads and session control under the
@@ -72,6 +86,7 @@ pub(crate) fn serve(
             op,
             then: Next::Close,
         },
+        Served::Sync(path) => Step::Sync(path),
     }
 }
 
@@ -82,12 +97,32 @@ pub(crate) fn is_write(op: i32) -> bool {
     OpCode::try_from(op).is_ok_and(|op| op.is_write() || op == OpCode::CloseSession)
 }
 
+/// Whether a request reads the tree (and, with linearizable reads on,
+/// first waits for this server to catch up with the leader).
+pub(crate) fn reads_tree(op: i32) -> bool {
+    OpCode::try_from(op).is_ok_and(|op| {
+        matches!(
+            op,
+            OpCode::GetData
+                | OpCode::Exists
+                | OpCode::GetChildren
+                | OpCode::GetChildren2
+                | OpCode::GetAcl
+                | OpCode::GetAllChildrenNumber
+                | OpCode::GetEphemerals
+                | OpCode::MultiRead
+        )
+    })
+}
+
 /// What serving a request under the lock came to.
 enum Served {
     /// Answered (or refused); what the connection does next.
     Done(Next),
     /// A write, to be proposed once the lock is released.
     Propose(Write),
+    /// A `sync`, answered once caught up.
+    Sync(String),
 }
 
 /// Everything that needs only the lock; writes are handed back.
@@ -171,12 +206,7 @@ fn serve_locally(
                 Ok(Response::WhoAmI(WhoAmIResponse { client_info })),
             );
         }
-        Request::Sync(r) => reply(
-            tx,
-            header.xid,
-            last,
-            Ok(Response::Sync(SyncResponse { path: r.path })),
-        ),
+        Request::Sync(r) => return Served::Sync(r.path),
 
         // ---- watches ----
         Request::SetWatches(w) => {

@@ -49,6 +49,18 @@ pub enum CommandOp {
 const COMMAND_VERSION: u8 = 1;
 
 impl Command {
+    /// The length of [`Command::encode`]'s output, without encoding.
+    pub fn approx_len(&self) -> usize {
+        use jute::Encode;
+        let op = match &self.op {
+            CommandOp::Write(req) => 5 + req.encoded_len(),
+            CommandOp::CreateSession { passwd, .. } => 9 + passwd.len(),
+            CommandOp::CloseSession => 1,
+            CommandOp::Error { .. } => 5,
+        };
+        17 + self.auth.encoded_len() + op
+    }
+
     /// The command's replicated encoding (the Raft log's payload):
     ///
     /// ```text

@@ -79,6 +79,19 @@ pub struct Config {
     pub super_digest: Option<String>,
     /// The `server.N` lines of the ensemble, if any.
     pub servers: Vec<ServerLine>,
+    /// ZooKeeper's `syncLimit`, ticks: a member that has not been in touch
+    /// with a quorum for this long stops serving its clients.
+    pub sync_limit: u32,
+    /// ZooKeeper's `initLimit`, ticks (accepted; Raft needs no separate
+    /// initial sync limit).
+    pub init_limit: u32,
+    /// Corral's own: serve every read only after confirming with the
+    /// leader (read index), making reads linearizable rather than
+    /// ZooKeeper's sequentially consistent (`corral.linearizableReads`).
+    pub linearizable_reads: bool,
+    /// Links between members that a test has cut (a partition without
+    /// touching the operating system). Empty outside tests.
+    pub peer_faults: std::sync::Arc<consensus::network::Faults>,
 }
 
 /// Parses a `4lw.commands.whitelist` value (`*` = every word).
@@ -116,6 +129,10 @@ impl Config {
             four_letter_whitelist: Some(BTreeSet::from(["srvr".to_owned()])),
             super_digest: None,
             servers: Vec::new(),
+            sync_limit: 5,
+            init_limit: 10,
+            linearizable_reads: false,
+            peer_faults: std::sync::Arc::default(),
         }
     }
 
@@ -204,7 +221,17 @@ impl Config {
                             .push(zoo_cfg::parse_server_line(id, value).map_err(|why| bad(&why))?);
                     }
                     "initLimit" | "syncLimit" => {
-                        num("a number of ticks")?;
+                        let n = u32::try_from(num("a number of ticks")?)
+                            .map_err(|_| bad("a number of ticks"))?
+                            .max(1);
+                        if key == "syncLimit" {
+                            c.sync_limit = n;
+                        } else {
+                            c.init_limit = n;
+                        }
+                    }
+                    "corral.linearizableReads" => {
+                        c.linearizable_reads = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "autopurge.snapRetainCount" | "autopurge.purgeInterval" => {
                         num("a number")?;
@@ -264,12 +291,6 @@ impl Config {
                     _ => warn!(key, value, line, "unknown setting; ignored"),
                 }
             }
-        }
-        if c.servers.len() > 1 {
-            return Err(ConfigError::Unsupported(format!(
-                "{} server.N lines: ensembles are not supported yet (issue #4); run one server",
-                c.servers.len()
-            )));
         }
         // Flags win over the file.
         if let Some(v) = args.tick_time {
@@ -341,7 +362,43 @@ impl Config {
             )));
         }
         c.max_frame_len = jute_maxbuffer.saturating_add(jute::MAX_BUFFER_EXTRA);
+        c.check_ensemble()?;
         Ok(c)
+    }
+
+    /// An ensemble's `server.N` lines must name this server (`myid`), once
+    /// each, with at least one voter.
+    fn check_ensemble(&self) -> Result<(), ConfigError> {
+        if self.servers.is_empty() {
+            return Ok(());
+        }
+        let mut ids = BTreeSet::new();
+        for s in &self.servers {
+            if !ids.insert(s.id) {
+                return Err(ConfigError::Unsupported(format!(
+                    "server.{} is given twice",
+                    s.id
+                )));
+            }
+        }
+        if !ids.contains(&u64::from(self.server_id)) {
+            return Err(ConfigError::Unsupported(format!(
+                "myid is {} but there is no server.{} line",
+                self.server_id, self.server_id
+            )));
+        }
+        if self.servers.iter().all(|s| s.observer) {
+            return Err(ConfigError::Unsupported(
+                "every server.N line is an observer: an ensemble needs voters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this server runs alone (no `server.N` lines, or only its
+    /// own): ZooKeeper's "standalone" mode.
+    pub fn is_standalone(&self) -> bool {
+        self.servers.len() <= 1
     }
 
     /// A configuration for tests: loopback, ephemeral port, ZooKeeper's
@@ -416,11 +473,10 @@ mod tests {
         let err = load("tickTime=2000\nclientPort=notaport\n", |_| {}).expect_err("invalid");
         let msg = err.to_string();
         assert!(msg.contains(":2:") && msg.contains("clientPort"), "{msg}");
-        let err = load("server.1=a:1:2\nserver.2=b:1:2\n", |_| {}).expect_err("ensemble");
-        assert!(
-            err.to_string().contains("ensembles are not supported yet"),
-            "{err}"
-        );
+        let err = load("server.2=b:1:2\nserver.3=c:1:2\n", |_| {}).expect_err("not a member");
+        assert!(err.to_string().contains("no server.1 line"), "{err}");
+        let c = load("server.1=a:1:2\nserver.2=b:1:2\nsyncLimit=3\n", |_| {}).expect("ensemble");
+        assert_eq!((c.servers.len(), c.sync_limit), (2, 3));
         let err =
             load("minSessionTimeout=9000\nmaxSessionTimeout=100\n", |_| {}).expect_err("order");
         assert!(err.to_string().contains("minSessionTimeout"), "{err}");
