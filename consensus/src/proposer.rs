@@ -184,13 +184,27 @@ impl Proposer {
     /// Sends a server message to the current leader and returns its answer.
     ///
     /// # Errors
-    /// No leader known, or it could not be reached in `timeout`.
+    /// No leader known right now, or it could not be reached in `timeout`.
     pub async fn to_leader(
         &self,
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<(NodeId, Vec<u8>), ProposeError> {
-        let (leader, addr) = self.route.leader().await.map_err(ProposeError)?;
+        // No waiting for a leader here: "none known" is the answer.
+        let (leader, addr) = {
+            let m = self.route.raft.metrics();
+            let m = m.borrow();
+            let leader = m
+                .current_leader
+                .ok_or_else(|| ProposeError("no leader known".into()))?;
+            let addr = m
+                .membership_config
+                .membership()
+                .get_node(&leader)
+                .map(|p| p.raft_addr.clone())
+                .unwrap_or_default();
+            (leader, addr)
+        };
         match self
             .route
             .clients

@@ -331,7 +331,10 @@ impl Core {
         // itself notices a dead leader only after syncLimit ticks).
         let tick = config.tick_time;
         node.heartbeat = (tick / 10).clamp(Duration::from_millis(20), Duration::from_millis(200));
-        let election = tick.clamp(node.heartbeat * 5, Duration::from_millis(1000));
+        let election = tick.clamp(
+            (node.heartbeat * 5).max(Duration::from_millis(300)),
+            Duration::from_millis(1000),
+        );
         node.election_timeout = (election, election * 2);
         let observers = node.observers.clone();
         let standalone = config.is_standalone();

@@ -37,4 +37,5 @@ mod stats;
 mod watch;
 
 pub use config::Config;
+pub use config::zoo_cfg::{ServerLine, parse_server_line};
 pub use listener::run;
