@@ -1,0 +1,359 @@
+//! Three `corral` processes configured as a ZooKeeper operator would (a
+//! zoo.cfg with `server.N` lines and a `myid` file each), under load from
+//! clients spread over all three; the leader is killed with SIGKILL, the
+//! others elect a new one, the killed one restarts and catches up.
+//!
+//! Checked afterwards: every acknowledged create is on every server, and
+//! the history of reads and writes of one register znode (reads in
+//! Corral's linearizable mode) is linearizable.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::linearizability::{self, Event, Op};
+use futures::{SinkExt, StreamExt};
+use jute::proto::*;
+use jute::{Acl, ClientCodec, ClientFrame, Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+struct Node {
+    id: u64,
+    client: SocketAddr,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Node {
+    fn spawn(&mut self) {
+        let child = Command::new(env!("CARGO_BIN_EXE_corral"))
+            .arg("--config")
+            .arg(self.dir.join("zoo.cfg"))
+            .args(["--log", "warn"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn corral");
+        self.child = Some(child);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL");
+            let _ = c.wait();
+        }
+    }
+}
+
+fn write_configs(root: &Path, n: u64) -> Vec<Node> {
+    let lines: String = (1..=n)
+        .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
+        .collect();
+    (1..=n)
+        .map(|id| {
+            let dir = root.join(format!("zk{id}"));
+            std::fs::create_dir_all(&dir).expect("data dir");
+            std::fs::write(dir.join("myid"), format!("{id}\n")).expect("myid");
+            let port = free_port();
+            let cfg = format!(
+                "tickTime=100\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
+                 clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n\
+                 corral.linearizableReads=true\n{lines}",
+                dir.display()
+            );
+            std::fs::write(dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+            Node {
+                id,
+                client: SocketAddr::from(([127, 0, 0, 1], port)),
+                dir,
+                child: None,
+            }
+        })
+        .collect()
+}
+
+type Client = Framed<TcpStream, ClientCodec>;
+
+async fn session(addr: SocketAddr) -> Option<Client> {
+    let socket = TcpStream::connect(addr).await.ok()?;
+    let mut c = Framed::new(socket, ClientCodec::default());
+    let hello = ConnectRequest {
+        time_out: 4000,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only: Some(false),
+        ..Default::default()
+    };
+    c.send(&hello).await.ok()?;
+    match tokio::time::timeout(Duration::from_secs(5), c.next()).await {
+        Ok(Some(Ok(ClientFrame::Connect(r)))) if r.session_id != 0 => Some(c),
+        _ => None,
+    }
+}
+
+/// One request and its reply; `None` if the connection failed or the
+/// reply took more than 10 s.
+async fn request(c: &mut Client, xid: i32, req: &Request) -> Option<(i32, Response)> {
+    let op = req.opcode();
+    c.send((RequestHeader { xid, op: op.into() }, req))
+        .await
+        .ok()?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), c.next()).await {
+            Ok(Some(Ok(ClientFrame::Reply { header, body }))) if header.xid == xid => {
+                let rsp = Response::decode(op, header.err, &body).ok()?;
+                return Some((header.err, rsp));
+            }
+            Ok(Some(Ok(ClientFrame::Reply { .. }))) => {} // a notification
+            _ => return None,
+        }
+    }
+}
+
+async fn mode(addr: SocketAddr) -> String {
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    if s.write_all(b"srvr").await.is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await;
+    out.lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[derive(Default)]
+struct Record {
+    history: Vec<Event>,
+    acked: Vec<String>,
+    reconnects: usize,
+}
+
+/// A client: reads and writes `/reg` and creates `/acked/…` nodes, moving
+/// to the next server whenever its connection fails, until `stop`.
+async fn worker(k: usize, servers: Vec<SocketAddr>, stop: Arc<AtomicBool>) -> Record {
+    let mut rec = Record::default();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (k as u64 + 1);
+    let mut target = k;
+    let mut n = 0u64;
+    'outer: while !stop.load(Ordering::Relaxed) {
+        let Some(mut c) = session(servers[target % servers.len()]).await else {
+            target += 1;
+            rec.reconnects += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let mut xid = 0;
+        while !stop.load(Ordering::Relaxed) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            n += 1;
+            xid += 1;
+            let call = Instant::now();
+            let ok = match rng % 4 {
+                0 | 1 => {
+                    let req = Request::GetData(GetDataRequest {
+                        path: "/reg".into(),
+                        watch: false,
+                    });
+                    match request(&mut c, xid, &req).await {
+                        Some((0, Response::GetData(d))) => {
+                            let v = String::from_utf8_lossy(d.data.as_deref().unwrap_or_default())
+                                .into_owned();
+                            rec.history.push(Event {
+                                client: k,
+                                op: Op::Read(v),
+                                call,
+                                ret: Some(Instant::now()),
+                            });
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                2 => {
+                    let v = format!("c{k}-{n}");
+                    let req = Request::SetData(SetDataRequest {
+                        path: "/reg".into(),
+                        data: Some(Bytes::from(v.clone())),
+                        version: -1,
+                    });
+                    let r = request(&mut c, xid, &req).await;
+                    let ok = matches!(r, Some((0, _)));
+                    rec.history.push(Event {
+                        client: k,
+                        op: Op::Write(v),
+                        call,
+                        ret: ok.then(Instant::now),
+                    });
+                    ok
+                }
+                _ => {
+                    let path = format!("/acked/c{k}-{n}");
+                    let req = Request::Create(CreateRequest {
+                        path: path.clone(),
+                        data: Some(Bytes::from_static(b"x")),
+                        acl: vec![Acl::open()],
+                        flags: 0,
+                    });
+                    let ok = matches!(request(&mut c, xid, &req).await, Some((0, _)));
+                    if ok {
+                        rec.acked.push(path);
+                    }
+                    ok
+                }
+            };
+            if !ok {
+                target += 1;
+                rec.reconnects += 1;
+                continue 'outer;
+            }
+        }
+    }
+    rec
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ensemble_survives_kill_9_of_its_leader_linearizably() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut nodes = write_configs(root.path(), 3);
+    for node in &mut nodes {
+        node.spawn();
+    }
+    let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for s in &servers {
+        while session(*s).await.is_none() {
+            assert!(Instant::now() < deadline, "{s} never served");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut setup = session(servers[0]).await.expect("a session");
+    for (xid, path) in [(1, "/reg"), (2, "/acked")] {
+        let req = Request::Create(CreateRequest {
+            path: path.into(),
+            data: Some(Bytes::from_static(b"0")),
+            acl: vec![Acl::open()],
+            flags: 0,
+        });
+        assert_eq!(request(&mut setup, xid, &req).await.map(|r| r.0), Some(0));
+    }
+    drop(setup);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..6)
+        .map(|k| tokio::spawn(worker(k, servers.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut leader = None;
+    while leader.is_none() {
+        for (i, s) in servers.iter().enumerate() {
+            if mode(*s).await == "leader" {
+                leader = Some(i);
+            }
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "no leader"
+        );
+    }
+    let leader = leader.unwrap_or(0);
+    let killed_at = Instant::now();
+    nodes[leader].kill9();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    nodes[leader].spawn();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut history = Vec::new();
+    let mut acked = Vec::new();
+    let mut reconnects = 0;
+    for w in workers {
+        let r = w.await.expect("worker");
+        history.extend(r.history);
+        acked.extend(r.acked);
+        reconnects += r.reconnects;
+    }
+    let writes_after = history
+        .iter()
+        .filter(|e| matches!(e.op, Op::Write(_)) && e.call > killed_at && e.ret.is_some())
+        .count();
+    let resumed = history
+        .iter()
+        .filter(|e| matches!(e.op, Op::Write(_)) && e.call > killed_at)
+        .filter_map(|e| e.ret)
+        .min()
+        .map(|t| t - killed_at);
+    let reads = history
+        .iter()
+        .filter(|e| matches!(e.op, Op::Read(_)))
+        .count();
+    let unknown = history.iter().filter(|e| e.ret.is_none()).count();
+    println!(
+        "killed node {} (the leader); writes resumed after {resumed:?}; {} register \
+         operations ({reads} reads, {unknown} writes without a reply), {} acknowledged \
+         creates, {reconnects} reconnects",
+        nodes[leader].id,
+        history.len(),
+        acked.len()
+    );
+    assert!(writes_after > 0, "no write succeeded after the leader died");
+
+    // Every acknowledged create is on every server, the restarted one too.
+    for s in &servers {
+        let mut c = None;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while c.is_none() {
+            c = session(*s).await;
+            assert!(
+                Instant::now() < deadline,
+                "{s} does not serve after the test"
+            );
+        }
+        let mut c = c.expect("session");
+        for (i, path) in acked.iter().enumerate() {
+            let req = Request::Exists(ExistsRequest {
+                path: path.clone(),
+                watch: false,
+            });
+            let xid = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            assert_eq!(
+                request(&mut c, xid, &req).await.map(|r| r.0),
+                Some(0),
+                "acknowledged {path} missing on {s}"
+            );
+        }
+    }
+
+    if let Err(e) = linearizability::check("0", &history) {
+        panic!("{e}");
+    }
+}
