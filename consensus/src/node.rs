@@ -57,6 +57,9 @@ pub struct NodeConfig {
     /// A follower that hears no leader for a random time in this range
     /// starts an election.
     pub election_timeout: (Duration, Duration),
+    /// How long a write may take to commit before its clients are told
+    /// the connection is lost (ZooKeeper: `syncLimit` ticks).
+    pub commit_timeout: Duration,
     /// Links cut by tests.
     pub faults: Arc<Faults>,
 }
@@ -74,6 +77,7 @@ impl NodeConfig {
             snap_count: DEFAULT_SNAP_COUNT,
             heartbeat: Duration::from_millis(100),
             election_timeout: (Duration::from_millis(1000), Duration::from_millis(2000)),
+            commit_timeout: crate::proposer::DEFAULT_COMMIT_TIMEOUT,
             faults: Arc::default(),
         }
     }
@@ -153,7 +157,7 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
             Err(e) => return Err(StartError::Raft(e.to_string())),
         }
     }
-    let proposer = Proposer::start(raft.clone(), cfg.me, clients.clone());
+    let proposer = Proposer::start(raft.clone(), cfg.me, clients.clone(), cfg.commit_timeout);
     Ok(Started {
         raft,
         replica,

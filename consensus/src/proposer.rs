@@ -27,8 +27,8 @@ const MAX_BATCH: usize = 4096;
 const MAX_BATCH_BYTES: usize = 8 << 20;
 /// How long a write waits for a leader to be known.
 pub const LEADER_WAIT: Duration = Duration::from_secs(10);
-/// How long a forwarded batch, or a read-index request, may take.
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a read-index request may take, by default also a write.
+pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
@@ -50,6 +50,8 @@ struct Route {
     raft: Raft,
     me: NodeId,
     clients: PeerClients,
+    /// How long a batch may take to commit (and be applied here).
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Route {
@@ -92,7 +94,7 @@ impl Route {
         }
         let index = match self
             .clients
-            .call(leader, &addr, PeerRequest::Forward(batch), FORWARD_TIMEOUT)
+            .call(leader, &addr, PeerRequest::Forward(batch), self.timeout)
             .await
         {
             Ok(PeerResponse::Forward(r)) => r?,
@@ -105,7 +107,7 @@ impl Route {
     /// Waits until this server has applied the entry at `index`.
     async fn applied(&self, index: u64) -> Result<(), String> {
         self.raft
-            .wait(Some(FORWARD_TIMEOUT))
+            .wait(Some(self.timeout))
             .applied_index_at_least(Some(index), "a forwarded write")
             .await
             .map(|_| ())
@@ -124,7 +126,7 @@ impl Route {
         }
         match self
             .clients
-            .call(leader, &addr, PeerRequest::ReadIndex, FORWARD_TIMEOUT)
+            .call(leader, &addr, PeerRequest::ReadIndex, self.timeout)
             .await
         {
             Ok(PeerResponse::ReadIndex(r)) => self.applied(r?).await,
@@ -137,9 +139,16 @@ impl Route {
 impl Proposer {
     /// Starts the batching task of server `me` (on the current tokio
     /// runtime); `clients` reach the other members.
-    pub fn start(raft: Raft, me: NodeId, clients: PeerClients) -> Proposer {
+    /// A batch not committed and applied within `timeout` fails (its
+    /// clients see their connections close, outcome unknown).
+    pub fn start(raft: Raft, me: NodeId, clients: PeerClients, timeout: Duration) -> Proposer {
         let (tx, rx) = mpsc::unbounded_channel();
-        let route = Route { raft, me, clients };
+        let route = Route {
+            raft,
+            me,
+            clients,
+            timeout,
+        };
         tokio::spawn(run(route.clone(), rx));
         Proposer { tx, route }
     }
@@ -256,7 +265,7 @@ async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<(Proposal, Waiter)>) 
             // A leader cut off from its quorum never commits: give up (the
             // clients see their connection drop, the outcome unknown, as
             // with ZooKeeper).
-            let result = tokio::time::timeout(FORWARD_TIMEOUT, route.commit(Batch(proposals)))
+            let result = tokio::time::timeout(route.timeout, route.commit(Batch(proposals)))
                 .await
                 .unwrap_or_else(|_| Err("not committed in time".into()));
             for w in waiters {

@@ -81,6 +81,7 @@ impl Ensemble {
             heartbeat: Duration::from_millis(100),
             election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
             faults: faults.clone(),
+            commit_timeout: Duration::from_secs(3),
             ..NodeConfig::standalone(id, Peer::default(), dir.join("log"), dir.join("tree"))
         };
         let listener = TcpListener::bind(&self.voters[&id].raft_addr)
@@ -414,6 +415,55 @@ async fn a_member_behind_a_purged_log_catches_up_by_snapshot() {
     assert_all_present(&e, &acked);
     same_trees(&e);
     for id in [1, 2, 3] {
+        e.kill(id).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_members_a_leader_in_the_minority_is_replaced() {
+    let mut e = Ensemble::new(5, 100_000).await;
+    let all = [1, 2, 3, 4, 5];
+    let leader = e.leader(&all).await;
+    open_session(&e, leader).await;
+    let acked = write_many(&e, leader, "before", 50).await;
+    assert_eq!(acked.len(), 50);
+
+    // The leader and one follower on one side, three on the other.
+    let buddy = all.into_iter().find(|i| *i != leader).expect("one");
+    let minority = [leader, buddy];
+    let majority: Vec<NodeId> = all.into_iter().filter(|i| !minority.contains(i)).collect();
+    for m in minority {
+        for o in &majority {
+            e.members[&m].faults.set_cut(*o, true);
+            e.members[o].faults.set_cut(m, true);
+        }
+    }
+    let lost = write_many(&e, leader, "minority", 5).await;
+    assert!(lost.is_empty(), "two of five acknowledged {lost:?}");
+    let lost = write_many(&e, buddy, "minority-f", 5).await;
+    assert!(lost.is_empty(), "two of five acknowledged {lost:?}");
+    let new_leader = e.leader(&majority).await;
+    let acked_majority = write_many(&e, majority[0], "majority", 50).await;
+    assert_eq!(acked_majority.len(), 50, "three of five commit");
+
+    // Healed: all five hold the majority's history and nothing else.
+    for m in minority {
+        for o in &majority {
+            e.members[&m].faults.set_cut(*o, false);
+            e.members[o].faults.set_cut(m, false);
+        }
+    }
+    e.converge(new_leader).await;
+    assert_all_present(&e, &acked);
+    assert_all_present(&e, &acked_majority);
+    for m in minority {
+        for i in 0..5 {
+            assert!(!e.has(m, &format!("/minority-{i}")));
+            assert!(!e.has(m, &format!("/minority-f-{i}")));
+        }
+    }
+    same_trees(&e);
+    for id in all {
         e.kill(id).await;
     }
 }

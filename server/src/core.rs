@@ -336,6 +336,11 @@ impl Core {
             Duration::from_millis(1000),
         );
         node.election_timeout = (election, election * 2);
+        // ZooKeeper's leader gives up on a quorum after syncLimit ticks (a
+        // floor keeps a slow disk from failing healthy writes).
+        if !config.is_standalone() {
+            node.commit_timeout = (tick * config.sync_limit).max(Duration::from_secs(2));
+        }
         let observers = node.observers.clone();
         let standalone = config.is_standalone();
         let started = consensus::start(node, host).await?;

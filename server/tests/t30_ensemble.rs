@@ -47,14 +47,23 @@ fn free_port() -> u16 {
 
 impl Ensemble {
     async fn start(n: u64) -> Ensemble {
-        let lines: Vec<server::ServerLine> = (1..=n)
+        Ensemble::start_with_observers(n, 0).await
+    }
+
+    /// `n` voters, then `observers` observers.
+    async fn start_with_observers(n: u64, observers: u64) -> Ensemble {
+        let lines: Vec<server::ServerLine> = (1..=n + observers)
             .map(|id| {
-                server::parse_server_line(id, &format!("127.0.0.1:{}:{}", free_port(), free_port()))
-                    .expect("a server line")
+                let role = if id > n { ":observer" } else { "" };
+                server::parse_server_line(
+                    id,
+                    &format!("127.0.0.1:{}:{}{role}", free_port(), free_port()),
+                )
+                .expect("a server line")
             })
             .collect();
         let mut members = Vec::new();
-        for id in 1..=n {
+        for id in 1..=n + observers {
             let dir = tempfile::tempdir().expect("tempdir");
             let mut config = Config::for_tests(dir.path().to_path_buf());
             config.server_id = u8::try_from(id).expect("small id");
@@ -102,7 +111,8 @@ impl Ensemble {
                 let followers = (0..modes.len())
                     .filter(|i| modes[*i] == "follower")
                     .collect::<Vec<_>>();
-                if followers.len() + 1 == modes.len() {
+                let observers = modes.iter().filter(|m| *m == "observer").count();
+                if followers.len() + observers + 1 == modes.len() {
                     return (leaders[0], followers);
                 }
             }
@@ -421,4 +431,52 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
     wait_serving(e.members[cut].addr).await;
     assert!(eventually_exists(e.members[cut].addr, "/during", true, Duration::from_secs(5)).await);
     let _ = e.roles().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_follows_and_serves_without_voting() {
+    let e = Ensemble::start_with_observers(3, 1).await;
+    let observer = e.members[3].addr;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mode(observer).await != "observer" {
+        assert!(
+            Instant::now() < deadline,
+            "server.4 never became an observer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let modes = e.modes().await;
+    assert_eq!(
+        modes.iter().filter(|m| *m == "leader").count(),
+        1,
+        "{modes:?}"
+    );
+    // Writes through the observer are forwarded and read back there.
+    let (mut c, _) = try_connect(observer, 4000, None)
+        .await
+        .expect("observer serves");
+    let (h, _) = call(
+        &mut c,
+        1,
+        create("/via-observer", b"o", CreateMode::Persistent),
+    )
+    .await;
+    assert_eq!(h.err, 0);
+    let (h, _) = call(&mut c, 2, get("/via-observer", false)).await;
+    assert_eq!(h.err, 0);
+    // It does not vote: with two of three voters cut off, nothing commits,
+    // although the observer could still reach them.
+    let (leader, _) = e.roles().await;
+    let voters: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    let (mut l, _) = try_connect(e.members[leader].addr, 4000, None)
+        .await
+        .expect("the leader serves");
+    e.isolate(voters[0], true);
+    e.isolate(voters[1], true);
+    send(&mut l, 1, create("/no-quorum", b"", CreateMode::Persistent)).await;
+    let answered = tokio::time::timeout(Duration::from_secs(4), l.next()).await;
+    assert!(
+        !matches!(answered, Ok(Some(Ok(ClientFrame::Reply { ref header, .. }))) if header.err == 0),
+        "a write committed with one voter and an observer: {answered:?}"
+    );
 }
