@@ -346,6 +346,11 @@ async fn four_letter(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
             w.name()
         ),
         FourLetterWord::Ruok => "imok".to_owned(),
+        // ZooKeeper's answer from a server that is not serving (no quorum
+        // yet, or lost), which scripts and probes look for.
+        FourLetterWord::Srvr | FourLetterWord::Mntr if !core.serving() => {
+            "This ZooKeeper instance is not currently serving requests\n".to_owned()
+        }
         FourLetterWord::Srvr => srvr(core),
         FourLetterWord::Mntr => mntr(core),
         _ => String::new(),

@@ -87,6 +87,8 @@ pub(crate) struct ServerHost {
     pub deadlines: HashMap<i64, Instant>,
     /// Sessions touched here since the last report to the leader.
     pub touched: HashSet<i64>,
+    /// Whether touches are reported (members of an ensemble).
+    report_touches: bool,
     next_session_id: i64,
 }
 
@@ -112,7 +114,9 @@ impl ServerHost {
     /// leader with the next batch of touches).
     pub(crate) fn touch(&mut self, session: i64, timeout: Duration) {
         self.deadlines.insert(session, Instant::now() + timeout);
-        self.touched.insert(session);
+        if self.report_touches {
+            self.touched.insert(session);
+        }
     }
 
     /// Restarts every session's timer from now, as a new ZooKeeper leader
@@ -183,6 +187,7 @@ impl consensus::Host for ServerHost {
             // here), then the close.
             self.watches.remove_session(session);
             self.deadlines.remove(&session);
+            self.touched.remove(&session);
             if let Some(conn) = self.attached.remove(&session) {
                 if ours {
                     let _ = conn.tx.send(Outgoing::Frame(
@@ -290,6 +295,7 @@ impl Core {
             attached: HashMap::new(),
             deadlines: HashMap::new(),
             touched: HashSet::new(),
+            report_touches: !config.is_standalone(),
             next_session_id: initial_session_id(config.server_id),
         };
         let log_dir = config

@@ -145,7 +145,7 @@ impl Drop for Ensemble {
     }
 }
 
-async fn mode(addr: SocketAddr) -> String {
+async fn srvr(addr: SocketAddr) -> String {
     let Ok(mut s) = TcpStream::connect(addr).await else {
         return String::new();
     };
@@ -154,7 +154,13 @@ async fn mode(addr: SocketAddr) -> String {
     }
     let mut out = String::new();
     let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await;
-    out.lines()
+    out
+}
+
+async fn mode(addr: SocketAddr) -> String {
+    srvr(addr)
+        .await
+        .lines()
         .find_map(|l| l.strip_prefix("Mode: "))
         .unwrap_or_default()
         .to_owned()
@@ -417,6 +423,11 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
     assert!(
         try_connect(e.members[cut].addr, 4000, None).await.is_none(),
         "a cut-off member accepted a session"
+    );
+    assert_eq!(
+        srvr(e.members[cut].addr).await,
+        "This ZooKeeper instance is not currently serving requests\n",
+        "srvr from a member without a quorum"
     );
 
     // The majority commits meanwhile.

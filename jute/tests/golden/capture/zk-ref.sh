@@ -4,7 +4,8 @@
 #
 #   zk-ref.sh DIR PORT [extra zoo.cfg lines...]
 #
-# Creates DIR/zoo.cfg, DIR/log4j.properties, DIR/data/myid (=1), starts
+# Creates DIR/zoo.cfg, DIR/log4j.properties, DIR/data/myid ($ZK_MYID, default
+# 1; pass server.N lines as extra arguments for an ensemble), starts
 # QuorumPeerMain, writes its PID to DIR/zk.pid, logs (INFO) to DIR/zk.log and
 # waits until the four-letter word `ruok` answers `imok`.
 # Stop it with zk-stop.sh DIR (kills exactly the PID in DIR/zk.pid).
@@ -29,7 +30,7 @@ fi
 rm -rf "$DIR/data"
 rm -f "$DIR"/zoo.cfg.dynamic.* "$DIR/zoo.cfg.bak"
 mkdir -p "$DIR/data"
-echo 1 > "$DIR/data/myid"
+echo "${ZK_MYID:-1}" > "$DIR/data/myid"
 
 {
   echo "tickTime=2000"
