@@ -280,6 +280,27 @@ impl PeerClients {
         body: PeerRequest,
         timeout: Duration,
     ) -> io::Result<PeerResponse> {
+        let work = async {
+            let wait = self.send(target, addr, body).await?;
+            wait.await
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer call timed out"))?
+    }
+
+    /// Queues `body` for `target` and returns once it is queued on the
+    /// connection (calls queued one after another are sent in that
+    /// order); the returned future is the reply.
+    ///
+    /// # Errors
+    /// The link is cut or the peer cannot be reached.
+    pub async fn send(
+        &self,
+        target: NodeId,
+        addr: &str,
+        body: PeerRequest,
+    ) -> io::Result<impl std::future::Future<Output = io::Result<PeerResponse>> + use<>> {
         if self.faults.is_cut(target) {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
@@ -287,18 +308,15 @@ impl PeerClients {
             ));
         }
         let conn = self.conn(target, addr);
-        let work = async {
-            let tx = conn.sender(self.me).await?;
-            let (reply, wait) = oneshot::channel();
-            tx.send(Call { body, reply })
-                .await
-                .map_err(|_| io_other("peer connection closed"))?;
+        let tx = conn.sender(self.me).await?;
+        let (reply, wait) = oneshot::channel();
+        tx.send(Call { body, reply })
+            .await
+            .map_err(|_| io_other("peer connection closed"))?;
+        Ok(async move {
             wait.await
                 .map_err(|_| io_other("peer connection lost before the reply"))
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer call timed out"))?
+        })
     }
 }
 

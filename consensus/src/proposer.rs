@@ -32,10 +32,22 @@ pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
+/// A queued proposal, who waits for it, and its stream.
+type Queued = (Proposal, Waiter, u64);
+
+/// How long a failed stream is remembered (its connection closes at once).
+const FAILED_STREAM_MEMORY: Duration = Duration::from_secs(60);
+
+/// Streams whose proposals failed, and when.
+type FailedStreams = Arc<std::sync::Mutex<std::collections::HashMap<u64, std::time::Instant>>>;
+
+/// A batch on its way: completes when committed and applied here.
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+
 /// A handle to the batching task, and to the leader.
 #[derive(Debug, Clone)]
 pub struct Proposer {
-    tx: mpsc::UnboundedSender<(Proposal, Waiter)>,
+    tx: mpsc::UnboundedSender<Queued>,
     route: Route,
 }
 
@@ -82,26 +94,39 @@ impl Route {
         Ok((leader, addr))
     }
 
-    async fn commit(&self, batch: Batch) -> Result<(), String> {
+    /// Hands `batch` to Raft (on the leader) or to the connection to the
+    /// leader, in call order, and returns what completes when the batch is
+    /// committed and applied here.
+    async fn submit(&self, batch: Batch) -> Result<Pending, String> {
         let (leader, addr) = self.leader().await?;
         if leader == self.me {
-            return self
+            let rx = self
                 .raft
-                .client_write(batch)
+                .client_write_ff(batch)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.to_string())?;
+            return Ok(Box::pin(async move {
+                match rx.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }));
         }
-        let index = match self
+        let reply = self
             .clients
-            .call(leader, &addr, PeerRequest::Forward(batch), self.timeout)
+            .send(leader, &addr, PeerRequest::Forward(batch))
             .await
-        {
-            Ok(PeerResponse::Forward(r)) => r?,
-            Ok(other) => return Err(format!("leader answered out of turn: {other:?}")),
-            Err(e) => return Err(format!("forwarding to node {leader}: {e}")),
-        };
-        self.applied(index).await
+            .map_err(|e| format!("forwarding to node {leader}: {e}"))?;
+        let route = self.clone();
+        Ok(Box::pin(async move {
+            let index = match reply.await {
+                Ok(PeerResponse::Forward(r)) => r?,
+                Ok(other) => return Err(format!("leader answered out of turn: {other:?}")),
+                Err(e) => return Err(format!("forwarding to node {leader}: {e}")),
+            };
+            route.applied(index).await
+        }))
     }
 
     /// Waits until this server has applied the entry at `index`.
@@ -156,12 +181,20 @@ impl Proposer {
     /// Queues `p` at once (so proposals keep the order of the calls) and
     /// returns a future that completes when its entry is committed and
     /// applied on this server.
+    ///
+    /// `stream` names an ordered stream of proposals (a client
+    /// connection; 0 for none): once one of its proposals failed, its
+    /// later ones fail too, never committed, so a stream's writes that
+    /// take effect are always a prefix of what it sent — as with
+    /// ZooKeeper, where a session's requests reach the leader in order and
+    /// its log has no gaps.
     pub fn submit(
         &self,
         p: Proposal,
+        stream: u64,
     ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send + 'static {
         let (done, wait) = oneshot::channel();
-        let queued = self.tx.send((p, done)).is_ok();
+        let queued = self.tx.send((p, done, stream)).is_ok();
         async move {
             if !queued {
                 return Err(ProposeError("the proposer stopped".into()));
@@ -177,7 +210,7 @@ impl Proposer {
     /// # Errors
     /// [`ProposeError`] if Raft would not take it (no leader, stopped).
     pub async fn propose(&self, p: Proposal) -> Result<(), ProposeError> {
-        self.submit(p).await
+        self.submit(p, 0).await
     }
 
     /// ZooKeeper's `sync`: returns once this server has applied everything
@@ -227,9 +260,10 @@ impl Proposer {
     }
 }
 
-async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<(Proposal, Waiter)>) {
+async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-    let mut carry: Option<(Proposal, Waiter)> = None;
+    let failed: FailedStreams = Arc::default();
+    let mut carry: Option<Queued> = None;
     loop {
         let first = match carry.take() {
             Some(f) => f,
@@ -242,32 +276,61 @@ async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<(Proposal, Waiter)>) 
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        let mut bytes = first.0.command.approx_len();
-        let mut proposals = vec![first.0];
-        let mut waiters = vec![first.1];
-        while proposals.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-            match rx.try_recv() {
-                Ok((p, w)) => {
+        let mut bytes = 0;
+        let mut proposals = Vec::new();
+        let mut waiters = Vec::new();
+        let mut streams = Vec::new();
+        {
+            let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.retain(|_, at| at.elapsed() < FAILED_STREAM_MEMORY);
+            let mut next = Some(first);
+            while let Some((p, w, stream)) = next.take() {
+                if stream != 0 && failed.contains_key(&stream) {
+                    let _ = w.send(Err("an earlier write of this connection failed".into()));
+                } else {
                     let len = p.command.approx_len();
-                    if bytes + len > MAX_BATCH_BYTES {
-                        carry = Some((p, w));
+                    if !proposals.is_empty() && bytes + len > MAX_BATCH_BYTES {
+                        carry = Some((p, w, stream));
                         break;
                     }
                     bytes += len;
                     proposals.push(p);
                     waiters.push(w);
+                    if stream != 0 {
+                        streams.push(stream);
+                    }
                 }
-                Err(_) => break,
+                if proposals.len() >= MAX_BATCH {
+                    break;
+                }
+                next = rx.try_recv().ok();
             }
         }
-        let route = route.clone();
+        if proposals.is_empty() {
+            continue;
+        }
+        // Submitted here, in order; waited for in a task of its own.
+        let timeout = route.timeout;
+        let pending = tokio::time::timeout(timeout, route.submit(Batch(proposals))).await;
+        let failed = failed.clone();
         tokio::spawn(async move {
             // A leader cut off from its quorum never commits: give up (the
             // clients see their connection drop, the outcome unknown, as
             // with ZooKeeper).
-            let result = tokio::time::timeout(route.timeout, route.commit(Batch(proposals)))
-                .await
-                .unwrap_or_else(|_| Err("not committed in time".into()));
+            let result = match pending {
+                Ok(Ok(p)) => tokio::time::timeout(timeout, p)
+                    .await
+                    .unwrap_or_else(|_| Err("not committed in time".into())),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err("no leader to submit to in time".into()),
+            };
+            if result.is_err() {
+                let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
+                let now = std::time::Instant::now();
+                for s in streams {
+                    failed.insert(s, now);
+                }
+            }
             for w in waiters {
                 let _ = w.send(result.clone());
             }

@@ -237,7 +237,7 @@ async fn write_many(e: &Ensemble, via: NodeId, prefix: &str, count: usize) -> Ve
     let pending: Vec<_> = (0..count)
         .map(|i| {
             let path = format!("/{prefix}-{i}");
-            let fut = proposer.submit(create(via, i32::try_from(i).unwrap_or(0), &path));
+            let fut = proposer.submit(create(via, i32::try_from(i).unwrap_or(0), &path), 0);
             (path, fut)
         })
         .collect();
@@ -359,6 +359,9 @@ async fn a_minority_cannot_commit_and_the_majority_goes_on() {
         lost.is_empty(),
         "a leader without its quorum acknowledged {lost:?}"
     );
+    let proposer = e.members[&leader].started.proposer.clone();
+    let stream_a = proposer.submit(create(leader, 1, "/stream-a"), 5);
+    assert!(stream_a.await.is_err(), "no quorum, no commit");
     let majority: Vec<NodeId> = [1, 2, 3].into_iter().filter(|i| *i != leader).collect();
     let new_leader = e.leader(&majority).await;
     let acked_majority = write_many(&e, majority[0], "majority", 20).await;
@@ -368,7 +371,14 @@ async fn a_minority_cannot_commit_and_the_majority_goes_on() {
     // holds exactly the majority's tree.
     e.isolate(leader, false);
     e.converge(new_leader).await;
+    // A stream whose write failed gets no later write in (its writes that
+    // take effect are a prefix of what it sent); another stream does.
+    let later = proposer.submit(create(leader, 2, "/stream-b"), 5);
+    assert!(later.await.is_err(), "a write after a failed one of its stream");
+    let other = proposer.submit(create(leader, 3, "/stream-c"), 6);
+    assert!(other.await.is_ok(), "another stream writes through the old leader");
     e.converge(new_leader).await;
+    assert!(!e.has(new_leader, "/stream-b"));
     assert_all_present(&e, &acked);
     assert_all_present(&e, &acked_majority);
     for i in 0..5 {

@@ -141,7 +141,7 @@ pub(crate) async fn serve(
                         Step::Done(Next::Close) => break,
                         Step::Propose { op, then } => {
                             // Queued now, so the session's writes keep their order.
-                            let done = core.submit(header.xid, session.id, session.auth().to_vec(), op);
+                            let done = core.submit(header.xid, session.id, session.auth().to_vec(), op, session.conn_id);
                             in_flight.push_back(Box::pin(
                                 async move {
                                     let result = done.await;

@@ -444,17 +444,20 @@ impl Core {
         auth: Vec<Id>,
         op: CommandOp,
     ) -> Result<(), ProposeError> {
-        self.submit(xid, session, auth, op).await
+        self.submit(xid, session, auth, op, 0).await
     }
 
     /// Like [`Core::propose`], but the proposal is queued before this
-    /// returns, so proposals keep the order of the calls.
+    /// returns, so proposals keep the order of the calls; `conn_id` names
+    /// the connection, whose later writes fail once one has failed (see
+    /// `Proposer::submit`).
     pub(crate) fn submit(
         &self,
         xid: i32,
         session: i64,
         auth: Vec<Id>,
         op: CommandOp,
+        conn_id: u64,
     ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send + 'static {
         let command = Command {
             time: now_ms(),
@@ -467,7 +470,7 @@ impl Core {
             xid,
             command,
         };
-        let done = self.proposer.submit(proposal);
+        let done = self.proposer.submit(proposal, conn_id);
         async move { done.await.map_err(|e| ProposeError::Raft(e.to_string())) }
     }
 
