@@ -41,7 +41,6 @@ pub mod proposer;
 pub mod state_machine;
 
 use std::fmt;
-use std::io::Cursor;
 
 use bytes::BytesMut;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -203,7 +202,7 @@ openraft::declare_raft_types!(
         NodeId = NodeId,
         Node = Peer,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

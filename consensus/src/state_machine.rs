@@ -16,8 +16,8 @@
 //! - `Host::applied` is called once per applied proposal, after the tree
 //!   changed and while the lock is held.
 
-use std::io::Cursor;
-use std::path::Path;
+use std::io::{BufReader, BufWriter, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -50,9 +50,14 @@ pub struct Replica<H> {
     last_applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, Peer>,
     /// The last snapshot built or installed, served to followers that need
-    /// one. (Held in memory; streaming from a file is issue #4's next step.)
-    snapshot: Option<(SnapshotMeta<NodeId, Peer>, Vec<u8>)>,
+    /// one: its metadata and its file.
+    snapshot: Option<(SnapshotMeta<NodeId, Peer>, PathBuf)>,
     snapshot_seq: u64,
+    /// Where snapshot files live (emptied on start: a snapshot is rebuilt
+    /// from the store whenever one is needed).
+    snap_dir: PathBuf,
+    /// The file a snapshot from the leader is being received into.
+    receiving: Option<PathBuf>,
 }
 
 /// The replica behind its lock. Lock rule: never held across `.await`.
@@ -76,6 +81,13 @@ impl<H: Host> Replica<H> {
         host: H,
     ) -> Result<SharedReplica<H>, storage::StorageError> {
         let (store, tree) = Store::open(dir, config)?;
+        let snap_dir = dir.parent().unwrap_or(dir).join(format!(
+            "{}-snapshots",
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("tree")
+        ));
+        let _ = std::fs::remove_dir_all(&snap_dir);
+        std::fs::create_dir_all(&snap_dir)
+            .map_err(|e| storage::StorageError::Corrupt(format!("snapshot directory: {e}")))?;
         let corrupt =
             |e: postcard::Error| storage::StorageError::Corrupt(format!("raft metadata: {e}"));
         let last_applied = match store.get_meta(APPLIED_KEY)? {
@@ -94,6 +106,8 @@ impl<H: Host> Replica<H> {
             membership,
             snapshot: None,
             snapshot_seq: 0,
+            snap_dir,
+            receiving: None,
         })))
     }
 
@@ -144,25 +158,47 @@ impl<H: Host> StateMachine<H> {
 }
 
 impl<H: Host> RaftSnapshotBuilder<TypeConfig> for StateMachine<H> {
+    /// Takes a consistent view of the store under the lock (an instant),
+    /// then writes it to a file outside the lock, node by node from disk:
+    /// applying goes on meanwhile, and memory does not grow with the tree.
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let mut r = lock(&self.replica);
-        let mut bytes = Vec::new();
-        storage::snapshot::write(&r.tree, &mut bytes)
-            .map_err(|e| StorageIOError::read_state_machine(&e))?;
-        r.snapshot_seq += 1;
-        let snapshot_id = match r.last_applied {
-            Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, r.snapshot_seq),
-            None => format!("--{}", r.snapshot_seq),
+        let (view, meta, path) = {
+            let mut r = lock(&self.replica);
+            r.snapshot_seq += 1;
+            let snapshot_id = match r.last_applied {
+                Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, r.snapshot_seq),
+                None => format!("--{}", r.snapshot_seq),
+            };
+            let path = r.snap_dir.join(format!("{snapshot_id}.snap"));
+            let meta = SnapshotMeta {
+                last_log_id: r.last_applied,
+                last_membership: r.membership.clone(),
+                snapshot_id,
+            };
+            (r.store.view(), meta, path)
         };
-        let meta = SnapshotMeta {
-            last_log_id: r.last_applied,
-            last_membership: r.membership.clone(),
-            snapshot_id,
-        };
-        r.snapshot = Some((meta.clone(), bytes.clone()));
+        let tmp = path.with_extension("tmp");
+        let target = path.clone();
+        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+            view.write_snapshot(&mut out).map_err(io_err)?;
+            out.into_inner().map_err(|e| e.into_error())?;
+            std::fs::rename(&tmp, &target)
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &io_err(e)))?;
+        written.map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+        let old = lock(&self.replica).snapshot.replace((meta.clone(), path));
+        if let Some((_, old)) = old {
+            // A transfer still reading it keeps its open file.
+            let _ = std::fs::remove_file(old);
+        }
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(bytes)),
+            snapshot: Box::new(file),
         })
     }
 }
@@ -223,45 +259,98 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
 
     async fn begin_receiving_snapshot(
         &mut self,
-    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    ) -> Result<Box<tokio::fs::File>, StorageError<NodeId>> {
+        let path = {
+            let mut r = lock(&self.replica);
+            r.snapshot_seq += 1;
+            let path = r.snap_dir.join(format!("receiving-{}.tmp", r.snapshot_seq));
+            if let Some(old) = r.receiving.replace(path.clone()) {
+                let _ = std::fs::remove_file(old);
+            }
+            path
+        };
+        let file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        Ok(Box::new(file))
     }
 
+    /// Reads the received file into the tree, streaming: the old tree is
+    /// dropped first, so one tree is in memory (if the snapshot turns out
+    /// damaged, the old tree is reloaded from the untouched store).
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<NodeId, Peer>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError<NodeId>> {
-        let bytes = snapshot.into_inner();
-        let mut guard = lock(&self.replica);
-        let r = &mut *guard;
-        let config = r.tree.config().clone();
-        let mut tree = storage::snapshot::read(&mut bytes.as_slice(), config)
-            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &io_err(e)))?;
-        r.last_applied = meta.last_log_id;
-        r.membership = meta.last_membership.clone();
-        let (applied, membership) = r
-            .meta()
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
-        r.store
-            .replace(
-                &mut tree,
-                &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
-            )
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &io_err(e)))?;
-        r.tree = tree;
-        r.host.reset(&r.tree);
-        r.snapshot = Some((meta.clone(), bytes));
-        Ok(())
+        let sig = meta.signature();
+        let mut file = *snapshot;
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(Some(sig.clone()), &e))?;
+        let file = file.into_std().await;
+        let replica = self.replica.clone();
+        let meta = meta.clone();
+        let installed = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let mut file = file;
+            file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+            let mut input = BufReader::with_capacity(1 << 20, file);
+            let mut guard = lock(&replica);
+            let r = &mut *guard;
+            let config = r.tree.config().clone();
+            r.tree = storage::Tree::new(config.clone());
+            let mut tree = match storage::snapshot::read(&mut input, config.clone()) {
+                Ok(t) => t,
+                Err(e) => {
+                    r.tree = r.store.load(config).map_err(|e| e.to_string())?;
+                    return Err(format!("damaged snapshot: {e}"));
+                }
+            };
+            r.last_applied = meta.last_log_id;
+            r.membership = meta.last_membership.clone();
+            let (applied, membership) = r.meta().map_err(|e| e.to_string())?;
+            r.store
+                .replace(
+                    &mut tree,
+                    &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+                )
+                .map_err(|e| e.to_string())?;
+            r.tree = tree;
+            r.host.reset(&r.tree);
+            // The received file is now this server's current snapshot.
+            if let Some(received) = r.receiving.take() {
+                let path = r.snap_dir.join(format!("{}.snap", meta.snapshot_id));
+                if std::fs::rename(&received, &path).is_ok()
+                    && let Some((_, old)) = r.snapshot.replace((meta.clone(), path))
+                {
+                    let _ = std::fs::remove_file(old);
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(Some(sig.clone()), &io_err(e)))?;
+        installed.map_err(|e| StorageIOError::write_snapshot(Some(sig), &io_err(e)).into())
     }
 
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
-        let r = lock(&self.replica);
-        Ok(r.snapshot.as_ref().map(|(meta, bytes)| Snapshot {
-            meta: meta.clone(),
-            snapshot: Box::new(Cursor::new(bytes.clone())),
+        let current = lock(&self.replica).snapshot.clone();
+        let Some((meta, path)) = current else {
+            return Ok(None);
+        };
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+        Ok(Some(Snapshot {
+            meta,
+            snapshot: Box::new(file),
         }))
     }
 }

@@ -374,9 +374,15 @@ async fn a_minority_cannot_commit_and_the_majority_goes_on() {
     // A stream whose write failed gets no later write in (its writes that
     // take effect are a prefix of what it sent); another stream does.
     let later = proposer.submit(create(leader, 2, "/stream-b"), 5);
-    assert!(later.await.is_err(), "a write after a failed one of its stream");
+    assert!(
+        later.await.is_err(),
+        "a write after a failed one of its stream"
+    );
     let other = proposer.submit(create(leader, 3, "/stream-c"), 6);
-    assert!(other.await.is_ok(), "another stream writes through the old leader");
+    assert!(
+        other.await.is_ok(),
+        "another stream writes through the old leader"
+    );
     e.converge(new_leader).await;
     assert!(!e.has(new_leader, "/stream-b"));
     assert_all_present(&e, &acked);

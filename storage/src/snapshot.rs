@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Node and session values are `persist::encoding`'s, so a snapshot and
-//! the store share one format.
+//! the store share one format. A snapshot is written either from a tree
+//! in memory ([`write`]) or, without holding any lock or copying the tree,
+//! from a consistent view of the store ([`crate::StoreView::write_snapshot`],
+//! nodes in key order: a parent's path sorts before its children's).
 
 use std::io::{self, Read, Write};
 
@@ -18,9 +21,9 @@ use crate::persist::encoding::{decode_node, decode_session, encode_node, encode_
 use crate::tree::{Changes, Tree, TreeConfig};
 use crate::{StorageError, path};
 
-const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 
-fn put_block(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn put_block(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     let len = u32::try_from(bytes.len()).map_err(|_| io::Error::other("record over 4 GiB"))?;
     out.write_all(&len.to_be_bytes())?;
     out.write_all(bytes)

@@ -11,7 +11,7 @@ pub mod encoding;
 
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::StorageError;
 use crate::node::{Node, NodeKind};
@@ -185,10 +185,25 @@ impl Store {
         Ok(self.meta.get(format!("ext.{key}"))?.map(|v| v.to_vec()))
     }
 
+    /// A consistent read-only view of the store as of now: later commits
+    /// do not show in it. Cheap to take; meant to be taken under the same
+    /// lock as commits, and read (to write a snapshot) outside it.
+    pub fn view(&self) -> StoreView {
+        StoreView {
+            snap: self.db.snapshot(),
+            nodes: self.nodes.clone(),
+            sessions: self.sessions.clone(),
+            meta: self.meta.clone(),
+        }
+    }
+
     /// Rebuilds the tree from the keyspaces and checks its shape. Keys come
     /// in byte order, so every parent (a proper prefix of its children's
     /// paths) is loaded before its children.
-    fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
+    ///
+    /// # Errors
+    /// [`StorageError`] if fjall fails or a stored value is corrupt.
+    pub fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
         let mut tree = Tree::empty(config);
         for kv in self.nodes.iter() {
             let (k, v) = kv.into_inner()?;
@@ -223,5 +238,62 @@ impl Store {
         };
         tree.changes = Some(Changes::default());
         Ok(tree)
+    }
+}
+
+/// A consistent, read-only view of a [`Store`] at one instant.
+pub struct StoreView {
+    snap: fjall::Snapshot,
+    nodes: Keyspace,
+    sessions: Keyspace,
+    meta: Keyspace,
+}
+
+impl std::fmt::Debug for StoreView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreView").finish_non_exhaustive()
+    }
+}
+
+impl StoreView {
+    /// A value stored with [`Store::commit_with`], as of the view.
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`].
+    pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .snap
+            .get(&self.meta, format!("ext.{key}"))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Writes the view as a snapshot (`crate::snapshot`'s format), node by
+    /// node from disk: memory use does not grow with the tree.
+    ///
+    /// # Errors
+    /// [`StorageError`] if fjall or `out` fails.
+    pub fn write_snapshot(&self, out: &mut impl std::io::Write) -> Result<(), StorageError> {
+        use crate::snapshot::{VERSION, put_block};
+        let io = |e: std::io::Error| StorageError::Corrupt(format!("writing a snapshot: {e}"));
+        let last_zxid = match self.snap.get(&self.meta, LAST_ZXID_KEY)? {
+            Some(v) => decode_i64(&v, "last_zxid")?,
+            None => 0,
+        };
+        out.write_all(&[VERSION]).map_err(io)?;
+        out.write_all(&last_zxid.to_be_bytes()).map_err(io)?;
+        for kv in self.snap.iter(&self.nodes) {
+            let (k, v) = kv.into_inner()?;
+            out.write_all(&[1]).map_err(io)?;
+            put_block(out, &k).map_err(io)?;
+            put_block(out, &v).map_err(io)?;
+        }
+        for kv in self.snap.iter(&self.sessions) {
+            let (k, v) = kv.into_inner()?;
+            out.write_all(&[2]).map_err(io)?;
+            out.write_all(&decode_i64(&k, "session key")?.to_be_bytes())
+                .map_err(io)?;
+            put_block(out, &v).map_err(io)?;
+        }
+        out.write_all(&[0]).map_err(io)
     }
 }
