@@ -26,7 +26,7 @@ struct Args {
     /// Servers, comma-separated; sessions are spread over them. Loopback only.
     #[arg(long, default_value = "127.0.0.1:2181")]
     servers: String,
-    /// set | get | mixed | create
+    /// set | get | mixed | create | populate (with --count)
     #[arg(long, default_value = "set")]
     workload: String,
     /// Concurrent sessions.
@@ -44,6 +44,10 @@ struct Args {
     /// A label for the output (e.g. the server's name).
     #[arg(long, default_value = "")]
     label: String,
+    /// Stop after this many requests in all (spread over the sessions),
+    /// or after `--seconds`, whichever comes first (`populate` uses it).
+    #[arg(long)]
+    count: Option<u64>,
 }
 
 struct Outcome {
@@ -88,6 +92,23 @@ fn request(workload: &str, id: usize, n: u64, data: &Bytes) -> Request {
     };
     match workload {
         "get" => get(),
+        // /zk-load/s<id>/d<k/1000>/n<k%1000>: 1,000 children per parent,
+        // each parent created just before its first child (a session's
+        // writes are applied in order).
+        "populate" => {
+            let k = n.saturating_sub(11);
+            let dir = format!("{path}/d{}", k / 1000);
+            Request::Create(CreateRequest {
+                path: if k.is_multiple_of(1000) {
+                    dir
+                } else {
+                    format!("{dir}/n{}", k % 1000)
+                },
+                data: Some(data.clone()),
+                acl: vec![Acl::open()],
+                flags: 0,
+            })
+        }
         "mixed" if !n.is_multiple_of(10) => get(),
         "mixed" | "set" => set(),
         _ => Request::Create(CreateRequest {
@@ -153,7 +174,17 @@ async fn session(
     let (mut ops, mut errors) = (0u64, 0u64);
     let mut sent: HashMap<i32, Instant> = HashMap::new();
     let mut xid = 10i32;
-    for _ in 0..args.inflight {
+    // With --count, this session's share of the requests.
+    let share = args
+        .count
+        .map(|c| c / args.sessions as u64 + u64::from((id as u64) < c % args.sessions as u64));
+    let args = Args {
+        count: share,
+        ..args
+    };
+    let mut sent_total = 0u64;
+    for _ in 0..args.inflight.min(share.map_or(usize::MAX, |s| s as usize)) {
+        sent_total += 1;
         xid += 1;
         send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
     }
@@ -177,7 +208,8 @@ async fn session(
         if header.err != 0 {
             errors += 1;
         }
-        if Instant::now() < end_at {
+        if Instant::now() < end_at && args.count.is_none_or(|c| sent_total < c) {
+            sent_total += 1;
             xid += 1;
             send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
         }

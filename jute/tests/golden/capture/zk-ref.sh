@@ -27,7 +27,10 @@ if [ -f "$DIR/zk.pid" ] && kill -0 "$(cat "$DIR/zk.pid")" 2>/dev/null; then
   exit 1
 fi
 
-rm -rf "$DIR/data"
+# ZK_KEEP_DATA=1 restarts on the data already there (restart timing).
+if [ "${ZK_KEEP_DATA:-0}" != 1 ]; then
+  rm -rf "$DIR/data"
+fi
 rm -f "$DIR"/zoo.cfg.dynamic.* "$DIR/zoo.cfg.bak"
 mkdir -p "$DIR/data"
 echo "${ZK_MYID:-1}" > "$DIR/data/myid"
@@ -79,7 +82,7 @@ nohup java -Xmx1000m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
 echo $! > "$DIR/zk.pid"
 
 # Wait for `ruok` -> `imok` (python socket; nc is not required).
-for _ in $(seq 1 120); do
+for _ in $(seq 1 "${ZK_WAIT_TRIES:-120}"); do
   if ! kill -0 "$(cat "$DIR/zk.pid")" 2>/dev/null; then
     echo "zk-ref: server exited early; see $DIR/zk.out and $DIR/zk.log" >&2
     exit 1

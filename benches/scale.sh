@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Data-set scale, side by side: populate N znodes of 100 bytes (1,000 per
+# parent) into a standalone Corral and a standalone ZooKeeper 3.8 (Debian
+# jars, upstream defaults, fsync on), then report each server's resident
+# memory, and the time from a restart after `kill -9` until a client reads
+# the last node written.
+#
+#   benches/scale.sh [--count 1000000] [--targets "corral zookeeper"]
+#
+# Servers listen on 127.0.0.1 only and are stopped by the PIDs this script
+# started. ZooKeeper runs with -Xmx1000m (upstream's default), which holds
+# about a million such znodes; larger counts are for Corral alone.
+set -euo pipefail
+
+COUNT=1000000
+TARGETS="corral zookeeper"
+SESSIONS=16
+while [ $# -gt 0 ]; do
+  case $1 in
+    --count) COUNT=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ZKREF="$ROOT/jute/tests/golden/capture/zk-ref.sh"
+ZKSTOP="$ROOT/jute/tests/golden/capture/zk-stop.sh"
+cd "$ROOT"
+cargo build --release --locked -q -p server -p benches
+CORRAL="$ROOT/target/release/corral"
+LOAD="$ROOT/target/release/zk-load"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-scale.XXXXXX")
+PIDS=()
+ZKDIR=""
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  if [ -n "$ZKDIR" ]; then bash "$ZKSTOP" "$ZKDIR" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The last node session 0 writes: its share is COUNT/SESSIONS (+1 if it
+# gets a remainder).
+share=$(( COUNT / SESSIONS + (COUNT % SESSIONS > 0 ? 1 : 0) ))
+k=$(( share - 1 ))
+if [ $(( k % 1000 )) -eq 0 ]; then
+  LAST="/zk-load/s0/d$(( k / 1000 ))"
+else
+  LAST="/zk-load/s0/d$(( k / 1000 ))/n$(( k % 1000 ))"
+fi
+
+# Seconds until a new session reads PATH on PORT (polling every 20 ms).
+time_to_read() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import socket, struct, sys, time
+port, path = int(sys.argv[1]), sys.argv[2].encode()
+t0 = time.monotonic()
+def frame(s, body):
+    s.sendall(struct.pack(">i", len(body)) + body)
+def read(s):
+    n = b""
+    while len(n) < 4:
+        d = s.recv(4 - len(n))
+        if not d:
+            raise OSError("closed")
+        n += d
+    (ln,) = struct.unpack(">i", n)
+    buf = b""
+    while len(buf) < ln:
+        d = s.recv(ln - len(buf))
+        if not d:
+            raise OSError("closed")
+        buf += d
+    return buf
+while time.monotonic() - t0 < 600:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        frame(s, struct.pack(">iqiqi", 0, 0, 30000, 0, 16) + b"\0" * 16 + b"\0")
+        rsp = read(s)
+        if struct.unpack(">q", rsp[8:16])[0] == 0:
+            raise OSError("no session")
+        frame(s, struct.pack(">iii", 1, 4, len(path)) + path + b"\0")
+        rsp = read(s)
+        xid, zxid, err = struct.unpack(">iqi", rsp[:16])
+        if err == 0:
+            print(f"{time.monotonic() - t0:.2f}")
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.02)
+print("timeout")
+sys.exit(1)
+PY
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+for target in $TARGETS; do
+  p=$(port)
+  dir="$WORK/$target"
+  mkdir -p "$dir"
+  echo "== $target: populating $COUNT znodes" >&2
+  if [ "$target" = corral ]; then
+    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --log warn \
+      > "$dir/corral.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    time_to_read "$p" / > /dev/null
+  else
+    ZKDIR=$dir
+    bash "$ZKREF" "$dir" "$p" > /dev/null
+    pid=$(cat "$dir/zk.pid")
+  fi
+  load=$("$LOAD" --servers "127.0.0.1:$p" --workload populate --count "$COUNT" \
+    --sessions "$SESSIONS" --inflight 64 --seconds 300 --label "$target" | tail -n 1)
+  sleep 5
+  rss=$(rss_kib "$pid")
+  disk=$(du -sk "$dir" | awk '{print $1}')
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  echo "== $target: restarting after kill -9" >&2
+  if [ "$target" = corral ]; then
+    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --log warn \
+      >> "$dir/corral.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+  else
+    rm -f "$dir/zk.pid"
+    ZK_KEEP_DATA=1 ZK_WAIT_TRIES=1200 bash "$ZKREF" "$dir" "$p" > /dev/null &
+  fi
+  restart=$(time_to_read "$p" "$LAST")
+  if [ "$target" = zookeeper ]; then
+    wait
+    pid=$(cat "$dir/zk.pid")
+  fi
+  rss2=$(rss_kib "$pid")
+  echo "$load" | /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+count, rss, rss2, disk, restart = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+print(json.dumps({"server": d["label"], "znodes": count, "populate_ops_per_s": d["ops_per_s"],
+  "rss_mib": round(rss / 1024), "bytes_per_znode": round(rss * 1024 / count),
+  "rss_after_restart_mib": round(rss2 / 1024), "disk_mib": round(disk / 1024),
+  "restart_to_read_s": float(restart) if restart != "timeout" else None}))' \
+    "$COUNT" "$rss" "$rss2" "$disk" "$restart"
+  kill -9 "$pid" 2>/dev/null || true
+  if [ "$target" = zookeeper ]; then bash "$ZKSTOP" "$dir" >/dev/null 2>&1 || true; ZKDIR=""; fi
+done
