@@ -32,14 +32,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ZKREF="$ROOT/jute/tests/golden/capture/zk-ref.sh"
-ZKSTOP="$ROOT/jute/tests/golden/capture/zk-stop.sh"
-cd "$ROOT"
-cargo build --release --locked -q -p server -p benches
-CORRAL="$ROOT/target/release/corral"
-LOAD="$ROOT/target/release/zk-load"
-
+. "$(dirname "$0")/lib.sh"
+build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-compare.XXXXXX")
 RESULTS="$WORK/results.jsonl"
 CORRAL_PIDS=()
@@ -59,34 +53,6 @@ cleanup() {
   ZK_DIRS=()
 }
 trap 'cleanup; echo "results kept in $RESULTS" >&2' EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_mode() { # PORT: until srvr reports a Mode
-  for _ in $(seq 1 240); do
-    mode=$(/usr/bin/python3 - "$1" <<'PY' 2>/dev/null || true
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
-s.sendall(b"srvr")
-buf = b""
-while True:
-    d = s.recv(4096)
-    if not d:
-        break
-    buf += d
-for line in buf.decode("ascii", "replace").splitlines():
-    if line.startswith("Mode:"):
-        print(line.split(":", 1)[1].strip())
-PY
-)
-    if [ -n "$mode" ]; then return 0; fi
-    sleep 0.25
-  done
-  echo "server on port $1 never reported a mode" >&2
-  return 1
-}
 
 # start_corral N -> sets CORRAL_ADDRS
 start_corral() {

@@ -23,13 +23,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ZKREF="$ROOT/jute/tests/golden/capture/zk-ref.sh"
-ZKSTOP="$ROOT/jute/tests/golden/capture/zk-stop.sh"
-cd "$ROOT"
-cargo build --release --locked -q -p server -p benches
-CORRAL="$ROOT/target/release/corral"
-LOAD="$ROOT/target/release/zk-load"
+. "$(dirname "$0")/lib.sh"
+build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-scale.XXXXXX")
 PIDS=()
 ZKDIR=""
@@ -38,10 +33,6 @@ cleanup() {
   if [ -n "$ZKDIR" ]; then bash "$ZKSTOP" "$ZKDIR" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
-
-port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # The last node session 0 writes: its share is COUNT/SESSIONS (+1 if it
 # gets a remainder).
@@ -100,7 +91,7 @@ PY
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 for target in $TARGETS; do
-  p=$(port)
+  p=$(free_port)
   dir="$WORK/$target"
   mkdir -p "$dir"
   echo "== $target: populating $COUNT znodes" >&2

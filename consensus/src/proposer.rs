@@ -66,6 +66,18 @@ struct Route {
     timeout: Duration,
 }
 
+/// The leader these metrics know of, and its peer address.
+fn leader_of(m: &openraft::RaftMetrics<NodeId, crate::Peer>) -> Option<(NodeId, String)> {
+    let leader = m.current_leader?;
+    let addr = m
+        .membership_config
+        .membership()
+        .get_node(&leader)
+        .map(|p| p.raft_addr.clone())
+        .unwrap_or_default();
+    Some((leader, addr))
+}
+
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Route")
@@ -84,14 +96,7 @@ impl Route {
             .metrics(|m| m.current_leader.is_some(), "a known leader")
             .await
             .map_err(|e| format!("no leader: {e}"))?;
-        let leader = m.current_leader.ok_or("no leader")?;
-        let addr = m
-            .membership_config
-            .membership()
-            .get_node(&leader)
-            .map(|p| p.raft_addr.clone())
-            .unwrap_or_default();
-        Ok((leader, addr))
+        leader_of(&m).ok_or_else(|| "no leader".into())
     }
 
     /// Hands `batch` to Raft (on the leader) or to the connection to the
@@ -233,20 +238,8 @@ impl Proposer {
         timeout: Duration,
     ) -> Result<(NodeId, Vec<u8>), ProposeError> {
         // No waiting for a leader here: "none known" is the answer.
-        let (leader, addr) = {
-            let m = self.route.raft.metrics();
-            let m = m.borrow();
-            let leader = m
-                .current_leader
-                .ok_or_else(|| ProposeError("no leader known".into()))?;
-            let addr = m
-                .membership_config
-                .membership()
-                .get_node(&leader)
-                .map(|p| p.raft_addr.clone())
-                .unwrap_or_default();
-            (leader, addr)
-        };
+        let (leader, addr) = leader_of(&self.route.raft.metrics().borrow())
+            .ok_or_else(|| ProposeError("no leader known".into()))?;
         match self
             .route
             .clients

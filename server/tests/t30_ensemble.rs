@@ -18,7 +18,7 @@ use futures::{SinkExt, StreamExt};
 use jute::proto::*;
 use jute::{Acl, ClientCodec, ClientFrame, CreateMode, Decode, Request, Response, xid};
 use server::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -36,13 +36,6 @@ struct Member {
 
 struct Ensemble {
     members: Vec<Member>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Ensemble {
@@ -143,27 +136,6 @@ impl Drop for Ensemble {
             m.shutdown.cancel();
         }
     }
-}
-
-async fn srvr(addr: SocketAddr) -> String {
-    let Ok(mut s) = TcpStream::connect(addr).await else {
-        return String::new();
-    };
-    if s.write_all(b"srvr").await.is_err() {
-        return String::new();
-    }
-    let mut out = String::new();
-    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await;
-    out
-}
-
-async fn mode(addr: SocketAddr) -> String {
-    srvr(addr)
-        .await
-        .lines()
-        .find_map(|l| l.strip_prefix("Mode: "))
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// A handshake; `None` if the server closes without answering (not
@@ -425,7 +397,7 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
         "a cut-off member accepted a session"
     );
     assert_eq!(
-        srvr(e.members[cut].addr).await,
+        four_letter(e.members[cut].addr, "srvr").await,
         "This ZooKeeper instance is not currently serving requests\n",
         "srvr from a member without a quorum"
     );

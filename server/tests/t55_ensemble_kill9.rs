@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::linearizability::{self, Event, Op};
+use common::{free_port, mode};
 use futures::{SinkExt, StreamExt};
 use jute::proto::*;
 use jute::{Acl, ClientCodec, ClientFrame, Request, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -39,13 +39,6 @@ impl Drop for Node {
             let _ = c.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Node {
@@ -131,21 +124,6 @@ async fn request(c: &mut Client, xid: i32, req: &Request) -> Option<(i32, Respon
             _ => return None,
         }
     }
-}
-
-async fn mode(addr: SocketAddr) -> String {
-    let Ok(mut s) = TcpStream::connect(addr).await else {
-        return String::new();
-    };
-    if s.write_all(b"srvr").await.is_err() {
-        return String::new();
-    }
-    let mut out = String::new();
-    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await;
-    out.lines()
-        .find_map(|l| l.strip_prefix("Mode: "))
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[derive(Default)]

@@ -133,3 +133,36 @@ pub async fn ping(c: &mut Client) {
     let (h, _) = next_frame(c).await;
     assert_eq!((h.xid, h.err), (jute::xid::PING, 0), "ping answered");
 }
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Sends a four-letter word and returns the whole answer ("" if the
+/// server cannot be reached).
+pub async fn four_letter(addr: std::net::SocketAddr, word: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    if s.write_all(word.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await;
+    out
+}
+
+/// The `Mode:` of a server's `srvr` ("" if none).
+pub async fn mode(addr: std::net::SocketAddr) -> String {
+    four_letter(addr, "srvr")
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .unwrap_or_default()
+        .to_owned()
+}
