@@ -12,10 +12,9 @@ use bytes::Bytes;
 use futures::stream::{FuturesOrdered, SplitSink};
 use futures::{SinkExt, StreamExt};
 use jute::proto::{ConnectRequest, ConnectResponse};
-use jute::{FourLetterWord, Frame, ServerCodec};
+use jute::{Frame, OpCode, ServerCodec};
 use rand::RngCore;
 use storage::CommandOp;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
@@ -25,6 +24,7 @@ use tracing::{Instrument, debug, info, info_span};
 use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
 use crate::pipeline::{self, Next, Step};
 use crate::session::SessionCtx;
+use crate::stats::Conn;
 
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -32,12 +32,20 @@ static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 const MAX_PIPELINED_WRITES: usize = 1024;
 
 /// A write of this session on its way through Raft: whether it was
-/// applied, and when its request arrived.
-type InFlight = std::pin::Pin<Box<dyn std::future::Future<Output = (bool, Instant)> + Send>>;
+/// applied, when its request arrived, its xid and opcode.
+type InFlight = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
-/// Accounts for a finished write; false if it failed (close the connection).
-fn finished(core: &Core, (ok, started): (bool, Instant)) -> bool {
-    core.stats.latency(started.elapsed());
+/// A request that was answered (or failed): whether it succeeded, when it
+/// arrived, its xid and opcode.
+type Done = (bool, Instant, i32, i32);
+
+/// Accounts for an answered request; false if it failed (close the
+/// connection).
+fn finished(core: &Core, conn: &Conn, (ok, started, xid, op): Done) -> bool {
+    let latency = started.elapsed();
+    core.stats.latency(latency);
+    conn.queued.fetch_sub(1, Ordering::Relaxed);
+    conn.answered(crate::four_letter::op_name(op), xid, latency);
     ok
 }
 
@@ -54,7 +62,8 @@ pub(crate) async fn serve(
     let conn_id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("conn", %peer, conn_id, session_id = tracing::field::Empty);
     async move {
-        let _counted = core.stats.connection();
+        let counted = core.stats.connection(conn_id, peer);
+        let conn = counted.conn.clone();
         let mut framed = Framed::new(socket, ServerCodec::new(core.config.max_frame_len));
         // ZooKeeper drops connections that never complete a handshake.
         let first = tokio::select! {
@@ -64,7 +73,11 @@ pub(crate) async fn serve(
         let connect = match first {
             Ok(Some(Ok(Frame::Connect(req)))) => req,
             Ok(Some(Ok(Frame::FourLetter { word, .. }))) => {
-                four_letter(framed.into_inner(), word, &core).await;
+                // ZooKeeper counts the word as a packet received.
+                core.stats.received();
+                conn.received.fetch_add(1, Ordering::Relaxed);
+                conn.four_letter.store(true, Ordering::Relaxed);
+                crate::four_letter::answer(framed.into_inner(), word, &core).await;
                 return;
             }
             Ok(Some(Err(e))) => {
@@ -76,7 +89,7 @@ pub(crate) async fn serve(
         let (sink, mut stream) = framed.split();
         let (tx, rx) = mpsc::unbounded_channel();
         let closing = CancellationToken::new();
-        let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone()));
+        let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
         let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
             let _ = tx.send(Outgoing::Close);
@@ -84,6 +97,12 @@ pub(crate) async fn serve(
             return;
         };
         tracing::Span::current().record("session_id", format_args!("0x{:x}", session.id));
+        conn.session.store(session.id, Ordering::Relaxed);
+        conn.timeout_ms.store(
+            i64::try_from(session.timeout.as_millis()).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
+        conn.established_ms.store(crate::core::now_ms(), Ordering::Relaxed);
 
         // Writes of this session in flight, oldest first: a session may have
         // several (they stay in order through the proposer); anything else
@@ -96,7 +115,7 @@ pub(crate) async fn serve(
                 _ = shutdown.cancelled() => break,
                 _ = closing.cancelled() => break,
                 Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                    if !finished(&core, done) || (closing_after && in_flight.is_empty()) {
+                    if !finished(&core, &conn, done) || (closing_after && in_flight.is_empty()) {
                         break;
                     }
                 }
@@ -117,13 +136,15 @@ pub(crate) async fn serve(
                         }
                     };
                     core.stats.received();
+                    conn.received.fetch_add(1, Ordering::Relaxed);
+                    conn.queued.fetch_add(1, Ordering::Relaxed);
                     let started = Instant::now();
                     // A read waits for the session's writes in flight; after
                     // a sync, everything waits for it (FIFO).
                     if barrier || !pipeline::is_write(header.op) {
                         barrier = false;
                         while let Some(done) = in_flight.next().await {
-                            if !finished(&core, done) {
+                            if !finished(&core, &conn, done) {
                                 break 'serve;
                             }
                         }
@@ -137,7 +158,9 @@ pub(crate) async fn serve(
                     }
                     let span = info_span!("request", xid = header.xid, op = header.op);
                     match span.in_scope(|| pipeline::serve(&core, &mut session, &tx, &header, &body)) {
-                        Step::Done(Next::Continue) => core.stats.latency(started.elapsed()),
+                        Step::Done(Next::Continue) => {
+                            finished(&core, &conn, (true, started, header.xid, header.op));
+                        }
                         Step::Done(Next::Close) => break,
                         Step::Propose { op, then } => {
                             // Queued now, so the session's writes keep their order.
@@ -151,7 +174,7 @@ pub(crate) async fn serve(
                                         // ZooKeeper, and retries.
                                         debug!(error = %e, "write not committed; closing");
                                     }
-                                    (result.is_ok(), started)
+                                    (result.is_ok(), started, header.xid, header.op)
                                 }
                                 .instrument(span),
                             ));
@@ -164,11 +187,11 @@ pub(crate) async fn serve(
                                     match core.sync().await {
                                         Ok(()) => {
                                             pipeline::sync_done(&core, &tx, xid, path);
-                                            (true, started)
+                                            (true, started, xid, OpCode::Sync.into())
                                         }
                                         Err(e) => {
                                             debug!(error = %e, "sync failed; closing");
-                                            (false, started)
+                                            (false, started, xid, OpCode::Sync.into())
                                         }
                                     }
                                 }
@@ -312,12 +335,19 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     closing: CancellationToken,
     core: Arc<Core>,
+    conn: Arc<Conn>,
 ) {
     while let Some(msg) = rx.recv().await {
         if matches!(msg, Outgoing::Close) {
             break;
         }
         core.stats.sent();
+        conn.sent.fetch_add(1, Ordering::Relaxed);
+        if let Outgoing::Frame(header, _) = &msg
+            && header.xid >= 0
+        {
+            conn.replied(header.zxid);
+        }
         if sink.feed(msg).await.is_err() {
             break;
         }
@@ -327,108 +357,4 @@ async fn write_loop(
     }
     let _ = sink.close().await;
     closing.cancel();
-}
-
-/// Answers a four-letter word and closes, as ZooKeeper does: a word not
-/// in `4lw.commands.whitelist` gets ZooKeeper's refusal. Served so far:
-/// `ruok`, `srvr` and `mntr` (issue #6 brings the others); an allowed word without
-/// an implementation closes the connection silently.
-async fn four_letter(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
-    let allowed = core
-        .config
-        .four_letter_whitelist
-        .as_ref()
-        .is_none_or(|w| w.contains(word.name()));
-    let text = match word {
-        FourLetterWord::TelnetClose => String::new(),
-        w if !allowed => format!(
-            "{} is not executed because it is not in the whitelist.\n",
-            w.name()
-        ),
-        FourLetterWord::Ruok => "imok".to_owned(),
-        // ZooKeeper's answer from a server that is not serving (no quorum
-        // yet, or lost), which scripts and probes look for.
-        FourLetterWord::Srvr | FourLetterWord::Mntr if !core.serving() => {
-            "This ZooKeeper instance is not currently serving requests\n".to_owned()
-        }
-        FourLetterWord::Srvr => srvr(core),
-        FourLetterWord::Mntr => mntr(core),
-        _ => String::new(),
-    };
-    let _ = socket.write_all(text.as_bytes()).await;
-    let _ = socket.shutdown().await;
-}
-
-/// What a ZooKeeper client library would report as the server version:
-/// ZooKeeper's compatibility level, then Corral's own.
-pub(crate) fn version_string() -> String {
-    format!(
-        "3.8.0-corral-{}, built on Corral {}",
-        env!("CARGO_PKG_VERSION"),
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names, for the
-/// keys Corral can fill truthfully (the rest come with metrics, #6).
-fn mntr(core: &Core) -> String {
-    let (znodes, watches, ephemerals, data_size, sessions) = {
-        let st = core.lock();
-        // ZooKeeper's approximateDataSize: path and data lengths of every
-        // node (its map holds the root twice; the empty key adds nothing).
-        let size: usize = st
-            .tree
-            .iter_nodes()
-            .map(|n| n.path().len() + n.data.as_ref().map_or(0, |d| d.len()))
-            .sum();
-        (
-            st.tree.node_count() + 1,
-            st.host.watches.len(),
-            st.tree.sessions().ephemeral_count(),
-            size,
-            st.tree.sessions().len(),
-        )
-    };
-    let s = core.stats.snapshot();
-    let lines = [
-        ("zk_version", version_string()),
-        ("zk_server_state", core.mode().to_owned()),
-        ("zk_avg_latency", format!("{:.1}", s.avg_ms)),
-        ("zk_max_latency", s.max_ms.to_string()),
-        ("zk_min_latency", s.min_ms.to_string()),
-        ("zk_packets_received", s.received.to_string()),
-        ("zk_packets_sent", s.sent.to_string()),
-        ("zk_num_alive_connections", s.connections.to_string()),
-        ("zk_outstanding_requests", "0".to_owned()),
-        ("zk_znode_count", znodes.to_string()),
-        ("zk_watch_count", watches.to_string()),
-        ("zk_ephemerals_count", ephemerals.to_string()),
-        ("zk_approximate_data_size", data_size.to_string()),
-        ("zk_global_sessions", sessions.to_string()),
-        ("zk_local_sessions", "0".to_owned()),
-    ];
-    lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
-}
-
-/// `srvr`, line for line in ZooKeeper 3.8's format (`ServerCommand`).
-fn srvr(core: &Core) -> String {
-    let (zxid, nodes) = {
-        let st = core.lock();
-        // ZooKeeper keys the root twice ("" and "/"), and counts both.
-        (st.tree.last_zxid(), st.tree.node_count() + 1)
-    };
-    let s = core.stats.snapshot();
-    format!(
-        "Zookeeper version: {}\nLatency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
-        version_string(),
-        s.min_ms,
-        s.avg_ms,
-        s.max_ms,
-        s.received,
-        s.sent,
-        s.connections,
-        zxid,
-        core.mode(),
-        nodes
-    )
 }

@@ -29,6 +29,7 @@ pub mod cli;
 mod config;
 mod connection;
 mod core;
+mod four_letter;
 mod leader_tasks;
 mod listener;
 mod pipeline;

@@ -146,6 +146,23 @@ impl WatchManager {
         }
     }
 
+    /// What ZooKeeper keeps in its data-watch manager, by path: one-shot
+    /// data and exist watches and persistent ones (`wchs`/`wchc`/`wchp`
+    /// report only these).
+    pub(crate) fn data_watches(&self) -> BTreeMap<String, BTreeSet<i64>> {
+        self.by_path
+            .iter()
+            .filter_map(|(path, sessions)| {
+                let s: BTreeSet<i64> = sessions
+                    .iter()
+                    .filter(|(_, kinds)| kinds.iter().any(|k| *k != Kind::Child))
+                    .map(|(s, _)| *s)
+                    .collect();
+                (!s.is_empty()).then(|| (path.clone(), s))
+            })
+            .collect()
+    }
+
     /// Number of watches held (`mntr`'s `zk_watch_count`).
     pub(crate) fn len(&self) -> usize {
         self.by_session.values().map(BTreeSet::len).sum()

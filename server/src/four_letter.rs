@@ -1,0 +1,410 @@
+//! The four-letter words, in ZooKeeper 3.8's formats (`server/command/*`
+//! at release-3.8.4): scripts and probes parse them, so separators, blank
+//! lines and missing final newlines are kept as ZooKeeper writes them.
+//! A word not in `4lw.commands.whitelist` gets ZooKeeper's refusal; most
+//! words answer ZooKeeper's "not currently serving" line while this server
+//! is out of touch with a quorum.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use jute::{FourLetterWord, OpCode};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::core::Core;
+
+/// ZooKeeper's answer from a server that is not serving requests.
+pub(crate) const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+/// Answers `word` on `socket` and closes it, as ZooKeeper does.
+pub(crate) async fn answer(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
+    let text = respond(word, core);
+    let _ = socket.write_all(text.as_bytes()).await;
+    let _ = socket.shutdown().await;
+}
+
+/// The whole answer to `word`.
+pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
+    use FourLetterWord as W;
+    let allowed = core
+        .config
+        .four_letter_whitelist
+        .as_ref()
+        .is_none_or(|w| w.contains(word.name()));
+    if word == W::TelnetClose {
+        return String::new();
+    }
+    if !allowed {
+        return format!(
+            "{} is not executed because it is not in the whitelist.\n",
+            word.name()
+        );
+    }
+    let serving = core.serving();
+    match word {
+        // ZooKeeper answers imok whatever its state.
+        W::Ruok => "imok".to_owned(),
+        W::Isro if !serving => "null".to_owned(),
+        W::Isro => "rw".to_owned(),
+        W::Envi => envi(),
+        W::Gtmk => "306".to_owned(),
+        _ if !serving => NOT_SERVING.to_owned(),
+        W::Srvr => stat(core, false),
+        W::Stat => stat(core, true),
+        W::Mntr => mntr(core),
+        W::Conf => conf(core),
+        W::Cons => cons(core),
+        W::Crst => {
+            for c in core.stats.connections() {
+                c.reset();
+            }
+            "Connection stats reset.\n".to_owned()
+        }
+        W::Srst => {
+            core.stats.reset();
+            "Server stats reset.\n".to_owned()
+        }
+        W::Dirs => dirs(core),
+        W::Wchs | W::Wchc | W::Wchp => watches(core, word),
+        // dump, hash and stmk are not served yet: the connection closes.
+        _ => String::new(),
+    }
+}
+
+/// What a ZooKeeper client library would report as the server version:
+/// ZooKeeper's compatibility level, then Corral's own.
+pub(crate) fn version_string() -> String {
+    format!(
+        "3.8.0-corral-{}, built on Corral {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// ZooKeeper's abbreviation of an operation in `cons` (`lop=`), as
+/// `FinalRequestProcessor` sets it.
+pub(crate) fn op_name(op: i32) -> &'static str {
+    use OpCode as O;
+    match OpCode::try_from(op) {
+        Ok(O::Ping) => "PING",
+        Ok(O::CreateSession) => "SESS",
+        Ok(O::Multi) => "MULT",
+        Ok(O::MultiRead) => "MLTR",
+        Ok(O::Create | O::Create2 | O::CreateContainer | O::CreateTtl) => "CREA",
+        Ok(O::Delete | O::DeleteContainer) => "DELE",
+        Ok(O::SetData) => "SETD",
+        Ok(O::Reconfig) => "RECO",
+        Ok(O::SetAcl) => "SETA",
+        Ok(O::CloseSession) => "CLOS",
+        Ok(O::Sync) => "SYNC",
+        Ok(O::Check) => "CHEC",
+        Ok(O::Exists) => "EXIS",
+        Ok(O::GetData) => "GETD",
+        Ok(O::SetWatches) => "SETW",
+        Ok(O::SetWatches2) => "STW2",
+        Ok(O::AddWatch) => "ADDW",
+        Ok(O::GetAcl) => "GETA",
+        Ok(O::GetChildren | O::GetChildren2) => "GETC",
+        Ok(O::GetAllChildrenNumber) => "GETACN",
+        Ok(O::CheckWatches) => "CHKW",
+        Ok(O::RemoveWatches) => "REMW",
+        Ok(O::WhoAmI) => "HOMI",
+        Ok(O::GetEphemerals) => "GETE",
+        _ => "NA",
+    }
+}
+
+/// `srvr`, and `stat` with its list of clients (`StatCommand`).
+fn stat(core: &Core, clients: bool) -> String {
+    let (zxid, nodes) = {
+        let st = core.lock();
+        // ZooKeeper keys the root twice ("" and "/"), and counts both.
+        (st.tree.last_zxid(), st.tree.node_count() + 1)
+    };
+    let s = core.stats.snapshot();
+    let mut out = format!("Zookeeper version: {}\n", version_string());
+    if clients {
+        out.push_str("Clients:\n");
+        for c in core.stats.connections() {
+            out.push_str(&c.describe(false));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Latency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
+        s.min_ms,
+        s.avg_ms,
+        s.max_ms,
+        s.received,
+        s.sent,
+        s.connections,
+        zxid,
+        core.mode(),
+        nodes
+    ));
+    if core.mode() == "leader" {
+        // Corral does not track proposal sizes yet: ZooKeeper's "none yet".
+        out.push_str("Proposal sizes last/min/max: -1/-1/-1\n");
+    }
+    out
+}
+
+/// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names, for the
+/// keys Corral can fill truthfully (the rest come with metrics, #6).
+fn mntr(core: &Core) -> String {
+    let (znodes, watches, ephemerals, data_size, sessions) = {
+        let st = core.lock();
+        // ZooKeeper's approximateDataSize: path and data lengths of every
+        // node (its map holds the root twice; the empty key adds nothing).
+        let size: usize = st
+            .tree
+            .iter_nodes()
+            .map(|n| n.path().len() + n.data.as_ref().map_or(0, |d| d.len()))
+            .sum();
+        (
+            st.tree.node_count() + 1,
+            st.host.watches.len(),
+            st.tree.sessions().ephemeral_count(),
+            size,
+            st.tree.sessions().len(),
+        )
+    };
+    let s = core.stats.snapshot();
+    let lines = [
+        ("zk_version", version_string()),
+        ("zk_server_state", core.mode().to_owned()),
+        ("zk_avg_latency", format!("{:.1}", s.avg_ms)),
+        ("zk_max_latency", s.max_ms.to_string()),
+        ("zk_min_latency", s.min_ms.to_string()),
+        ("zk_packets_received", s.received.to_string()),
+        ("zk_packets_sent", s.sent.to_string()),
+        ("zk_num_alive_connections", s.connections.to_string()),
+        ("zk_outstanding_requests", "0".to_owned()),
+        ("zk_znode_count", znodes.to_string()),
+        ("zk_watch_count", watches.to_string()),
+        ("zk_ephemerals_count", ephemerals.to_string()),
+        ("zk_approximate_data_size", data_size.to_string()),
+        ("zk_global_sessions", sessions.to_string()),
+        ("zk_local_sessions", "0".to_owned()),
+    ];
+    lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+}
+
+/// `cons`: every connection in full, then a blank line.
+fn cons(core: &Core) -> String {
+    let mut out = String::new();
+    for c in core.stats.connections() {
+        out.push_str(&c.describe(true));
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// Bytes under `dir`, recursively (0 if it cannot be read).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The tree's directory and the Raft log's (ZooKeeper's snapshot and
+/// transaction-log directories).
+fn data_dirs(core: &Core) -> (std::path::PathBuf, std::path::PathBuf) {
+    let c = &core.config;
+    (
+        c.data_dir.join("tree"),
+        c.data_log_dir.as_ref().unwrap_or(&c.data_dir).join("raft"),
+    )
+}
+
+/// `dirs` (`DirsCommand`).
+fn dirs(core: &Core) -> String {
+    let (tree, log) = data_dirs(core);
+    format!(
+        "datadir_size: {}\nlogdir_size: {}\n",
+        dir_size(&tree),
+        dir_size(&log)
+    )
+}
+
+/// `conf` (`ZooKeeperServer.dumpConf`, and `QuorumZooKeeperServer`'s
+/// additions for an ensemble, which end without a newline).
+fn conf(core: &Core) -> String {
+    let c = &core.config;
+    let (tree, log) = data_dirs(core);
+    let ms = |d: std::time::Duration| d.as_millis();
+    let server_id = if c.is_standalone() {
+        0
+    } else {
+        u64::from(c.server_id)
+    };
+    let mut out = format!(
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
+        c.client_addr.port(),
+        absolute(&tree),
+        dir_size(&tree),
+        absolute(&log),
+        dir_size(&log),
+        ms(c.tick_time),
+        c.max_client_cnxns,
+        ms(c.min_session_timeout),
+        ms(c.max_session_timeout),
+        server_id
+    );
+    if !c.is_standalone() {
+        let me = c.servers.iter().find(|s| s.id == u64::from(c.server_id));
+        let quorum_port = me
+            .and_then(|s| s.quorum_addr.rsplit_once(':'))
+            .map_or("", |(_, p)| p);
+        out.push_str(&format!(
+            "initLimit={}\nsyncLimit={}\nelectionAlg=3\nelectionPort={}\nquorumPort={}\npeerType={}\nmembership: \n",
+            c.init_limit,
+            c.sync_limit,
+            me.map_or(0, |s| s.election_port),
+            quorum_port,
+            u8::from(me.is_some_and(|s| s.observer)),
+        ));
+        for s in &c.servers {
+            out.push_str(&format!(
+                "server.{}={}:{}:{}",
+                s.id,
+                s.quorum_addr,
+                s.election_port,
+                if s.observer {
+                    "observer"
+                } else {
+                    "participant"
+                }
+            ));
+            if let Some(client) = &s.client_addr {
+                out.push(';');
+                out.push_str(client);
+            }
+            out.push('\n');
+        }
+        out.push_str("version=0");
+    }
+    out
+}
+
+/// `envi` (`EnvCommand`): ZooKeeper's keys; the Java ones say `<NA>`.
+fn envi() -> String {
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "<NA>".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "<NA>".to_owned());
+    let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "<NA>".to_owned());
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "<NA>".to_owned());
+    let na = "<NA>".to_owned();
+    let lines = [
+        ("zookeeper.version", version_string()),
+        ("host.name", host),
+        ("java.version", na.clone()),
+        ("java.vendor", na.clone()),
+        ("java.home", na.clone()),
+        ("java.class.path", na.clone()),
+        ("java.library.path", na.clone()),
+        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
+        ("java.compiler", na.clone()),
+        // Java's names: "Linux", "amd64".
+        ("os.name", java_os_name()),
+        (
+            "os.arch",
+            match std::env::consts::ARCH {
+                "x86_64" => "amd64".to_owned(),
+                other => other.to_owned(),
+            },
+        ),
+        ("os.version", os_version),
+        (
+            "user.name",
+            std::env::var("USER").unwrap_or_else(|_| var("LOGNAME")),
+        ),
+        ("user.home", var("HOME")),
+        ("user.dir", cwd),
+        ("os.memory.free", na.clone()),
+        ("os.memory.max", na.clone()),
+        ("os.memory.total", na),
+    ];
+    let mut out = "Environment:\n".to_owned();
+    for (k, v) in lines {
+        out.push_str(&format!("{k}={v}\n"));
+    }
+    out
+}
+
+/// The operating system's name as Java's `os.name` gives it.
+fn java_os_name() -> String {
+    match std::env::consts::OS {
+        "linux" => "Linux".to_owned(),
+        "macos" => "Mac OS X".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// `wchs`, `wchc`, `wchp` (`WatchCommand`): ZooKeeper's data watches only
+/// (those of `getData` and `exists`, and persistent ones), as it reports
+/// them.
+fn watches(core: &Core, word: FourLetterWord) -> String {
+    let by_path: BTreeMap<String, BTreeSet<i64>> = core.lock().host.watches.data_watches();
+    let mut out = String::new();
+    match word {
+        FourLetterWord::Wchs => {
+            let sessions: BTreeSet<i64> = by_path.values().flatten().copied().collect();
+            let total: usize = by_path.values().map(BTreeSet::len).sum();
+            out.push_str(&format!(
+                "{} connections watching {} paths\nTotal watches:{}",
+                sessions.len(),
+                by_path.len(),
+                total
+            ));
+        }
+        FourLetterWord::Wchc => {
+            let mut by_session: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+            for (path, sessions) in &by_path {
+                for s in sessions {
+                    by_session.entry(*s).or_default().push(path);
+                }
+            }
+            for (s, paths) in by_session {
+                out.push_str(&format!("0x{s:x}\n"));
+                for p in paths {
+                    out.push_str(&format!("\t{p}\n"));
+                }
+            }
+        }
+        _ => {
+            for (path, sessions) in &by_path {
+                out.push_str(path);
+                out.push('\n');
+                for s in sessions {
+                    out.push_str(&format!("\t0x{s:x}\n"));
+                }
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
