@@ -67,7 +67,8 @@ pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
         }
         W::Dirs => dirs(core),
         W::Wchs | W::Wchc | W::Wchp => watches(core, word),
-        // dump, hash and stmk are not served yet: the connection closes.
+        W::Dump => dump(core),
+        // hash and stmk are not served: the connection closes.
         _ => String::new(),
     }
 }
@@ -407,4 +408,145 @@ fn watches(core: &Core, word: FourLetterWord) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Java's `Date.toString()` in UTC: `Tue Feb 13 10:00:14 UTC 2024`.
+fn java_date(epoch_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = epoch_ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)],
+        MONTHS[usize::try_from(month - 1).unwrap_or(0)],
+        day,
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60,
+        year
+    )
+}
+
+/// ZooKeeper's `ExpiryQueue.dump`: deadlines rounded up to the next tick,
+/// in buckets, earliest first.
+fn expiry_queue(deadlines: &[(i64, String)], tick_ms: i64) -> String {
+    let mut buckets: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (at, what) in deadlines {
+        let rounded = (at / tick_ms.max(1) + 1) * tick_ms.max(1);
+        buckets.entry(rounded).or_default().push(what);
+    }
+    let mut out = format!("Sets ({})/({}):\n", buckets.len(), deadlines.len());
+    for (at, items) in buckets {
+        out.push_str(&format!("{} expire at {}:\n", items.len(), java_date(at)));
+        for i in items {
+            out.push_str(&format!("\t{i}\n"));
+        }
+    }
+    out
+}
+
+/// `dump` (`DumpCommand`): the session tracker, the ephemerals by session,
+/// the connections.
+fn dump(core: &Core) -> String {
+    let now_wall = crate::core::now_ms();
+    let now = std::time::Instant::now();
+    let tick = i64::try_from(core.config.tick_time.as_millis()).unwrap_or(2000);
+    let wall = |at: std::time::Instant| {
+        let ahead = at.saturating_duration_since(now).as_millis();
+        now_wall + i64::try_from(ahead).unwrap_or(0)
+    };
+    let (tracker, ephemerals, sessions_of_conns) = {
+        let st = core.lock();
+        let tracker = if core.mode() == "follower" || core.mode() == "observer" {
+            let mut sessions: Vec<(i64, i32)> = st
+                .tree
+                .sessions()
+                .iter()
+                .map(|(id, info)| (*id, info.timeout_ms))
+                .collect();
+            sessions.sort_unstable();
+            let mut t = format!("Global Sessions({}):\n", sessions.len());
+            for (id, to) in sessions {
+                t.push_str(&format!("0x{id:x}\t{to}ms\n"));
+            }
+            t
+        } else {
+            let mut d: Vec<(i64, String)> = st
+                .host
+                .deadlines
+                .iter()
+                .map(|(id, at)| (wall(*at), format!("0x{id:x}")))
+                .collect();
+            d.sort();
+            format!("Session {}", expiry_queue(&d, tick))
+        };
+        let mut eph = String::new();
+        let owners: Vec<i64> = st
+            .tree
+            .sessions()
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| st.tree.sessions().ephemerals_of(*id).next().is_some())
+            .collect();
+        eph.push_str(&format!("Sessions with Ephemerals ({}):\n", owners.len()));
+        for id in owners {
+            eph.push_str(&format!("0x{id:x}:\n"));
+            for p in st.tree.sessions().ephemerals_of(id) {
+                eph.push_str(&format!("\t{p}\n"));
+            }
+        }
+        let deadlines: BTreeMap<i64, i64> = st
+            .host
+            .deadlines
+            .iter()
+            .map(|(id, at)| (*id, wall(*at)))
+            .collect();
+        (tracker, eph, deadlines)
+    };
+    // Each connection expires with its session (a connection without one,
+    // like this one, after the shortest session timeout).
+    let min_timeout = i64::try_from(core.config.min_session_timeout.as_millis()).unwrap_or(0);
+    let conns: Vec<(i64, String)> = core
+        .stats
+        .connections()
+        .iter()
+        .map(|c| {
+            let sid = c.session.load(std::sync::atomic::Ordering::Relaxed);
+            let at = sessions_of_conns
+                .get(&sid)
+                .copied()
+                .unwrap_or(now_wall + min_timeout);
+            (at, format!("ip: /{} sessionId: 0x{sid:x}", c.peer))
+        })
+        .collect();
+    format!(
+        "SessionTracker dump:\n{tracker}ephemeral nodes dump:\n{ephemerals}Connections dump:\nConnections {}",
+        expiry_queue(&conns, tick)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_javas() {
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(java_date(1_707_818_414_000), "Tue Feb 13 10:00:14 UTC 2024");
+        assert_eq!(java_date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
+    }
 }
