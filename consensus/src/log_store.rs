@@ -86,9 +86,13 @@ impl LogStore {
     /// # Errors
     /// fjall's, if the directory cannot be opened.
     pub fn open(dir: &Path) -> Result<Self, fjall::Error> {
-        let db = Database::builder(dir).open()?;
-        let log = db.keyspace("raft_log", KeyspaceCreateOptions::default)?;
-        let meta = db.keyspace("raft_meta", KeyspaceCreateOptions::default)?;
+        // Recent entries are read back to replicate them; older ones are
+        // purged behind snapshots. A small cache and 16 MiB memtables
+        // (fjall's defaults: 32 MiB and 64 MiB) keep resident memory down.
+        let db = Database::builder(dir).cache_size(8 << 20).open()?;
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(16 << 20);
+        let log = db.keyspace("raft_log", options)?;
+        let meta = db.keyspace("raft_meta", options)?;
         let (flush, rx) = std::sync::mpsc::channel();
         let flusher_db = db.clone();
         std::thread::Builder::new()
