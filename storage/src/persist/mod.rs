@@ -215,6 +215,7 @@ impl Store {
     /// [`StorageError`] if fjall fails or a stored value is corrupt.
     pub fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
         let mut tree = Tree::empty(config);
+        tree.nodes.reserve(self.nodes.approximate_len());
         for kv in self.nodes.iter() {
             let (k, v) = kv.into_inner()?;
             let p = std::str::from_utf8(&k)
