@@ -107,7 +107,7 @@ for target in $TARGETS; do
     pid=$(cat "$dir/zk.pid")
   fi
   load=$("$LOAD" --servers "127.0.0.1:$p" --workload populate --count "$COUNT" \
-    --sessions "$SESSIONS" --inflight 64 --seconds 300 --label "$target" | tail -n 1)
+    --sessions "$SESSIONS" --inflight 64 --seconds 1800 --label "$target" | tail -n 1)
   sleep 5
   rss=$(rss_kib "$pid")
   disk=$(du -sk "$dir" | awk '{print $1}')

@@ -3,23 +3,34 @@
 //! # Layout
 //!
 //! - [`cli`]: the `corral` binary's arguments.
-//! - `config`: the typed [`Config`] with ZooKeeper's defaults.
-//! - `listener`: the accept loop and graceful shutdown.
+//! - `config`: the typed [`Config`] with ZooKeeper's defaults (zoo.cfg,
+//!   myid, flags).
+//! - `listener`: the accept loop, the peer listener of an ensemble member,
+//!   the periodic tasks, graceful shutdown.
 //! - `connection`: one task per socket, framed by [`jute::ServerCodec`].
-//! - `session`: handshake validation, timeout negotiation, session ids.
+//! - `pipeline`: every request's handling (reads under the replica lock,
+//!   writes handed to Raft).
+//! - `core`: the Raft handle, the replica and this server's state
+//!   (watches, attached sessions, deadlines), serving or not.
+//! - `leader_tasks`: session expiry and container reaping (leader only),
+//!   keeping in touch with the quorum (every member).
+//! - `four_letter`: the four-letter words in ZooKeeper's formats.
+//! - `session`, `watch`, `stats`: a connection's auth ids, watches,
+//!   counters.
 //!
-//! # Pipeline (so far)
+//! # Pipeline
 //!
 //! ```text
 //! TcpListener ─► connection task ─► ServerCodec ─► Frame
-//!                     │  FourLetter ─► "imok" for ruok, then close
-//!                     │  Connect    ─► session::accept ─► ConnectResponse
-//!                     │  Request    ─► ping / closeSession answered here;
-//!                     │                every other op: UNIMPLEMENTED until
-//!                     │                the tree (#3), consensus (#4) and
-//!                     │                the request pipeline (#5) land
+//!                     │  FourLetter ─► four_letter::answer, then close
+//!                     │  Connect    ─► handshake (a new session through Raft,
+//!                     │                or a resumed one) ─► ConnectResponse
+//!                     │  Request    ─► pipeline::serve: reads answered under
+//!                     │                the replica lock; writes proposed
+//!                     │                (forwarded to the leader from a
+//!                     │                follower) and answered when applied
 //!                     ▼
-//!                 Framed sink (replies in request order)
+//!                 outbound queue ─► writer task ─► socket
 //! ```
 
 #![deny(missing_docs)]

@@ -35,7 +35,8 @@ struct Args {
     /// Requests in flight per session.
     #[arg(long, default_value_t = 4)]
     inflight: usize,
-    /// How long to run, seconds (bounded: at most 300).
+    /// How long to run, seconds (bounded: at most 300, or 1,800 with
+    /// `--count`).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Value size, bytes.
@@ -255,7 +256,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if servers.iter().any(|s| !s.ip().is_loopback()) {
         return Err("loopback servers only".into());
     }
-    let seconds = args.seconds.min(300);
+    // Bounded: 300 s, or 30 min for a counted run (populating millions).
+    let seconds = args
+        .seconds
+        .min(if args.count.is_some() { 1800 } else { 300 });
     let start_at = Instant::now() + Duration::from_secs(2);
     let end_at = start_at + Duration::from_secs(seconds);
     let cpu0 = cpu_seconds();
