@@ -406,7 +406,11 @@ impl Core {
         }
         tracing::warn!("lost touch with the quorum: closing client connections");
         let mut st = self.lock();
-        for (_, conn) in st.host.attached.drain() {
+        let host = &mut st.host;
+        for (session, conn) in host.attached.drain() {
+            // Watches belong to the connection; the client re-registers
+            // them (setWatches) wherever it reconnects.
+            host.watches.remove_session(session);
             let _ = conn.tx.send(Outgoing::Close);
         }
     }

@@ -370,6 +370,8 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
         .expect("session");
     let (h, _) = call(&mut c, 1, create("/before", b"", CreateMode::Persistent)).await;
     assert_eq!(h.err, 0);
+    let (h, _) = call(&mut c, 2, get("/before", true)).await;
+    assert_eq!(h.err, 0);
 
     let started = Instant::now();
     e.isolate(cut, true);
@@ -409,9 +411,14 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
     let (h, _) = call(&mut m, 1, create("/during", b"", CreateMode::Persistent)).await;
     assert_eq!(h.err, 0, "the majority commits while a member is cut off");
 
-    // Healed: it serves again, with what the majority wrote.
+    // Healed: it serves again, with what the majority wrote, and without
+    // the watches of the connections it closed.
     e.isolate(cut, false);
     wait_serving(e.members[cut].addr).await;
+    assert_eq!(
+        four_letter(e.members[cut].addr, "wchs").await,
+        "0 connections watching 0 paths\nTotal watches:0\n"
+    );
     assert!(eventually_exists(e.members[cut].addr, "/during", true, Duration::from_secs(5)).await);
     let _ = e.roles().await;
 }
