@@ -247,24 +247,22 @@ impl PeerClients {
         }
     }
 
+    /// The connection to `target`, a new one if there is none yet or the
+    /// member moved to another address (a new configuration).
     fn conn(&self, target: NodeId, addr: &str) -> Arc<PeerConn> {
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        let c = conns.entry(target).or_insert_with(|| {
-            Arc::new(PeerConn {
-                target,
-                addr: addr.to_owned(),
-                queue: tokio::sync::Mutex::new(None),
-            })
-        });
-        if c.addr != addr {
-            // The member moved (a new configuration): a new connection.
-            *c = Arc::new(PeerConn {
-                target,
-                addr: addr.to_owned(),
-                queue: tokio::sync::Mutex::new(None),
-            });
+        match conns.get(&target) {
+            Some(c) if c.addr == addr => c.clone(),
+            _ => {
+                let c = Arc::new(PeerConn {
+                    target,
+                    addr: addr.to_owned(),
+                    queue: tokio::sync::Mutex::new(None),
+                });
+                conns.insert(target, c.clone());
+                c
+            }
         }
-        c.clone()
     }
 
     /// Sends `body` to `target` at `addr` and waits for its answer, at most

@@ -45,7 +45,7 @@ fn finished(core: &Core, conn: &Conn, (ok, started, xid, op): Done) -> bool {
     let latency = started.elapsed();
     core.stats.latency(latency);
     conn.queued.fetch_sub(1, Ordering::Relaxed);
-    conn.answered(crate::four_letter::op_name(op), xid, latency);
+    conn.answered(op, xid, latency);
     ok
 }
 

@@ -1,12 +1,69 @@
 //! Server-wide counters for the four-letter words (and, with issue #6,
 //! `mntr` and Prometheus): packets received and sent, live connections,
-//! request latency. Lock-free except the latency summary.
+//! request latency, and each open connection's own counters. Lock-free on
+//! the request path: every counter is an atomic.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A latency summary in ms (min, max, total, count), as ZooKeeper's
+/// `AvgMinMaxCounter`: shared by the server's and each connection's.
+#[derive(Debug)]
+pub(crate) struct Latency {
+    min: AtomicU64,
+    max: AtomicU64,
+    total: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Latency {
+    fn record(&self, ms: u64) {
+        self.min.fetch_min(ms, Ordering::Relaxed);
+        self.max.fetch_max(ms, Ordering::Relaxed);
+        self.total.fetch_add(ms, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        self.min.store(u64::MAX, Ordering::Relaxed);
+        self.max.store(0, Ordering::Relaxed);
+        self.total.store(0, Ordering::Relaxed);
+        self.count.store(0, Ordering::Relaxed);
+    }
+
+    /// (min, total, max, count); min is 0 while there is no sample.
+    fn read(&self) -> (u64, u64, u64, u64) {
+        let count = self.count.load(Ordering::Relaxed);
+        let min = match self.min.load(Ordering::Relaxed) {
+            u64::MAX => 0,
+            m => m,
+        };
+        (
+            min,
+            self.total.load(Ordering::Relaxed),
+            self.max.load(Ordering::Relaxed),
+            count,
+        )
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// The counters. Shared by every connection task.
 #[derive(Debug, Default)]
@@ -14,9 +71,8 @@ pub(crate) struct Stats {
     received: AtomicU64,
     sent: AtomicU64,
     connections: AtomicI64,
-    /// (min, max, total, count) of request latency in ms, as ZooKeeper
-    /// reports it in `srvr`.
-    latency: Mutex<(u64, u64, u64, u64)>,
+    /// Request latency, as ZooKeeper reports it in `srvr`.
+    latency: Latency,
     /// Every open client connection, by connection id (`stat`, `cons`).
     conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
 }
@@ -36,40 +92,16 @@ pub(crate) struct Conn {
     pub established_ms: AtomicI64,
     /// A four-letter-word connection (ZooKeeper shows its interest set
     /// as `[0]`: it no longer reads).
-    pub four_letter: std::sync::atomic::AtomicBool,
-    pub last: Mutex<LastOp>,
-}
-
-/// The last answered request of a connection and its latencies (ms).
-#[derive(Debug, Clone)]
-pub(crate) struct LastOp {
-    /// ZooKeeper's four-letter abbreviation of the operation (`GETD`, …).
-    pub op: &'static str,
-    pub cxid: i64,
-    pub zxid: i64,
-    /// When the reply left, ms on a monotonic clock (as ZooKeeper's).
-    pub response_ms: i64,
-    pub latency: u64,
-    pub min: u64,
-    pub max: u64,
-    pub total: u64,
-    pub count: u64,
-}
-
-impl Default for LastOp {
-    fn default() -> Self {
-        LastOp {
-            op: "NA",
-            cxid: -1,
-            zxid: -1,
-            response_ms: 0,
-            latency: 0,
-            min: 0,
-            max: 0,
-            total: 0,
-            count: 0,
-        }
-    }
+    pub four_letter: AtomicBool,
+    /// The last answered request: opcode (`i32::MIN` for none), xid
+    /// (−1 for none), the last reply's zxid and when it left (ms on a
+    /// monotonic clock, as ZooKeeper's), and its latency.
+    last_op: AtomicI32,
+    last_cxid: AtomicI64,
+    last_zxid: AtomicI64,
+    last_response_ms: AtomicI64,
+    last_latency: AtomicU64,
+    latency: Latency,
 }
 
 /// Milliseconds on a monotonic clock since the process started.
@@ -79,42 +111,54 @@ pub(crate) fn monotonic_ms() -> i64 {
 }
 
 impl Conn {
-    /// Records a reply sent (its header's zxid).
-    pub(crate) fn replied(&self, zxid: i64) {
-        let mut l = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        l.zxid = zxid;
-        l.response_ms = monotonic_ms();
+    fn new(peer: SocketAddr) -> Self {
+        Conn {
+            peer,
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            session: AtomicI64::new(0),
+            timeout_ms: AtomicI64::new(0),
+            established_ms: AtomicI64::new(0),
+            four_letter: AtomicBool::new(false),
+            last_op: AtomicI32::new(i32::MIN),
+            last_cxid: AtomicI64::new(-1),
+            last_zxid: AtomicI64::new(-1),
+            last_response_ms: AtomicI64::new(0),
+            last_latency: AtomicU64::new(0),
+            latency: Latency::default(),
+        }
     }
 
-    /// Records an answered request.
-    pub(crate) fn answered(&self, op: &'static str, cxid: i32, latency: Duration) {
-        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-        let mut l = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        l.op = op;
+    /// Records a reply sent (its header's zxid).
+    pub(crate) fn replied(&self, zxid: i64) {
+        self.last_zxid.store(zxid, Ordering::Relaxed);
+        self.last_response_ms
+            .store(monotonic_ms(), Ordering::Relaxed);
+    }
+
+    /// Records an answered request (a ping's negative xid is not kept, as
+    /// ZooKeeper keeps none).
+    pub(crate) fn answered(&self, op: i32, cxid: i32, latency: Duration) {
+        let ms = millis(latency);
+        self.last_op.store(op, Ordering::Relaxed);
         if cxid >= 0 {
-            l.cxid = i64::from(cxid);
+            self.last_cxid.store(i64::from(cxid), Ordering::Relaxed);
         }
-        l.latency = ms;
-        l.min = if l.count == 0 { ms } else { l.min.min(ms) };
-        l.max = l.max.max(ms);
-        l.total = l.total.saturating_add(ms);
-        l.count += 1;
+        self.last_latency.store(ms, Ordering::Relaxed);
+        self.latency.record(ms);
     }
 
     /// `crst`: the counters start again.
     pub(crate) fn reset(&self) {
         self.received.store(0, Ordering::Relaxed);
         self.sent.store(0, Ordering::Relaxed);
-        *self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = LastOp::default();
+        self.last_op.store(i32::MIN, Ordering::Relaxed);
+        self.last_cxid.store(-1, Ordering::Relaxed);
+        self.last_zxid.store(-1, Ordering::Relaxed);
+        self.last_response_ms.store(0, Ordering::Relaxed);
+        self.last_latency.store(0, Ordering::Relaxed);
+        self.latency.reset();
     }
 
     /// ZooKeeper's `ServerCnxn.dumpConnectionInfo`: the brief form for
@@ -134,29 +178,26 @@ impl Conn {
         );
         let sid = self.session.load(Ordering::Relaxed);
         if full && sid != 0 {
-            let l = self
-                .last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
             out.push_str(&format!(
                 ",sid=0x{:x},lop={},est={},to={}",
                 sid,
-                l.op,
+                crate::four_letter::op_name(self.last_op.load(Ordering::Relaxed)),
                 self.established_ms.load(Ordering::Relaxed),
                 self.timeout_ms.load(Ordering::Relaxed)
             ));
-            if l.cxid >= 0 {
-                out.push_str(&format!(",lcxid=0x{:x}", l.cxid));
+            let cxid = self.last_cxid.load(Ordering::Relaxed);
+            if cxid >= 0 {
+                out.push_str(&format!(",lcxid=0x{cxid:x}"));
             }
+            let (min, total, max, count) = self.latency.read();
             out.push_str(&format!(
                 ",lzxid=0x{:x},lresp={},llat={},minlat={},avglat={},maxlat={}",
-                l.zxid,
-                l.response_ms,
-                l.latency,
-                l.min,
-                l.total.checked_div(l.count).unwrap_or(0),
-                l.max
+                self.last_zxid.load(Ordering::Relaxed),
+                self.last_response_ms.load(Ordering::Relaxed),
+                self.last_latency.load(Ordering::Relaxed),
+                min,
+                total.checked_div(count).unwrap_or(0),
+                max
             ));
         }
         out.push(')');
@@ -188,17 +229,7 @@ impl Stats {
     /// lives, and lists it for `stat` and `cons`.
     pub(crate) fn connection(&self, id: u64, peer: SocketAddr) -> ConnectionGuard<'_> {
         self.connections.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn {
-            peer,
-            received: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            queued: AtomicU64::new(0),
-            session: AtomicI64::new(0),
-            timeout_ms: AtomicI64::new(0),
-            established_ms: AtomicI64::new(0),
-            four_letter: std::sync::atomic::AtomicBool::new(false),
-            last: Mutex::new(LastOp::default()),
-        });
+        let conn = Arc::new(Conn::new(peer));
         self.conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -224,41 +255,27 @@ impl Stats {
     pub(crate) fn reset(&self) {
         self.received.store(0, Ordering::Relaxed);
         self.sent.store(0, Ordering::Relaxed);
-        *self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = (0, 0, 0, 0);
+        self.latency.reset();
     }
 
     /// Records one request's latency.
     pub(crate) fn latency(&self, d: Duration) {
-        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let mut l = self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        l.0 = if l.3 == 0 { ms } else { l.0.min(ms) };
-        l.1 = l.1.max(ms);
-        l.2 = l.2.saturating_add(ms);
-        l.3 += 1;
+        self.latency.record(millis(d));
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let l = *self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (min, total, max, count) = self.latency.read();
         Snapshot {
             received: self.received.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
-            min_ms: l.0,
-            avg_ms: if l.3 == 0 {
+            min_ms: min,
+            avg_ms: if count == 0 {
                 0.0
             } else {
-                l.2 as f64 / l.3 as f64
+                total as f64 / count as f64
             },
-            max_ms: l.1,
+            max_ms: max,
         }
     }
 }

@@ -51,6 +51,24 @@ struct Args {
     count: Option<u64>,
 }
 
+/// One run's result: the table line and the JSON line both come from it.
+#[derive(serde::Serialize)]
+struct Report {
+    label: String,
+    workload: String,
+    sessions: usize,
+    inflight: usize,
+    ops_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    errors: u64,
+    failed_sessions: usize,
+    /// The load generator's own CPU, in cores.
+    loadgen_cpu: f64,
+}
+
 struct Outcome {
     hist: Histogram<u64>,
     ops: u64,
@@ -291,37 +309,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let wall = start_at.elapsed().as_secs_f64().max(0.001);
     let cpu = cpu_seconds() - cpu0;
-    let rate = ops as f64 / wall;
     let q = |p: f64| hist.value_at_quantile(p) as f64 / 1000.0;
+    let report = Report {
+        label: args.label.clone(),
+        workload: args.workload.clone(),
+        sessions: args.sessions,
+        inflight: args.inflight,
+        ops_per_s: (ops as f64 / wall).round(),
+        p50_ms: q(0.5),
+        p99_ms: q(0.99),
+        p999_ms: q(0.999),
+        max_ms: hist.max() as f64 / 1000.0,
+        errors,
+        failed_sessions: failed,
+        loadgen_cpu: cpu / wall,
+    };
     println!(
         "{:<10} {:<6} {}x{}: {:>9.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms  errors {}  failed sessions {}  loadgen cpu {:.0}%",
-        args.label,
-        args.workload,
-        args.sessions,
-        args.inflight,
-        rate,
-        q(0.5),
-        q(0.99),
-        q(0.999),
-        hist.max() as f64 / 1000.0,
-        errors,
-        failed,
-        100.0 * cpu / wall
+        report.label,
+        report.workload,
+        report.sessions,
+        report.inflight,
+        report.ops_per_s,
+        report.p50_ms,
+        report.p99_ms,
+        report.p999_ms,
+        report.max_ms,
+        report.errors,
+        report.failed_sessions,
+        100.0 * report.loadgen_cpu
     );
-    println!(
-        "{{\"label\":\"{}\",\"workload\":\"{}\",\"sessions\":{},\"inflight\":{},\"ops_per_s\":{:.0},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":{},\"failed_sessions\":{},\"loadgen_cpu\":{:.2}}}",
-        args.label,
-        args.workload,
-        args.sessions,
-        args.inflight,
-        rate,
-        q(0.5),
-        q(0.99),
-        q(0.999),
-        hist.max() as f64 / 1000.0,
-        errors,
-        failed,
-        cpu / wall
-    );
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
