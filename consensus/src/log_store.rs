@@ -89,7 +89,13 @@ impl LogStore {
         // Recent entries are read back to replicate them; older ones are
         // purged behind snapshots. A small cache and 16 MiB memtables
         // (fjall's defaults: 32 MiB and 64 MiB) keep resident memory down.
-        let db = Database::builder(dir).cache_size(8 << 20).open()?;
+        // The journal capped as the tree's (`storage::JOURNAL_BYTES`): the
+        // vote and meta keyspaces are written rarely and would otherwise
+        // pin every journal up to fjall's default of 512 MiB.
+        let db = Database::builder(dir)
+            .cache_size(8 << 20)
+            .max_journaling_size(storage::JOURNAL_BYTES)
+            .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(16 << 20);
         let log = db.keyspace("raft_log", options)?;
         let meta = db.keyspace("raft_meta", options)?;

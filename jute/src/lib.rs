@@ -62,5 +62,6 @@ pub use error_code::ErrorCode;
 pub use four_letter::FourLetterWord;
 pub use modes::{AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType};
 pub use opcode::OpCode;
+pub use primitives::buffer_ref;
 pub use proto::{Request, Response};
 pub use record::{Decode, Encode, JResult, Raw};

@@ -80,6 +80,15 @@ impl Encode for bool {
     }
 }
 
+/// Reads a jute `buffer` without copying it: `None` for the `-1` null
+/// marker.
+///
+/// # Errors
+/// As [`Option<Bytes>`]'s decoder.
+pub fn buffer_ref(input: &[u8]) -> JResult<'_, Option<&[u8]>> {
+    length_prefixed(input, "buffer")
+}
+
 /// Reads a length-prefixed byte run; `None` for the `-1` null marker.
 ///
 /// The length is checked against the remaining input before slicing, so a

@@ -203,6 +203,14 @@ impl AclTable {
         AclRef(i)
     }
 
+    /// Adds one use of `r`, an interned list (loading many nodes that share
+    /// one list without hashing it again).
+    pub fn add_use(&mut self, r: AclRef) {
+        if let Some(Some((_, n))) = self.lists.get_mut(r.0 as usize) {
+            *n += 1;
+        }
+    }
+
     /// Drops one use of `r`; the list is freed with its last use.
     pub fn release(&mut self, r: AclRef) {
         let Some(slot) = self.lists.get_mut(r.0 as usize) else {

@@ -8,6 +8,7 @@
 
 use bytes::Bytes;
 use jute::{Stat, StatPersisted};
+use thin_vec::ThinVec;
 
 use crate::acl::AclRef;
 
@@ -72,8 +73,9 @@ pub struct Node {
     pub stat: StatPersisted,
     /// The node's path (set when it is inserted into a tree).
     pub(crate) path: Box<str>,
-    /// The children's slots in the tree's node store, sorted by name.
-    pub(crate) children: Vec<u32>,
+    /// The children's slots in the tree's node store, sorted by name
+    /// (a thin vector: one pointer, nothing allocated for a leaf).
+    pub(crate) children: ThinVec<u32>,
 }
 
 impl Node {
@@ -94,7 +96,7 @@ impl Node {
                 pzxid: zxid,
             },
             path: Box::from(""),
-            children: Vec::new(),
+            children: ThinVec::new(),
         }
     }
 

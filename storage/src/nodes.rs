@@ -13,6 +13,7 @@
 use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
+use thin_vec::ThinVec;
 
 use crate::node::Node;
 use crate::path;
@@ -89,9 +90,44 @@ impl NodeStore {
 
     /// Inserts a node at `p` (replacing none: the caller checked) and links
     /// it into its parent's children, if the parent is there.
-    pub(crate) fn insert(&mut self, p: &str, mut node: Node) {
-        node.path = p.into();
-        node.children = Vec::new();
+    pub(crate) fn insert(&mut self, p: &str, node: Node) {
+        let parent = path::parent(p).and_then(|parent| self.id_of(parent));
+        self.insert_at(p.into(), node, parent);
+    }
+
+    /// Inserts a node read back from disk, whose parent must already be
+    /// here. `hint` is the parent's slot from the previous call: keys come
+    /// in byte order, so siblings mostly arrive together and the parent's
+    /// lookup is skipped.
+    ///
+    /// # Errors
+    /// The path back, inserting nothing, if the parent is missing.
+    pub(crate) fn insert_loaded(
+        &mut self,
+        p: Box<str>,
+        node: Node,
+        hint: &mut u32,
+    ) -> Result<(), Box<str>> {
+        let Some(parent) = path::parent(&p) else {
+            self.insert_at(p, node, None);
+            return Ok(());
+        };
+        let pid = match slot(&self.chunks, *hint) {
+            Some(n) if &*n.path == parent => *hint,
+            _ => match self.id_of(parent) {
+                Some(pid) => pid,
+                None => return Err(p),
+            },
+        };
+        *hint = pid;
+        self.insert_at(p, node, Some(pid));
+        Ok(())
+    }
+
+    fn insert_at(&mut self, p: Box<str>, mut node: Node, parent: Option<u32>) {
+        let hash = self.hasher.hash_one(&*p);
+        node.path = p;
+        node.children = ThinVec::new();
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -106,21 +142,17 @@ impl NodeStore {
         if let Some(s) = slot_mut(&mut self.chunks, id) {
             *s = Some(node);
         }
-        let hash = self.hasher.hash_one(p);
         let (chunks, hasher) = (&self.chunks, &self.hasher);
         self.index
             .insert_unique(hash, id, |&id| hasher.hash_one(path_of(chunks, id)));
         self.len += 1;
-        if let Some(parent) = path::parent(p) {
-            self.link(parent, id);
+        if let Some(pid) = parent {
+            self.link(pid, id);
         }
     }
 
     /// Adds child slot `id` to `parent`'s children, keeping them sorted.
-    fn link(&mut self, parent: &str, id: u32) {
-        let Some(pid) = self.id_of(parent) else {
-            return;
-        };
+    fn link(&mut self, pid: u32, id: u32) {
         let mut kids = match slot_mut(&mut self.chunks, pid).and_then(Option::as_mut) {
             Some(n) => std::mem::take(&mut n.children),
             None => return,
@@ -158,7 +190,7 @@ impl NodeStore {
             let name = path::name(p);
             let mut kids = match slot_mut(&mut self.chunks, pid).and_then(Option::as_mut) {
                 Some(n) => std::mem::take(&mut n.children),
-                None => Vec::new(),
+                None => ThinVec::new(),
             };
             if let Ok(pos) =
                 kids.binary_search_by(|&c| path::name(path_of(&self.chunks, c)).cmp(name))

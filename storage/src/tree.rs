@@ -307,6 +307,26 @@ impl Tree {
         self.nodes.insert(path, node);
     }
 
+    /// Inserts a node read back from disk (see `NodeStore::insert_loaded`).
+    ///
+    /// # Errors
+    /// The path back if its parent is missing.
+    pub(crate) fn insert_loaded(
+        &mut self,
+        path: Box<str>,
+        node: Node,
+        hint: &mut u32,
+    ) -> Result<(), Box<str>> {
+        match node.kind() {
+            NodeKind::Ephemeral(owner) => self.sessions.add_ephemeral(owner, &path),
+            NodeKind::Container | NodeKind::Ttl(_) => {
+                self.expirable.insert(path.to_string());
+            }
+            NodeKind::Persistent => {}
+        }
+        self.nodes.insert_loaded(path, node, hint)
+    }
+
     /// Removes a node (which must have no children) and returns it.
     pub(crate) fn remove(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;

@@ -28,6 +28,9 @@ struct Args {
     /// commands) and time a reopen.
     #[arg(long)]
     store: Option<std::path::PathBuf>,
+    /// Only time reopening an existing `--store` (for profiling).
+    #[arg(long, requires = "store")]
+    reopen_only: bool,
 }
 
 fn rss_bytes() -> u64 {
@@ -49,6 +52,18 @@ fn rss_bytes() -> u64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let config = TreeConfig::default();
+    if let (true, Some(dir)) = (args.reopen_only, &args.store) {
+        let base = rss_bytes();
+        let t = Instant::now();
+        let (_s, tree) = Store::open(dir, config)?;
+        println!(
+            "reopened {} znodes in {:.2} s, RSS +{:.1} MiB",
+            tree.node_count(),
+            t.elapsed().as_secs_f64(),
+            rss_bytes().saturating_sub(base) as f64 / 1048576.0
+        );
+        return Ok(());
+    }
     let before = rss_bytes();
     let (store, mut tree) = match &args.store {
         Some(dir) => {

@@ -81,6 +81,68 @@ pub fn decode_node(bytes: &[u8]) -> Result<StoredNode, StorageError> {
     Ok(StoredNode { stat, acl, data })
 }
 
+/// A node value, borrowed: the ACL list still encoded (so that a loader
+/// can recognise a list it has already decoded by its bytes) and the data
+/// not copied.
+#[derive(Debug)]
+pub struct NodeRef<'a> {
+    /// The persisted stat (internal cversion).
+    pub stat: StatPersisted,
+    /// The encoded `vector<ACL>`; [`decode_acl`] reads it.
+    pub acl: &'a [u8],
+    /// The data, `None` for null.
+    pub data: Option<&'a [u8]>,
+}
+
+/// Splits a node value without copying or decoding its ACL list.
+///
+/// # Errors
+/// [`StorageError::Corrupt`] if the bytes are not a node of this version
+/// (the ACL list is checked only for its framing: [`decode_acl`] checks it).
+pub fn split_node(bytes: &[u8]) -> Result<NodeRef<'_>, StorageError> {
+    let rest = versioned(bytes, "node")?;
+    let (rest, stat) =
+        StatPersisted::decode(rest).map_err(|e| corrupt("node stat", format_args!("{e:?}")))?;
+    let after_acl = skip_acl(rest).ok_or_else(|| corrupt("node acl", "truncated"))?;
+    let acl = &rest[..rest.len() - after_acl.len()];
+    let (rest, data) =
+        jute::buffer_ref(after_acl).map_err(|e| corrupt("node data", format_args!("{e:?}")))?;
+    if !rest.is_empty() {
+        return Err(corrupt(
+            "node",
+            format_args!("{} trailing bytes", rest.len()),
+        ));
+    }
+    Ok(NodeRef { stat, acl, data })
+}
+
+/// The input after an encoded `vector<ACL>` (`int` count, then per entry
+/// `int perms`, `ustring scheme`, `ustring id`), without decoding it.
+fn skip_acl(input: &[u8]) -> Option<&[u8]> {
+    let (mut rest, n) = i32::decode(input).ok()?;
+    for _ in 0..n.max(0) {
+        rest = i32::decode(rest).ok()?.0;
+        rest = jute::buffer_ref(rest).ok()?.0;
+        rest = jute::buffer_ref(rest).ok()?.0;
+    }
+    Some(rest)
+}
+
+/// Decodes the ACL list of a [`NodeRef`].
+///
+/// # Errors
+/// [`StorageError::Corrupt`] if it is not a whole `vector<ACL>`.
+pub fn decode_acl(bytes: &[u8]) -> Result<Vec<Acl>, StorageError> {
+    match <Vec<Acl>>::decode(bytes) {
+        Ok(([], acl)) => Ok(acl),
+        Ok((rest, _)) => Err(corrupt(
+            "node acl",
+            format_args!("{} trailing bytes", rest.len()),
+        )),
+        Err(e) => Err(corrupt("node acl", format_args!("{e:?}"))),
+    }
+}
+
 /// Encodes a session value.
 pub fn encode_session(info: &SessionInfo) -> Bytes {
     let mut buf = BytesMut::with_capacity(1 + 4 + info.passwd.encoded_len());
@@ -159,5 +221,14 @@ mod tests {
         assert!(decode_node(&[2, 0, 0]).is_err());
         assert!(decode_node(&[1, 0, 0]).is_err());
         assert!(decode_i64(&[1, 2], "x").is_err());
+        // The borrowed form agrees with the owned one.
+        let v = encode_node(&stat, &acl, Some(b"data"));
+        let r = split_node(&v).expect("split");
+        assert_eq!(r.stat, stat);
+        assert_eq!(r.data, Some(&b"data"[..]));
+        assert_eq!(decode_acl(r.acl).ok(), Some(acl.clone()));
+        for cut in 1..v.len() {
+            assert!(split_node(&v[..cut]).is_err(), "cut at {cut}");
+        }
     }
 }

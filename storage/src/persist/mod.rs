@@ -14,16 +14,20 @@ use std::path::Path;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::StorageError;
-use crate::node::{Node, NodeKind};
+use crate::acl::AclRef;
+use crate::node::Node;
 use crate::path;
 use crate::tree::{Changes, Tree, TreeConfig};
-use encoding::{decode_i64, decode_node, decode_session, encode_node, encode_session};
+use encoding::{decode_i64, decode_session, encode_node, encode_session};
 
 const FORMAT_KEY: &str = "format";
 /// fjall's block cache for the tree's store.
 const CACHE_BYTES: u64 = 4 << 20;
 /// Largest memtable of a keyspace before fjall flushes it to a table.
-const MEMTABLE_BYTES: u64 = 16 << 20;
+const MEMTABLE_BYTES: u64 = 8 << 20;
+/// Journal size at which fjall flushes the keyspaces that keep the oldest
+/// journal alive (its minimum).
+pub const JOURNAL_BYTES: u64 = 64 << 20;
 const LAST_ZXID_KEY: &str = "last_zxid";
 
 /// How durable a commit must be when it returns.
@@ -63,7 +67,17 @@ impl Store {
         // memtables (fjall's defaults, 32 MiB of cache and 64 MiB per
         // memtable, cost about 100 MiB of resident memory under load for
         // nothing).
-        let db = Database::builder(dir).cache_size(CACHE_BYTES).open()?;
+        //
+        // The journal is capped at fjall's minimum: journals rotate at
+        // 64 MB, and one is deleted only once every keyspace written in it
+        // has flushed; `meta` and `sessions` fill their memtables slowly, so
+        // with the default cap (512 MiB) they pin every journal until half
+        // a gigabyte must be replayed after a crash (2 s of a restart with
+        // 1 M znodes). At the cap fjall flushes the stragglers.
+        let db = Database::builder(dir)
+            .cache_size(CACHE_BYTES)
+            .max_journaling_size(JOURNAL_BYTES)
+            .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let nodes = db.keyspace("nodes", options)?;
         let sessions = db.keyspace("sessions", options)?;
@@ -211,30 +225,30 @@ impl Store {
     /// in byte order, so every parent (a proper prefix of its children's
     /// paths) is loaded before its children.
     ///
+    /// Two threads share the work: one reads and decodes the nodes from
+    /// fjall in batches, the other builds the index from them. A run of
+    /// nodes with the same ACL list (the usual case) decodes and interns
+    /// the list once.
+    ///
     /// # Errors
     /// [`StorageError`] if fjall fails or a stored value is corrupt.
     pub fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
         let mut tree = Tree::empty(config);
         tree.nodes.reserve(self.nodes.approximate_len());
-        for kv in self.nodes.iter() {
-            let (k, v) = kv.into_inner()?;
-            let p = std::str::from_utf8(&k)
-                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
-            let stored = decode_node(&v)?;
-            match path::parent(p) {
-                Some(parent) if !tree.nodes.contains(parent) => {
-                    return Err(StorageError::Corrupt(format!("{p} has no parent")));
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(LOAD_QUEUE);
+            let reader = scope.spawn(move || {
+                if let Err(e) = self.read_nodes(&tx) {
+                    // The builder stops at the first error it receives.
+                    let _ = tx.send(Err(e));
                 }
-                None if p != "/" => {
-                    return Err(StorageError::Corrupt(format!("bad node key {p:?}")));
-                }
-                _ => {}
-            }
-            let acl = tree.acls.intern(&stored.acl);
-            let mut node = Node::new(stored.data.as_deref(), acl, NodeKind::Persistent, 0, 0);
-            node.stat = stored.stat;
-            tree.insert(p, node);
-        }
+            });
+            let built = build_nodes(&mut tree, &rx);
+            // Unblocks the reader if the builder stopped early.
+            drop(rx);
+            let _ = reader.join();
+            built
+        })?;
         if !tree.nodes.contains("/") {
             return Err(StorageError::Corrupt("no root node".into()));
         }
@@ -250,6 +264,113 @@ impl Store {
         tree.changes = Some(Changes::default());
         Ok(tree)
     }
+}
+
+/// Batches of decoded nodes in flight from the reading thread to the
+/// building one.
+const LOAD_QUEUE: usize = 8;
+const LOAD_BATCH: usize = 2048;
+
+/// Decoded nodes, with the ACL lists first seen in this batch. A node's
+/// `acl` is the reader's own number for its list, in order of first sight;
+/// the builder maps it to the interned ref.
+struct LoadBatch {
+    acls: Vec<Vec<jute::Acl>>,
+    nodes: Vec<(Box<str>, Node)>,
+}
+
+impl Store {
+    /// The reading half of [`Store::load`].
+    fn read_nodes(
+        &self,
+        tx: &std::sync::mpsc::SyncSender<Result<LoadBatch, StorageError>>,
+    ) -> Result<(), StorageError> {
+        let mut known: std::collections::HashMap<Vec<u8>, u32> = Default::default();
+        let mut last: Option<(Vec<u8>, u32)> = None;
+        let mut batch = LoadBatch {
+            acls: Vec::new(),
+            nodes: Vec::with_capacity(LOAD_BATCH),
+        };
+        for kv in self.nodes.iter() {
+            let (k, v) = kv.into_inner()?;
+            let p = std::str::from_utf8(&k)
+                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
+            let stored = encoding::split_node(&v)?;
+            let acl = match &last {
+                Some((bytes, id)) if bytes.as_slice() == stored.acl => *id,
+                _ => {
+                    let id = match known.get(stored.acl) {
+                        Some(&id) => id,
+                        None => {
+                            let id = u32::try_from(known.len())
+                                .map_err(|_| StorageError::Corrupt("too many ACLs".into()))?;
+                            batch.acls.push(encoding::decode_acl(stored.acl)?);
+                            known.insert(stored.acl.to_vec(), id);
+                            id
+                        }
+                    };
+                    last = Some((stored.acl.to_vec(), id));
+                    id
+                }
+            };
+            let node = Node {
+                data: stored.data.map(Box::from),
+                acl: AclRef(acl),
+                stat: stored.stat,
+                path: Box::from(""),
+                children: thin_vec::ThinVec::new(),
+            };
+            batch.nodes.push((Box::from(p), node));
+            if batch.nodes.len() == LOAD_BATCH {
+                let full = std::mem::replace(
+                    &mut batch,
+                    LoadBatch {
+                        acls: Vec::new(),
+                        nodes: Vec::with_capacity(LOAD_BATCH),
+                    },
+                );
+                if tx.send(Ok(full)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = tx.send(Ok(batch));
+        Ok(())
+    }
+}
+
+/// The building half of [`Store::load`]: inserts every batch `rx` brings.
+fn build_nodes(
+    tree: &mut Tree,
+    rx: &std::sync::mpsc::Receiver<Result<LoadBatch, StorageError>>,
+) -> Result<(), StorageError> {
+    let mut refs: Vec<AclRef> = Vec::new();
+    let mut hint = 0;
+    for batch in rx {
+        let batch = batch?;
+        for acl in &batch.acls {
+            // `intern` counts a use, given back below once every node has
+            // added its own.
+            refs.push(tree.acls.intern(acl));
+        }
+        for (p, mut node) in batch.nodes {
+            let r = refs
+                .get(node.acl.0 as usize)
+                .copied()
+                .ok_or_else(|| StorageError::Corrupt("ACL out of order".into()))?;
+            node.acl = r;
+            if path::parent(&p).is_none() && &*p != "/" {
+                return Err(StorageError::Corrupt(format!("bad node key {p:?}")));
+            }
+            tree.acls.add_use(r);
+            tree.insert_loaded(p, node, &mut hint)
+                .map_err(|p| StorageError::Corrupt(format!("{p} has no parent")))?;
+        }
+    }
+    for r in refs {
+        tree.acls.release(r);
+    }
+    Ok(())
 }
 
 /// A consistent, read-only view of a [`Store`] at one instant.
@@ -306,5 +427,133 @@ impl StoreView {
             put_block(out, &v).map_err(io)?;
         }
         out.write_all(&[0]).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Command, CommandOp, apply};
+    use jute::proto::{CreateRequest, DeleteRequest};
+    use jute::{Acl, Id, Request};
+
+    fn run(tree: &mut Tree, op: Request) {
+        let zxid = tree.last_zxid() + 1;
+        let cmd = Command {
+            time: zxid,
+            session_id: 1,
+            auth: vec![],
+            op: CommandOp::Write(op),
+        };
+        let out = apply(tree, &cmd, zxid);
+        assert!(out.result.is_ok(), "{:?}", out.result);
+    }
+
+    type Dumped = (String, Vec<Acl>, Option<Vec<u8>>, jute::Stat);
+
+    fn dump(tree: &Tree) -> Vec<Dumped> {
+        let mut all: Vec<_> = tree
+            .iter_nodes()
+            .map(|n| {
+                let kids: Vec<&str> = tree.child_names(n).collect();
+                let mut sorted = kids.clone();
+                sorted.sort_unstable();
+                assert_eq!(kids, sorted, "children of {} out of order", n.path());
+                (
+                    n.path().to_owned(),
+                    tree.acl_of(n).to_vec(),
+                    n.data.as_deref().map(<[u8]>::to_vec),
+                    n.stat(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Loading spans many batches and runs of shared ACL lists; the
+    /// reloaded tree equals the one written, and the ACL lists' use counts
+    /// are right: deleting every node of one list frees it, and no other.
+    #[test]
+    fn load_rebuilds_the_tree_and_acl_use_counts_across_batches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, mut tree) = Store::open(dir.path(), TreeConfig::default()).expect("open");
+        let session = Command {
+            time: 0,
+            session_id: 1,
+            auth: vec![],
+            op: CommandOp::CreateSession {
+                timeout_ms: 30_000,
+                passwd: bytes::Bytes::from_static(&[0; 16]),
+            },
+        };
+        apply(&mut tree, &session, 1);
+        let open = vec![Acl::open()];
+        // Not ALL, so a list of its own, and not READ alone, which is
+        // `/zookeeper/config`'s.
+        let read = vec![Acl {
+            perms: (jute::Perms::READ | jute::Perms::CREATE | jute::Perms::DELETE).bits(),
+            id: Id::new("world", "anyone"),
+        }];
+        let create = |path: String, acl: &Vec<Acl>, data: Option<&[u8]>| {
+            Request::Create(CreateRequest {
+                path,
+                data: data.map(bytes::Bytes::copy_from_slice),
+                acl: acl.clone(),
+                flags: 0,
+            })
+        };
+        run(&mut tree, create("/a".into(), &open, None));
+        run(&mut tree, create("/a-b".into(), &open, Some(b"")));
+        let n = 3 * LOAD_BATCH + 17;
+        for i in 0..n {
+            // Runs of 700 nodes per list, alternating.
+            let acl = if (i / 700) % 2 == 0 { &read } else { &open };
+            run(&mut tree, create(format!("/a/n{i:05}"), acl, Some(b"x")));
+            if i % 1000 == 0 {
+                run(&mut tree, create(format!("/a/n{i:05}/c"), &open, None));
+            }
+        }
+        store.commit(&mut tree, Durability::Synced).expect("commit");
+        let before = dump(&tree);
+        let lists = tree.acls.len();
+        drop(store);
+        drop(tree);
+
+        let (_store, mut tree) = Store::open(dir.path(), TreeConfig::default()).expect("reopen");
+        assert_eq!(dump(&tree), before);
+        assert_eq!(tree.acls.len(), lists);
+        // Delete every node with the read-only list but one.
+        for i in 0..n {
+            if (i / 700) % 2 == 0 && i != 1 {
+                if i % 1000 == 0 {
+                    run(
+                        &mut tree,
+                        Request::Delete(DeleteRequest {
+                            path: format!("/a/n{i:05}/c"),
+                            version: -1,
+                        }),
+                    );
+                }
+                run(
+                    &mut tree,
+                    Request::Delete(DeleteRequest {
+                        path: format!("/a/n{i:05}"),
+                        version: -1,
+                    }),
+                );
+            }
+        }
+        assert_eq!(tree.acls.len(), lists, "a list still in use was freed");
+        let last = tree.node("/a/n00001").expect("kept");
+        assert_eq!(tree.acl_of(last), read.as_slice());
+        run(
+            &mut tree,
+            Request::Delete(DeleteRequest {
+                path: "/a/n00001".into(),
+                version: -1,
+            }),
+        );
+        assert_eq!(tree.acls.len(), lists - 1, "the last use freed the list");
     }
 }
