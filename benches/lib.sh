@@ -28,3 +28,61 @@ wait_mode() {
   echo "server on port $1 never reported a mode" >&2
   return 1
 }
+
+# last_populated COUNT SESSIONS: the path of the last znode session 0 of
+# `zk-load --workload populate` writes (its share is COUNT/SESSIONS, +1 if
+# it gets a remainder; 1,000 children per parent).
+last_populated() {
+  local share=$(( $1 / $2 + ($1 % $2 > 0 ? 1 : 0) ))
+  local k=$(( share - 1 ))
+  if [ $(( k % 1000 )) -eq 0 ]; then
+    echo "/zk-load/s0/d$(( k / 1000 ))"
+  else
+    echo "/zk-load/s0/d$(( k / 1000 ))/n$(( k % 1000 ))"
+  fi
+}
+
+# Seconds until a new session reads PATH on PORT (polling every 20 ms).
+time_to_read() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import socket, struct, sys, time
+port, path = int(sys.argv[1]), sys.argv[2].encode()
+t0 = time.monotonic()
+def frame(s, body):
+    s.sendall(struct.pack(">i", len(body)) + body)
+def read(s):
+    n = b""
+    while len(n) < 4:
+        d = s.recv(4 - len(n))
+        if not d:
+            raise OSError("closed")
+        n += d
+    (ln,) = struct.unpack(">i", n)
+    buf = b""
+    while len(buf) < ln:
+        d = s.recv(ln - len(buf))
+        if not d:
+            raise OSError("closed")
+        buf += d
+    return buf
+while time.monotonic() - t0 < 600:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        frame(s, struct.pack(">iqiqi", 0, 0, 30000, 0, 16) + b"\0" * 16 + b"\0")
+        rsp = read(s)
+        if struct.unpack(">q", rsp[8:16])[0] == 0:
+            raise OSError("no session")
+        frame(s, struct.pack(">iii", 1, 4, len(path)) + path + b"\0")
+        rsp = read(s)
+        xid, zxid, err = struct.unpack(">iqi", rsp[:16])
+        if err == 0:
+            print(f"{time.monotonic() - t0:.2f}")
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.02)
+print("timeout")
+sys.exit(1)
+PY
+}
+

@@ -45,7 +45,9 @@ pub const JAVA_DIR: &str = "/usr/share/java";
 
 /// What to do when a prerequisite is missing.
 pub const INSTALL_HINT: &str = "run `bash .ci/run` (it installs the Debian packages \
-     zookeeper zookeeper-bin python3-kazoo netcat-openbsd that the compatibility tests use)";
+     zookeeper zookeeper-bin python3-kazoo netcat-openbsd default-jdk-headless \
+     libcurator-recipes-java libcurator-framework-java libcurator-client-java that the \
+     compatibility tests use)";
 
 /// How long a ZooKeeper JVM may take to answer `ruok`.
 const ZK_START_TIMEOUT: Duration = Duration::from_secs(60);

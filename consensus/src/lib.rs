@@ -52,7 +52,7 @@ pub use openraft;
 pub use log_store::LogStore;
 pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
-pub use state_machine::{Host, Replica, SharedReplica, StateMachine};
+pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings};
 
 /// A server's id in the ensemble (`myid`).
 pub type NodeId = u64;

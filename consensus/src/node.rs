@@ -120,10 +120,16 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
         heartbeat_interval: millis(cfg.heartbeat),
         election_timeout_min: millis(cfg.election_timeout.0),
         election_timeout_max: millis(cfg.election_timeout.1),
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(cfg.snap_count),
+        // Snapshots are asked for by `snapshot_when_due`, counting commands.
+        snapshot_policy: openraft::SnapshotPolicy::Never,
         // Keep some log behind a snapshot so a follower a little behind
         // catches up from the log rather than by a whole snapshot.
         max_in_snapshot_log_to_keep: (cfg.snap_count / 4).min(1000),
+        // The last chunk's call returns only once the receiver has
+        // installed the snapshot (about 4 s for 1 M znodes): with
+        // openraft's default of 200 ms the leader gave up on every install
+        // and sent the whole snapshot again.
+        install_snapshot_timeout: 120_000,
         ..Default::default()
     };
     let config = Arc::new(
@@ -157,6 +163,12 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
             Err(e) => return Err(StartError::Raft(e.to_string())),
         }
     }
+    tokio::spawn(snapshot_when_due(
+        raft.clone(),
+        Arc::downgrade(&replica),
+        cfg.snap_count,
+        cfg.me,
+    ));
     let proposer = Proposer::start(raft.clone(), cfg.me, clients.clone(), cfg.commit_timeout);
     Ok(Started {
         raft,
@@ -164,4 +176,46 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
         proposer,
         clients,
     })
+}
+
+/// Asks openraft for a snapshot once `snap_count` commands have been
+/// applied since the last one, as ZooKeeper's `SyncRequestProcessor` does
+/// after `snapCount` transactions. Like ZooKeeper, each member waits for a
+/// count between half and all of `snap_count` (here fixed per member, so
+/// that members do not all write snapshots at the same moment). Ends when
+/// the Raft stops or the replica is dropped; it holds the replica only
+/// for a moment each time it looks, so that stopping a server releases its
+/// store (and fjall's directory lock) at once.
+async fn snapshot_when_due<H: Host>(
+    raft: Raft,
+    replica: std::sync::Weak<std::sync::Mutex<Replica<H>>>,
+    snap_count: u64,
+    me: NodeId,
+) {
+    let half = (snap_count / 2).max(1);
+    let due_at = half + me.wrapping_mul(0x9e37_79b9_7f4a_7c15) % half;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        if raft.metrics().borrow().running_state.is_err() {
+            return;
+        }
+        let Some(replica) = replica.upgrade() else {
+            return;
+        };
+        let due = {
+            let mut r = crate::state_machine::lock(&replica);
+            if r.since_snapshot >= due_at {
+                r.since_snapshot = 0;
+                true
+            } else {
+                false
+            }
+        };
+        drop(replica);
+        if due && raft.trigger().snapshot().await.is_err() {
+            return;
+        }
+    }
 }

@@ -40,8 +40,58 @@ pub trait Host: Send + 'static {
     fn reset(&mut self, tree: &Tree);
 }
 
+/// Durations of one kind of event, in ms: ZooKeeper's BASIC summary
+/// (`AvgMinMaxCounter`), which `mntr` prints as `avg_`, `min_`, `max_`,
+/// `cnt_` and `sum_` keys.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// Events recorded.
+    pub count: u64,
+    /// Their total, ms.
+    pub sum_ms: u64,
+    /// The shortest, ms (0 before the first).
+    pub min_ms: u64,
+    /// The longest, ms.
+    pub max_ms: u64,
+}
+
+impl Timings {
+    /// Records one event of `ms`.
+    pub fn add(&mut self, ms: u64) {
+        self.min_ms = if self.count == 0 {
+            ms
+        } else {
+            self.min_ms.min(ms)
+        };
+        self.max_ms = self.max_ms.max(ms);
+        self.count += 1;
+        self.sum_ms = self.sum_ms.saturating_add(ms);
+    }
+
+    /// The mean, ms (0 before the first).
+    pub fn avg_ms(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum_ms as f64 / self.count as f64
+        }
+    }
+}
+
+/// Elapsed ms since `t`.
+fn ms_since(t: std::time::Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The replicated state of one server.
 pub struct Replica<H> {
+    /// Snapshots built here: ZooKeeper's `snapshottime`.
+    pub snapshot_builds: Timings,
+    /// Snapshots received from a leader and installed.
+    pub snapshot_installs: Timings,
+    /// Commands applied since the last snapshot was asked for (ZooKeeper
+    /// counts `snapCount` in transactions, not in our batched entries).
+    pub(crate) since_snapshot: u64,
     /// The znode tree and session table.
     pub tree: Tree,
     /// The server's state that must change together with the tree.
@@ -99,6 +149,9 @@ impl<H: Host> Replica<H> {
             None => StoredMembership::default(),
         };
         Ok(Arc::new(Mutex::new(Replica {
+            snapshot_builds: Timings::default(),
+            snapshot_installs: Timings::default(),
+            since_snapshot: 0,
             tree,
             host,
             store,
@@ -162,6 +215,7 @@ impl<H: Host> RaftSnapshotBuilder<TypeConfig> for StateMachine<H> {
     /// then writes it to a file outside the lock, node by node from disk:
     /// applying goes on meanwhile, and memory does not grow with the tree.
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let started = std::time::Instant::now();
         let (view, meta, path) = {
             let mut r = lock(&self.replica);
             r.snapshot_seq += 1;
@@ -191,7 +245,14 @@ impl<H: Host> RaftSnapshotBuilder<TypeConfig> for StateMachine<H> {
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
-        let old = lock(&self.replica).snapshot.replace((meta.clone(), path));
+        let bytes = file.metadata().await.map_or(0, |m| m.len());
+        let old = {
+            let mut r = lock(&self.replica);
+            let ms = ms_since(started);
+            r.snapshot_builds.add(ms);
+            tracing::info!(id = %meta.snapshot_id, ms, bytes, znodes = r.tree.node_count(), "snapshot built");
+            r.snapshot.replace((meta.clone(), path))
+        };
         if let Some((_, old)) = old {
             // A transfer still reading it keeps its open file.
             let _ = std::fs::remove_file(old);
@@ -231,6 +292,7 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                         let outcome = storage::apply(&mut r.tree, &proposal.command, at);
                         r.host.applied(&r.tree, at, proposal, outcome);
                     }
+                    r.since_snapshot += batch.0.len() as u64;
                 }
                 EntryPayload::Membership(m) => {
                     r.membership = StoredMembership::new(Some(entry.log_id), m);
@@ -297,6 +359,7 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
         let replica = self.replica.clone();
         let meta = meta.clone();
         let installed = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let started = std::time::Instant::now();
             let mut file = file;
             file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
             let mut input = BufReader::with_capacity(1 << 20, file);
@@ -322,6 +385,10 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                 .map_err(|e| e.to_string())?;
             r.tree = tree;
             r.host.reset(&r.tree);
+            let ms = ms_since(started);
+            r.snapshot_installs.add(ms);
+            r.since_snapshot = 0;
+            tracing::info!(id = %meta.snapshot_id, ms, znodes = r.tree.node_count(), "snapshot installed");
             // The received file is now this server's current snapshot.
             if let Some(received) = r.receiving.take() {
                 let path = r.snap_dir.join(format!("{}.snap", meta.snapshot_id));

@@ -430,6 +430,58 @@ async fn a_member_behind_a_purged_log_catches_up_by_snapshot() {
     );
     assert_all_present(&e, &acked);
     same_trees(&e);
+    // snapCount counts commands: 150 writes with a count of 40 snapshot
+    // the leader's tree several times, and the member installed one.
+    let lock = consensus::state_machine::lock;
+    let built = lock(&e.members[&leader].started.replica).snapshot_builds;
+    assert!(built.count >= 2, "leader built {built:?}");
+    assert!(built.min_ms <= built.max_ms && built.sum_ms >= built.max_ms);
+    let installed = lock(&e.members[&behind].started.replica).snapshot_installs;
+    assert!(installed.count >= 1, "member installed {installed:?}");
+    for id in [1, 2, 3] {
+        e.kill(id).await;
+    }
+}
+
+/// An operator's remedy for a broken follower: stop it, delete its data,
+/// start it again. It rejoins empty and the leader, whose log is purged
+/// behind a snapshot, sends it the whole tree. (openraft 0.9 panicked in
+/// the member without `loosen-follower-log-revert`: found by
+/// `benches/snapshot.sh`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_data_was_deleted_rejoins_from_a_snapshot() {
+    let mut e = Ensemble::new(3, 40).await;
+    let leader = e.leader(&[1, 2, 3]).await;
+    open_session(&e, leader).await;
+    let mut acked = Vec::new();
+    for round in 0..120 {
+        acked.extend(write_many(&e, leader, &format!("r{round}"), 1).await);
+    }
+    e.members[&leader]
+        .started
+        .raft
+        .wait(Some(Duration::from_secs(20)))
+        .metrics(|m| m.purged.is_some(), "log purged behind a snapshot")
+        .await
+        .expect("the leader purges its log");
+    let wiped = [1, 2, 3].into_iter().find(|i| *i != leader).expect("one");
+    e.kill(wiped).await;
+    std::fs::remove_dir_all(e.member_dir(wiped)).expect("delete the member's data");
+    e.start(wiped).await;
+    // Writes go on while it catches up.
+    for round in 0..20 {
+        acked.extend(write_many(&e, leader, &format!("after{round}"), 1).await);
+    }
+    assert_eq!(acked.len(), 140);
+    e.converge(leader).await;
+    let installed =
+        consensus::state_machine::lock(&e.members[&wiped].started.replica).snapshot_installs;
+    assert!(
+        installed.count >= 1,
+        "rejoined without a snapshot: {installed:?}"
+    );
+    assert_all_present(&e, &acked);
+    same_trees(&e);
     for id in [1, 2, 3] {
         e.kill(id).await;
     }

@@ -155,21 +155,18 @@ fn stat(core: &Core, clients: bool) -> String {
 /// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names, for the
 /// keys Corral can fill truthfully (the rest come with metrics, #6).
 fn mntr(core: &Core) -> String {
-    let (znodes, watches, ephemerals, data_size, sessions) = {
+    let (znodes, watches, ephemerals, data_size, sessions, snaps) = {
         let st = core.lock();
         // ZooKeeper's approximateDataSize: path and data lengths of every
         // node (its map holds the root twice; the empty key adds nothing).
-        let size: usize = st
-            .tree
-            .iter_nodes()
-            .map(|n| n.path().len() + n.data.as_ref().map_or(0, |d| d.len()))
-            .sum();
+        let size = st.tree.approximate_data_size();
         (
             st.tree.node_count() + 1,
             st.host.watches.len(),
             st.tree.sessions().ephemeral_count(),
             size,
             st.tree.sessions().len(),
+            st.snapshot_builds,
         )
     };
     let s = core.stats.snapshot();
@@ -189,8 +186,27 @@ fn mntr(core: &Core) -> String {
         ("zk_approximate_data_size", data_size.to_string()),
         ("zk_global_sessions", sessions.to_string()),
         ("zk_local_sessions", "0".to_owned()),
+        ("zk_snap_count", snaps.count.to_string()),
+        // A BASIC summary, as ZooKeeper prints them.
+        ("zk_avg_snapshottime", java_double(round4(snaps.avg_ms()))),
+        ("zk_min_snapshottime", snaps.min_ms.to_string()),
+        ("zk_max_snapshottime", snaps.max_ms.to_string()),
+        ("zk_cnt_snapshottime", snaps.count.to_string()),
+        ("zk_sum_snapshottime", snaps.sum_ms.to_string()),
     ];
     lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+}
+
+/// `x` to 4 decimal places, half up (`AvgMinMaxCounter.getAvg`).
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0 + 0.5).floor() / 10_000.0
+}
+
+/// A double as Java's `Double.toString` writes one in this range: always
+/// with a fractional part (`0.0`, `12.5`).
+fn java_double(x: f64) -> String {
+    let s = x.to_string();
+    if s.contains('.') { s } else { format!("{s}.0") }
 }
 
 /// `cons`: every connection in full, then a blank line.

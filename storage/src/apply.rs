@@ -442,17 +442,15 @@ fn set_data(
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
     let next = check_and_inc_version(node.stat.version, version)?;
+    let Some(old_data) = tree.set_data(p, data.as_deref().map(Box::from)) else {
+        return Err(ErrorCode::NoNode);
+    };
     let Some(node) = tree.node_mut(p) else {
         return Err(ErrorCode::NoNode);
     };
     if let Some(log) = undo {
-        log.push(Undo::Data(
-            p.to_owned(),
-            node.data.clone(),
-            node.stat.clone(),
-        ));
+        log.push(Undo::Data(p.to_owned(), old_data, node.stat.clone()));
     }
-    node.data = data.as_deref().map(Box::from);
     node.stat.version = next;
     node.stat.mzxid = ctx.zxid;
     node.stat.mtime = ctx.time;
@@ -590,8 +588,8 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
                 }
             }
             Undo::Data(p, data, stat) => {
+                tree.set_data(p.as_str(), data);
                 if let Some(n) = tree.node_mut(p.as_str()) {
-                    n.data = data;
                     n.stat = stat;
                 }
             }

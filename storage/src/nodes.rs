@@ -33,6 +33,13 @@ pub(crate) struct NodeStore {
     free: Vec<u32>,
     next: u32,
     len: usize,
+    /// ZooKeeper's `approximateDataSize`: path plus data bytes of every
+    /// node, kept as nodes come and go and data changes.
+    data_size: u64,
+}
+
+fn size_of(p: &str, data: Option<&[u8]>) -> u64 {
+    (p.len() + data.map_or(0, <[u8]>::len)) as u64
 }
 
 fn slot(chunks: &[Box<[Option<Node>]>], id: u32) -> Option<&Node> {
@@ -88,6 +95,26 @@ impl NodeStore {
         self.len
     }
 
+    /// Path and data bytes of every node (`approximateDataSize`).
+    pub(crate) fn data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// Replaces the data of the node at `p`, returning the old data
+    /// (`None` if there is no such node).
+    pub(crate) fn set_data(
+        &mut self,
+        p: &str,
+        data: Option<Box<[u8]>>,
+    ) -> Option<Option<Box<[u8]>>> {
+        let node = self.get_mut(p)?;
+        let old = std::mem::replace(&mut node.data, data);
+        let new = node.data.as_deref().map_or(0, <[u8]>::len) as u64;
+        let gone = old.as_deref().map_or(0, <[u8]>::len) as u64;
+        self.data_size = (self.data_size + new).saturating_sub(gone);
+        Some(old)
+    }
+
     /// Inserts a node at `p` (replacing none: the caller checked) and links
     /// it into its parent's children, if the parent is there.
     pub(crate) fn insert(&mut self, p: &str, node: Node) {
@@ -126,6 +153,7 @@ impl NodeStore {
 
     fn insert_at(&mut self, p: Box<str>, mut node: Node, parent: Option<u32>) {
         let hash = self.hasher.hash_one(&*p);
+        self.data_size += size_of(&p, node.data.as_deref());
         node.path = p;
         node.children = ThinVec::new();
         let id = match self.free.pop() {
@@ -204,6 +232,11 @@ impl NodeStore {
         let node = slot_mut(&mut self.chunks, id)?.take();
         self.free.push(id);
         self.len -= 1;
+        if let Some(n) = &node {
+            self.data_size = self
+                .data_size
+                .saturating_sub(size_of(&n.path, n.data.as_deref()));
+        }
         node
     }
 

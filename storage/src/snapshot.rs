@@ -16,8 +16,9 @@
 
 use std::io::{self, Read, Write};
 
-use crate::node::{Node, NodeKind};
-use crate::persist::encoding::{decode_node, decode_session, encode_node, encode_session};
+use crate::node::Node;
+use crate::persist::encoding::{decode_session, encode_node, encode_session};
+use crate::persist::load_nodes;
 use crate::tree::{Changes, Tree, TreeConfig};
 use crate::{StorageError, path};
 
@@ -68,16 +69,20 @@ fn read_exact<const N: usize>(input: &mut impl Read) -> Result<[u8; N], StorageE
     Ok(b)
 }
 
-/// Reads a block, refusing lengths above `max` (nothing is allocated from
-/// an unchecked length).
-fn read_block(input: &mut impl Read, max: usize) -> Result<Vec<u8>, StorageError> {
+/// Reads a length-prefixed record into `buf` (reused: no allocation per
+/// record once it is large enough), refusing lengths above `max` (nothing
+/// is allocated from an unchecked length).
+fn read_block_into(
+    input: &mut impl Read,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), StorageError> {
     let len = u32::from_be_bytes(read_exact::<4>(input)?) as usize;
     if len > max {
         return Err(corrupt(format_args!("record of {len} bytes")));
     }
-    let mut v = vec![0u8; len];
-    input.read_exact(&mut v).map_err(corrupt)?;
-    Ok(v)
+    buf.resize(len, 0);
+    input.read_exact(buf).map_err(corrupt)
 }
 
 /// Largest record a snapshot may hold: a node with ZooKeeper's largest
@@ -90,48 +95,44 @@ const MAX_RECORD: usize = 16 << 20;
 /// # Errors
 /// [`StorageError::Corrupt`] for a malformed snapshot, one whose nodes do
 /// not form a tree, or one without a root.
-pub fn read(input: &mut impl Read, config: TreeConfig) -> Result<Tree, StorageError> {
+pub fn read(input: &mut (impl Read + Send), config: TreeConfig) -> Result<Tree, StorageError> {
     if read_exact::<1>(input)? != [VERSION] {
         return Err(corrupt("unknown version"));
     }
     let mut tree = Tree::empty(config);
     tree.last_zxid = i64::from_be_bytes(read_exact::<8>(input)?);
-    loop {
-        match read_exact::<1>(input)? {
-            [0] => break,
-            [1] => {
-                let p = String::from_utf8(read_block(input, MAX_RECORD)?).map_err(corrupt)?;
-                let stored = decode_node(&read_block(input, MAX_RECORD)?)?;
-                let parent_ok = match path::parent(&p) {
-                    Some(parent) => tree.nodes.contains(parent),
-                    None => p == "/",
-                };
-                if !parent_ok || tree.nodes.contains(&p) {
-                    return Err(corrupt(format_args!(
-                        "{p} is not a new child of a known node"
-                    )));
+    // Nodes are decoded on a second thread while this one builds the
+    // index (`persist::load_nodes`); sessions come after the nodes.
+    let sessions = load_nodes(&mut tree, true, |sink| {
+        let mut sessions = Vec::new();
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        loop {
+            match read_exact::<1>(input)? {
+                [0] => break,
+                [1] => {
+                    read_block_into(input, MAX_RECORD, &mut key)?;
+                    read_block_into(input, MAX_RECORD, &mut value)?;
+                    if !sink.push(&key, &value)? {
+                        break;
+                    }
                 }
-                let acl = tree.acls.intern(&stored.acl);
-                let mut node = Node::new(stored.data.as_deref(), acl, NodeKind::Persistent, 0, 0);
-                node.stat = stored.stat;
-                tree.insert(&p, node);
+                [2] => {
+                    let id = i64::from_be_bytes(read_exact::<8>(input)?);
+                    read_block_into(input, MAX_RECORD, &mut value)?;
+                    sessions.push((id, decode_session(&value)?));
+                }
+                [t] => return Err(corrupt(format_args!("unknown record tag {t}"))),
             }
-            [2] => {
-                let id = i64::from_be_bytes(read_exact::<8>(input)?);
-                tree.sessions
-                    .open(id, decode_session(&read_block(input, MAX_RECORD)?)?);
-            }
-            [t] => return Err(corrupt(format_args!("unknown record tag {t}"))),
         }
+        Ok(sessions)
+    })?;
+    for (id, info) in sessions {
+        tree.sessions.open(id, info);
     }
     if !tree.nodes.contains("/") {
         return Err(corrupt("no root"));
     }
-    let all = tree.iter_nodes().map(|n| n.path().to_owned()).collect();
-    let sessions = tree.sessions().iter().map(|(id, _)| *id).collect();
-    tree.changes = Some(Changes {
-        nodes: all,
-        sessions,
-    });
+    // Nothing to mark: a store adopts the whole tree with `Store::replace`.
+    tree.changes = Some(Changes::default());
     Ok(tree)
 }

@@ -104,6 +104,12 @@ impl Tree {
         self.last_zxid
     }
 
+    /// ZooKeeper's `approximateDataSize`: the path and data bytes of every
+    /// node (kept up to date, not computed).
+    pub fn approximate_data_size(&self) -> u64 {
+        self.nodes.data_size()
+    }
+
     /// Number of znodes (including `/` and the `/zookeeper` subtree).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -267,7 +273,21 @@ impl Tree {
         }
     }
 
-    /// A node to mutate: marks it changed for the store.
+    /// Replaces a node's data (marking it changed); the old data, or
+    /// `None` if there is no such node.
+    pub(crate) fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<Box<[u8]>>,
+    ) -> Option<Option<Box<[u8]>>> {
+        if self.nodes.contains(path) {
+            self.mark_node(path);
+        }
+        self.nodes.set_data(path, data)
+    }
+
+    /// A node to mutate (not its data: [`Tree::set_data`]): marks it
+    /// changed for the store.
     pub(crate) fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
         if self.nodes.contains(path) {
             self.mark_node(path);

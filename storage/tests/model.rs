@@ -504,6 +504,10 @@ proptest! {
             (p.clone(), n.data.clone().map(Bytes::from), n.acl.clone(), model.stat(p))
         }).collect();
         prop_assert_eq!(dump(&tree), want);
+        // ZooKeeper's approximateDataSize, kept as the tree changes
+        // (multis that fail and roll back included).
+        let size: usize = model.nodes.iter().map(|(p, n)| p.len() + n.data.as_ref().map_or(0, |d| d.len())).sum();
+        prop_assert_eq!(tree.approximate_data_size(), size as u64);
         for s in SESSIONS {
             let mut mine: Vec<String> = model.nodes.iter().filter(|(_, n)| n.owner == s).map(|(p, _)| p.clone()).collect();
             mine.sort();
@@ -561,6 +565,7 @@ proptest! {
         let (_, tree) = Store::open(dir.path(), config).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(dump(&tree), dump(&reference));
         prop_assert_eq!(tree.expirable().count(), reference.expirable().count());
+        prop_assert_eq!(tree.approximate_data_size(), reference.approximate_data_size());
     }
 }
 

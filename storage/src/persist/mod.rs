@@ -179,26 +179,47 @@ impl Store {
     /// # Errors
     /// [`StorageError`]: fatal, the node must stop.
     pub fn replace(&self, tree: &mut Tree, extra: &[(&str, &[u8])]) -> Result<(), StorageError> {
-        let mut changes = Changes::default();
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         for kv in self.nodes.iter() {
             let key = kv.key()?;
-            let p = std::str::from_utf8(&key)
-                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
-            changes.nodes.insert(p.to_owned());
+            let gone = std::str::from_utf8(&key).map_or(true, |p| !tree.nodes.contains(p));
+            if gone {
+                batch.remove(&self.nodes, key.as_ref());
+            }
+        }
+        for n in tree.nodes.iter() {
+            let value = encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
+            batch.insert(&self.nodes, n.path().as_bytes(), value.as_ref());
         }
         for kv in self.sessions.iter() {
-            changes
+            let key = kv.key()?;
+            if tree
                 .sessions
-                .insert(decode_i64(&kv.key()?, "session key")?);
+                .get(decode_i64(&key, "session key")?)
+                .is_none()
+            {
+                batch.remove(&self.sessions, key.as_ref());
+            }
         }
-        changes
-            .nodes
-            .extend(tree.nodes.iter().map(|n| n.path().to_owned()));
-        changes
-            .sessions
-            .extend(tree.sessions.iter().map(|(id, _)| *id));
-        tree.changes = Some(changes);
-        self.commit_with(tree, Durability::Synced, extra)
+        for (id, info) in tree.sessions.iter() {
+            batch.insert(
+                &self.sessions,
+                id.to_be_bytes().as_slice(),
+                encode_session(info).as_ref(),
+            );
+        }
+        for (key, value) in extra {
+            batch.insert(&self.meta, format!("ext.{key}"), *value);
+        }
+        batch.insert(
+            &self.meta,
+            LAST_ZXID_KEY,
+            tree.last_zxid.to_be_bytes().as_slice(),
+        );
+        batch.insert(&self.meta, FORMAT_KEY, [encoding::VERSION].as_slice());
+        batch.commit()?;
+        tree.changes = Some(Changes::default());
+        Ok(())
     }
 
     /// Reads a value stored with [`Store::commit_with`].
@@ -235,19 +256,14 @@ impl Store {
     pub fn load(&self, config: TreeConfig) -> Result<Tree, StorageError> {
         let mut tree = Tree::empty(config);
         tree.nodes.reserve(self.nodes.approximate_len());
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(LOAD_QUEUE);
-            let reader = scope.spawn(move || {
-                if let Err(e) = self.read_nodes(&tx) {
-                    // The builder stops at the first error it receives.
-                    let _ = tx.send(Err(e));
+        load_nodes(&mut tree, false, |sink| {
+            for kv in self.nodes.iter() {
+                let (k, v) = kv.into_inner()?;
+                if !sink.push(&k, &v)? {
+                    break;
                 }
-            });
-            let built = build_nodes(&mut tree, &rx);
-            // Unblocks the reader if the builder stopped early.
-            drop(rx);
-            let _ = reader.join();
-            built
+            }
+            Ok(())
         })?;
         if !tree.nodes.contains("/") {
             return Err(StorageError::Corrupt("no root node".into()));
@@ -279,70 +295,123 @@ struct LoadBatch {
     nodes: Vec<(Box<str>, Node)>,
 }
 
-impl Store {
-    /// The reading half of [`Store::load`].
-    fn read_nodes(
-        &self,
-        tx: &std::sync::mpsc::SyncSender<Result<LoadBatch, StorageError>>,
-    ) -> Result<(), StorageError> {
-        let mut known: std::collections::HashMap<Vec<u8>, u32> = Default::default();
-        let mut last: Option<(Vec<u8>, u32)> = None;
-        let mut batch = LoadBatch {
+impl LoadBatch {
+    fn new() -> Self {
+        LoadBatch {
             acls: Vec::new(),
             nodes: Vec::with_capacity(LOAD_BATCH),
-        };
-        for kv in self.nodes.iter() {
-            let (k, v) = kv.into_inner()?;
-            let p = std::str::from_utf8(&k)
-                .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
-            let stored = encoding::split_node(&v)?;
-            let acl = match &last {
-                Some((bytes, id)) if bytes.as_slice() == stored.acl => *id,
-                _ => {
-                    let id = match known.get(stored.acl) {
-                        Some(&id) => id,
-                        None => {
-                            let id = u32::try_from(known.len())
-                                .map_err(|_| StorageError::Corrupt("too many ACLs".into()))?;
-                            batch.acls.push(encoding::decode_acl(stored.acl)?);
-                            known.insert(stored.acl.to_vec(), id);
-                            id
-                        }
-                    };
-                    last = Some((stored.acl.to_vec(), id));
-                    id
-                }
-            };
-            let node = Node {
-                data: stored.data.map(Box::from),
-                acl: AclRef(acl),
-                stat: stored.stat,
-                path: Box::from(""),
-                children: thin_vec::ThinVec::new(),
-            };
-            batch.nodes.push((Box::from(p), node));
-            if batch.nodes.len() == LOAD_BATCH {
-                let full = std::mem::replace(
-                    &mut batch,
-                    LoadBatch {
-                        acls: Vec::new(),
-                        nodes: Vec::with_capacity(LOAD_BATCH),
-                    },
-                );
-                if tx.send(Ok(full)).is_err() {
-                    return Ok(());
-                }
-            }
         }
-        let _ = tx.send(Ok(batch));
-        Ok(())
     }
 }
 
-/// The building half of [`Store::load`]: inserts every batch `rx` brings.
+/// The reading half of [`load_nodes`]: decodes `(path, node value)` pairs
+/// and sends them to the builder in batches.
+pub(crate) struct NodeSink {
+    tx: std::sync::mpsc::SyncSender<Result<LoadBatch, StorageError>>,
+    known: std::collections::HashMap<Vec<u8>, u32>,
+    last: Option<(Vec<u8>, u32)>,
+    batch: LoadBatch,
+}
+
+impl NodeSink {
+    /// Decodes one node. `Ok(false)`: the builder has stopped (on an
+    /// error it reports itself), so reading may stop too.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] if the key or value is not a node's.
+    pub(crate) fn push(&mut self, key: &[u8], value: &[u8]) -> Result<bool, StorageError> {
+        let p = std::str::from_utf8(key)
+            .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
+        let stored = encoding::split_node(value)?;
+        let acl = match &self.last {
+            Some((bytes, id)) if bytes.as_slice() == stored.acl => *id,
+            _ => {
+                let id = match self.known.get(stored.acl) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(self.known.len())
+                            .map_err(|_| StorageError::Corrupt("too many ACLs".into()))?;
+                        self.batch.acls.push(encoding::decode_acl(stored.acl)?);
+                        self.known.insert(stored.acl.to_vec(), id);
+                        id
+                    }
+                };
+                self.last = Some((stored.acl.to_vec(), id));
+                id
+            }
+        };
+        let node = Node {
+            data: stored.data.map(Box::from),
+            acl: AclRef(acl),
+            stat: stored.stat,
+            path: Box::from(""),
+            children: thin_vec::ThinVec::new(),
+        };
+        self.batch.nodes.push((Box::from(p), node));
+        if self.batch.nodes.len() == LOAD_BATCH {
+            let full = std::mem::replace(&mut self.batch, LoadBatch::new());
+            return Ok(self.tx.send(Ok(full)).is_ok());
+        }
+        Ok(true)
+    }
+}
+
+/// Fills `tree` with nodes on two threads: `read`, on a second thread,
+/// hands every `(path, node value)` to the sink, parents before their
+/// children; this thread builds the index from them. Returns what `read`
+/// returns. A run of nodes with the same encoded ACL list (the usual case)
+/// decodes and interns it once.
+///
+/// `check_new`: refuse a path seen before (input not from fjall, whose
+/// keys are unique), at the cost of one more lookup per node.
+///
+/// # Errors
+/// The first [`StorageError`] of either side: a corrupt value, a node
+/// without its parent, or `read`'s own.
+pub(crate) fn load_nodes<T: Send>(
+    tree: &mut Tree,
+    check_new: bool,
+    read: impl FnOnce(&mut NodeSink) -> Result<T, StorageError> + Send,
+) -> Result<T, StorageError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(LOAD_QUEUE);
+        let reader = scope.spawn(move || {
+            let mut sink = NodeSink {
+                tx,
+                known: Default::default(),
+                last: None,
+                batch: LoadBatch::new(),
+            };
+            let out = read(&mut sink);
+            let NodeSink { tx, batch, .. } = sink;
+            match out {
+                Ok(t) => {
+                    let _ = tx.send(Ok(batch));
+                    Some(t)
+                }
+                Err(e) => {
+                    // The builder stops at the first error it receives.
+                    let _ = tx.send(Err(e));
+                    None
+                }
+            }
+        });
+        let built = build_nodes(tree, &rx, check_new);
+        // Unblocks the reader if the builder stopped early.
+        drop(rx);
+        let read = reader
+            .join()
+            .map_err(|_| StorageError::Corrupt("the node reader panicked".into()))?;
+        built?;
+        read.ok_or_else(|| StorageError::Corrupt("the node reader failed".into()))
+    })
+}
+
+/// The building half of [`load_nodes`]: inserts every batch `rx` brings.
 fn build_nodes(
     tree: &mut Tree,
     rx: &std::sync::mpsc::Receiver<Result<LoadBatch, StorageError>>,
+    check_new: bool,
 ) -> Result<(), StorageError> {
     let mut refs: Vec<AclRef> = Vec::new();
     let mut hint = 0;
@@ -361,6 +430,9 @@ fn build_nodes(
             node.acl = r;
             if path::parent(&p).is_none() && &*p != "/" {
                 return Err(StorageError::Corrupt(format!("bad node key {p:?}")));
+            }
+            if check_new && tree.nodes.contains(&p) {
+                return Err(StorageError::Corrupt(format!("{p} appears twice")));
             }
             tree.acls.add_use(r);
             tree.insert_loaded(p, node, &mut hint)
