@@ -52,7 +52,8 @@ cleanup() {
   CORRAL_PIDS=()
   ZK_DIRS=()
 }
-trap 'cleanup; echo "results kept in $RESULTS" >&2' EXIT
+# The servers' data goes; the results stay.
+trap 'cleanup; rm -rf "$WORK"/corral[0-9]* "$WORK"/zk[0-9]*; echo "results kept in $RESULTS" >&2' EXIT
 
 # start_corral N -> sets CORRAL_ADDRS
 start_corral() {

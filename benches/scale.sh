@@ -31,6 +31,7 @@ ZKDIR=""
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   if [ -n "$ZKDIR" ]; then bash "$ZKSTOP" "$ZKDIR" >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
