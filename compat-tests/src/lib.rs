@@ -21,6 +21,8 @@
 
 #![deny(missing_docs)]
 
+pub mod suites;
+
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener, TcpStream};
@@ -77,6 +79,11 @@ pub trait Target {
     fn diagnostics(&self) -> String {
         String::new()
     }
+    /// What a client is given to connect: `host:port`, or a list of them
+    /// for an ensemble.
+    fn connect_string(&self) -> String {
+        self.addr().to_string()
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -91,6 +98,7 @@ pub struct CorralServer {
     shutdown: CancellationToken,
     done: mpsc::Receiver<io::Result<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Owned by the server, or (`None`) by an ensemble that restarts it.
     data_dir: Option<TempDir>,
 }
 
@@ -103,12 +111,23 @@ impl CorralServer {
     /// If the runtime, the temporary data directory or the listener cannot
     /// be created.
     pub fn start() -> Self {
-        init_logging();
         let data_dir = tempfile::Builder::new()
             .prefix("corral-compat-")
             .tempdir()
             .expect("create Corral's temporary data directory");
-        let mut config = server::Config::for_tests(data_dir.path().to_path_buf());
+        let config = server::Config::for_tests(data_dir.path().to_path_buf());
+        let mut server = CorralServer::start_with(config, 0);
+        server.data_dir = Some(data_dir);
+        server
+    }
+
+    /// Starts Corral with `config` on `127.0.0.1:port` (0: any free port);
+    /// the caller owns the data directory.
+    ///
+    /// # Panics
+    /// If the runtime or the listener cannot be created.
+    pub fn start_with(mut config: server::Config, port: u16) -> Self {
+        init_logging();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("corral-compat")
@@ -116,8 +135,8 @@ impl CorralServer {
             .build()
             .expect("build Corral's tokio runtime");
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-            .expect("bind Corral's listener on 127.0.0.1:0");
+            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)))
+            .expect("bind Corral's listener on 127.0.0.1");
         let addr = listener.local_addr().expect("Corral listener address");
         config.client_addr = addr;
         let shutdown = CancellationToken::new();
@@ -138,7 +157,171 @@ impl CorralServer {
             shutdown,
             done,
             thread: Some(thread),
-            data_dir: Some(data_dir),
+            data_dir: None,
+        }
+    }
+}
+
+/// A Corral ensemble in this process: `n` members, each `server::run` on
+/// its own runtime with its own client port, quorum port and data
+/// directory (under one temporary directory, so a member can be stopped
+/// and started again on its data). Clients get every member's address
+/// ([`Target::connect_string`]) and spread over them.
+pub struct CorralEnsemble {
+    members: Vec<Option<CorralServer>>,
+    configs: Vec<server::Config>,
+    ports: Vec<u16>,
+    root: Option<TempDir>,
+}
+
+impl CorralEnsemble {
+    /// Starts `n` voting members and waits until every one serves.
+    ///
+    /// # Panics
+    /// If a member cannot start or the ensemble does not settle in 60 s.
+    pub fn start(n: u64) -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("corral-ensemble-")
+            .tempdir()
+            .expect("create the ensemble's temporary directory");
+        let lines: Vec<server::ServerLine> = (1..=n)
+            .map(|id| {
+                server::parse_server_line(id, &format!("127.0.0.1:{}:{}", free_port(), free_port()))
+                    .expect("a server line")
+            })
+            .collect();
+        let mut configs = Vec::new();
+        let mut ports = Vec::new();
+        for id in 1..=n {
+            let dir = root.path().join(format!("m{id}"));
+            let mut config = server::Config::for_tests(dir);
+            config.server_id = u8::try_from(id).expect("a small id");
+            config.servers = lines.clone();
+            configs.push(config);
+            ports.push(free_port());
+        }
+        let mut e = CorralEnsemble {
+            members: Vec::new(),
+            configs,
+            ports,
+            root: Some(root),
+        };
+        for i in 0..e.configs.len() {
+            let m = CorralServer::start_with(e.configs[i].clone(), e.ports[i]);
+            e.members.push(Some(m));
+        }
+        e.wait_serving();
+        e
+    }
+
+    /// The members' client addresses.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.ports
+            .iter()
+            .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, *p)))
+            .collect()
+    }
+
+    /// Each member's `Mode` by `srvr` (or why not).
+    pub fn modes(&self) -> Vec<String> {
+        self.addrs()
+            .into_iter()
+            .map(|a| match four_letter(a, "srvr") {
+                Ok(out) => out
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Mode: "))
+                    .unwrap_or("not serving")
+                    .to_owned(),
+                Err(e) => format!("unreachable: {e}"),
+            })
+            .collect()
+    }
+
+    /// Waits until one member leads and every other follows.
+    ///
+    /// # Panics
+    /// After 60 s without that.
+    pub fn wait_serving(&self) {
+        let settled = poll_until(Duration::from_secs(60), || {
+            let modes = self.modes();
+            let leaders = modes.iter().filter(|m| *m == "leader").count();
+            let followers = modes.iter().filter(|m| *m == "follower").count();
+            (leaders == 1 && leaders + followers == modes.len()).then_some(())
+        });
+        assert!(
+            settled.is_some(),
+            "the ensemble did not settle: {:?}",
+            self.modes()
+        );
+    }
+
+    /// Stops member `i` (its connections close; its clients move to the
+    /// others), starts it again on its data, and waits for the ensemble.
+    ///
+    /// # Panics
+    /// If it does not stop or come back.
+    pub fn restart(&mut self, i: usize) {
+        drop(self.members[i].take());
+        let m = CorralServer::start_with(self.configs[i].clone(), self.ports[i]);
+        self.members[i] = Some(m);
+        self.wait_serving();
+    }
+
+    /// The index of the current leader, if one is known.
+    pub fn leader(&self) -> Option<usize> {
+        self.modes().iter().position(|m| m == "leader")
+    }
+}
+
+/// One member of a [`CorralEnsemble`] as a target of its own: clients given
+/// only its address.
+pub struct EnsembleMember {
+    addr: SocketAddr,
+}
+
+impl Target for EnsembleMember {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    fn name(&self) -> &'static str {
+        "one member of a Corral ensemble"
+    }
+}
+
+impl CorralEnsemble {
+    /// Member `i` alone, for a suite whose clients must share a server
+    /// (ZooKeeper guarantees one session's view of another's writes only
+    /// after a `sync`, or on the same server).
+    pub fn member(&self, i: usize) -> EnsembleMember {
+        EnsembleMember {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, self.ports[i])),
+        }
+    }
+}
+
+impl Target for CorralEnsemble {
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.ports[0]))
+    }
+    fn name(&self) -> &'static str {
+        "a 3-member Corral ensemble"
+    }
+    fn connect_string(&self) -> String {
+        self.addrs()
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Drop for CorralEnsemble {
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            drop(m.take());
+        }
+        if let Some(dir) = self.root.take() {
+            keep_if_panicking(dir, "Corral ensemble directory");
         }
     }
 }
