@@ -49,20 +49,29 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Opens the store in `dir` and reports how long loading its tree took and
+/// how much the resident set grew.
+fn time_reopen(
+    dir: &std::path::Path,
+    config: TreeConfig,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let base = rss_bytes();
+    let t = Instant::now();
+    let (_s, tree) = Store::open(dir, config)?;
+    println!(
+        "reopened {} znodes in {:.2} s, RSS +{:.1} MiB",
+        tree.node_count(),
+        t.elapsed().as_secs_f64(),
+        rss_bytes().saturating_sub(base) as f64 / 1048576.0
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let config = TreeConfig::default();
     if let (true, Some(dir)) = (args.reopen_only, &args.store) {
-        let base = rss_bytes();
-        let t = Instant::now();
-        let (_s, tree) = Store::open(dir, config)?;
-        println!(
-            "reopened {} znodes in {:.2} s, RSS +{:.1} MiB",
-            tree.node_count(),
-            t.elapsed().as_secs_f64(),
-            rss_bytes().saturating_sub(base) as f64 / 1048576.0
-        );
-        return Ok(());
+        return time_reopen(dir, config);
     }
     let before = rss_bytes();
     let (store, mut tree) = match &args.store {
@@ -138,15 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(dir), Some(s)) = (&args.store, store) {
         drop(s);
         drop(tree);
-        let base = rss_bytes();
-        let t = Instant::now();
-        let (_s, tree) = Store::open(dir, config)?;
-        println!(
-            "reopened {} znodes in {:.2} s, RSS +{:.1} MiB",
-            tree.node_count(),
-            t.elapsed().as_secs_f64(),
-            rss_bytes().saturating_sub(base) as f64 / 1048576.0
-        );
+        time_reopen(dir, config)?;
     }
     Ok(())
 }

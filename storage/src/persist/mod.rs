@@ -157,6 +157,16 @@ impl Store {
                 None => batch.remove(&self.sessions, key.as_slice()),
             }
         }
+        self.seal(batch, tree, extra)
+    }
+
+    /// Adds `extra`, the last zxid and the format to `batch` and commits it.
+    fn seal(
+        &self,
+        mut batch: fjall::OwnedWriteBatch,
+        tree: &Tree,
+        extra: &[(&str, &[u8])],
+    ) -> Result<(), StorageError> {
         for (key, value) in extra {
             batch.insert(&self.meta, format!("ext.{key}"), *value);
         }
@@ -208,16 +218,7 @@ impl Store {
                 encode_session(info).as_ref(),
             );
         }
-        for (key, value) in extra {
-            batch.insert(&self.meta, format!("ext.{key}"), *value);
-        }
-        batch.insert(
-            &self.meta,
-            LAST_ZXID_KEY,
-            tree.last_zxid.to_be_bytes().as_slice(),
-        );
-        batch.insert(&self.meta, FORMAT_KEY, [encoding::VERSION].as_slice());
-        batch.commit()?;
+        self.seal(batch, tree, extra)?;
         tree.changes = Some(Changes::default());
         Ok(())
     }
