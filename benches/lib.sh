@@ -86,3 +86,19 @@ sys.exit(1)
 PY
 }
 
+
+# populate_args "$@": the options of the populate-based scripts (scale.sh,
+# snapshot.sh): --count N (1,000,000) and --targets "corral zookeeper";
+# sets COUNT, TARGETS and SESSIONS (16, as zk-load populates).
+populate_args() {
+  COUNT=1000000
+  TARGETS="corral zookeeper"
+  SESSIONS=16
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --count) COUNT=$2; shift 2 ;;
+      --targets) TARGETS=$2; shift 2 ;;
+      *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+  done
+}

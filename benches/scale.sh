@@ -12,18 +12,8 @@
 # about a million such znodes; larger counts are for Corral alone.
 set -euo pipefail
 
-COUNT=1000000
-TARGETS="corral zookeeper"
-SESSIONS=16
-while [ $# -gt 0 ]; do
-  case $1 in
-    --count) COUNT=$2; shift 2 ;;
-    --targets) TARGETS=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
 . "$(dirname "$0")/lib.sh"
+populate_args "$@"
 build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-scale.XXXXXX")
 PIDS=()

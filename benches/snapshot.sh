@@ -17,18 +17,8 @@
 # stopped by its PID.
 set -euo pipefail
 
-COUNT=1000000
-TARGETS="corral zookeeper"
-SESSIONS=16
-while [ $# -gt 0 ]; do
-  case $1 in
-    --count) COUNT=$2; shift 2 ;;
-    --targets) TARGETS=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-
 . "$(dirname "$0")/lib.sh"
+populate_args "$@"
 build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-snapshot.XXXXXX")
 CORRAL_PIDS=()
@@ -107,7 +97,7 @@ for target in $TARGETS; do
   else
     # The rebuilt member logs how long installing the snapshot took.
     installed_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/corral.log" \
-      | grep -o 'snapshot installed.* ms=[0-9]*' | tail -n 1 | sed 's/.*ms=//')
+      | grep -o 'snapshot installed.* ms=[0-9]*' | tail -n 1 | sed 's/.*ms=//' || true)
     installed_ms=${installed_ms:-null}
   fi
   /usr/bin/python3 - "$(cat "$WORK/$target.load")" "$target" "$COUNT" "$install" "$installed_ms" "${builds[@]}" <<'PY'
