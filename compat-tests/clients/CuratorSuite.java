@@ -105,6 +105,19 @@ public class CuratorSuite {
         }
     }
 
+    /** The first of `latches` to hold leadership within 10 s, or null. */
+    static LeaderLatch awaitLeader(List<LeaderLatch> latches) throws InterruptedException {
+        for (int t = 0; t < 200; t++) {
+            for (LeaderLatch l : latches) {
+                if (l.hasLeadership()) {
+                    return l;
+                }
+            }
+            Thread.sleep(50);
+        }
+        return null;
+    }
+
     /** Three latches: exactly one leader; when it closes, another takes over. */
     static void leaderLatch() throws Exception {
         String path = root + "/leader";
@@ -114,15 +127,7 @@ public class CuratorSuite {
             l.start();
             latches.add(l);
         }
-        LeaderLatch first = null;
-        for (int t = 0; t < 200 && first == null; t++) {
-            for (LeaderLatch l : latches) {
-                if (l.hasLeadership()) {
-                    first = l;
-                }
-            }
-            Thread.sleep(50);
-        }
+        LeaderLatch first = awaitLeader(latches);
         check(first != null, "a leader was elected");
         int leaders = 0;
         for (LeaderLatch l : latches) {
@@ -133,15 +138,7 @@ public class CuratorSuite {
         check(latches.get(0).getLeader().getId().equals(firstId), "participants agree on the leader");
         first.close();
         latches.remove(first);
-        LeaderLatch next = null;
-        for (int t = 0; t < 200 && next == null; t++) {
-            for (LeaderLatch l : latches) {
-                if (l.hasLeadership()) {
-                    next = l;
-                }
-            }
-            Thread.sleep(50);
-        }
+        LeaderLatch next = awaitLeader(latches);
         check(next != null && !next.getId().equals(firstId), "leadership passed on");
         for (LeaderLatch l : latches) {
             l.close();

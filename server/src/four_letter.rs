@@ -186,8 +186,9 @@ fn mntr(core: &Core) -> String {
         ("zk_approximate_data_size", data_size.to_string()),
         ("zk_global_sessions", sessions.to_string()),
         ("zk_local_sessions", "0".to_owned()),
-        ("zk_snap_count", snaps.count.to_string()),
-        // A BASIC summary, as ZooKeeper prints them.
+        // ZooKeeper's `snapshottime` (ZooKeeperServer.takeSnapshot), a
+        // BASIC summary. (Its `zk_snap_count` is another thing: SNAP syncs
+        // a leader sent to learners.)
         ("zk_avg_snapshottime", java_double(round4(snaps.avg_ms()))),
         ("zk_min_snapshottime", snaps.min_ms.to_string()),
         ("zk_max_snapshottime", snaps.max_ms.to_string()),

@@ -442,10 +442,7 @@ fn set_data(
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
     let next = check_and_inc_version(node.stat.version, version)?;
-    let Some(old_data) = tree.set_data(p, data.as_deref().map(Box::from)) else {
-        return Err(ErrorCode::NoNode);
-    };
-    let Some(node) = tree.node_mut(p) else {
+    let Some((old_data, node)) = tree.set_data(p, data.as_deref().map(Box::from)) else {
         return Err(ErrorCode::NoNode);
     };
     if let Some(log) = undo {
@@ -588,8 +585,7 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
                 }
             }
             Undo::Data(p, data, stat) => {
-                tree.set_data(p.as_str(), data);
-                if let Some(n) = tree.node_mut(p.as_str()) {
+                if let Some((_, n)) = tree.set_data(p.as_str(), data) {
                     n.stat = stat;
                 }
             }

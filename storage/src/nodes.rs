@@ -100,19 +100,20 @@ impl NodeStore {
         self.data_size
     }
 
-    /// Replaces the data of the node at `p`, returning the old data
-    /// (`None` if there is no such node).
+    /// Replaces the data of the node at `p` (one lookup), returning the old
+    /// data and the node; `None` if there is no such node.
     pub(crate) fn set_data(
         &mut self,
         p: &str,
         data: Option<Box<[u8]>>,
-    ) -> Option<Option<Box<[u8]>>> {
-        let node = self.get_mut(p)?;
+    ) -> Option<(Option<Box<[u8]>>, &mut Node)> {
+        let id = self.id_of(p)?;
+        let node = slot_mut(&mut self.chunks, id)?.as_mut()?;
+        let before = node.data.as_deref().map_or(0, <[u8]>::len) as u64;
         let old = std::mem::replace(&mut node.data, data);
-        let new = node.data.as_deref().map_or(0, <[u8]>::len) as u64;
-        let gone = old.as_deref().map_or(0, <[u8]>::len) as u64;
-        self.data_size = (self.data_size + new).saturating_sub(gone);
-        Some(old)
+        let after = node.data.as_deref().map_or(0, <[u8]>::len) as u64;
+        self.data_size = (self.data_size + after).saturating_sub(before);
+        Some((old, node))
     }
 
     /// Inserts a node at `p` (replacing none: the caller checked) and links

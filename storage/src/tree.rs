@@ -273,26 +273,28 @@ impl Tree {
         }
     }
 
-    /// Replaces a node's data (marking it changed); the old data, or
-    /// `None` if there is no such node.
+    /// Replaces a node's data, marking it changed; the old data and the
+    /// node (to update its stat), or `None` if there is no such node.
     pub(crate) fn set_data(
         &mut self,
         path: &str,
         data: Option<Box<[u8]>>,
-    ) -> Option<Option<Box<[u8]>>> {
-        if self.nodes.contains(path) {
-            self.mark_node(path);
+    ) -> Option<(Option<Box<[u8]>>, &mut Node)> {
+        let found = self.nodes.set_data(path, data)?;
+        if let Some(c) = self.changes.as_mut() {
+            c.nodes.insert(path.to_owned());
         }
-        self.nodes.set_data(path, data)
+        Some(found)
     }
 
     /// A node to mutate (not its data: [`Tree::set_data`]): marks it
     /// changed for the store.
     pub(crate) fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        if self.nodes.contains(path) {
-            self.mark_node(path);
+        let node = self.nodes.get_mut(path)?;
+        if let Some(c) = self.changes.as_mut() {
+            c.nodes.insert(path.to_owned());
         }
-        self.nodes.get_mut(path)
+        Some(node)
     }
 
     pub(crate) fn open_session(&mut self, id: i64, info: crate::sessions::SessionInfo) -> bool {
@@ -317,14 +319,20 @@ impl Tree {
     /// parent's cversion/pzxid.
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.mark_node(path);
-        match node.kind() {
+        self.index_kind(path, node.kind());
+        self.nodes.insert(path, node);
+    }
+
+    /// Files a new node under its owner's ephemerals, or the reaper's
+    /// containers and TTL nodes.
+    fn index_kind(&mut self, path: &str, kind: NodeKind) {
+        match kind {
             NodeKind::Ephemeral(owner) => self.sessions.add_ephemeral(owner, path),
             NodeKind::Container | NodeKind::Ttl(_) => {
                 self.expirable.insert(path.to_owned());
             }
             NodeKind::Persistent => {}
         }
-        self.nodes.insert(path, node);
     }
 
     /// Inserts a node read back from disk (see `NodeStore::insert_loaded`).
@@ -337,13 +345,7 @@ impl Tree {
         node: Node,
         hint: &mut u32,
     ) -> Result<(), Box<str>> {
-        match node.kind() {
-            NodeKind::Ephemeral(owner) => self.sessions.add_ephemeral(owner, &path),
-            NodeKind::Container | NodeKind::Ttl(_) => {
-                self.expirable.insert(path.to_string());
-            }
-            NodeKind::Persistent => {}
-        }
+        self.index_kind(&path, node.kind());
         self.nodes.insert_loaded(path, node, hint)
     }
 

@@ -17,17 +17,6 @@ use crate::sessions::SessionInfo;
 /// The format version written in every value's first byte.
 pub const VERSION: u8 = 1;
 
-/// A node as stored: everything but the children, which are derived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredNode {
-    /// The persisted stat (internal cversion).
-    pub stat: StatPersisted,
-    /// The ACL list, inline (interned again on load).
-    pub acl: Vec<Acl>,
-    /// The data, `None` for null.
-    pub data: Option<Bytes>,
-}
-
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt(format!("{what}: {e}"))
 }
@@ -58,27 +47,6 @@ pub fn encode_node(stat: &StatPersisted, acl: &[Acl], data: Option<&[u8]>) -> By
         }
     }
     buf.freeze()
-}
-
-/// Decodes a node value.
-///
-/// # Errors
-/// [`StorageError::Corrupt`] if the bytes are not a node of this version.
-pub fn decode_node(bytes: &[u8]) -> Result<StoredNode, StorageError> {
-    let rest = versioned(bytes, "node")?;
-    let (rest, stat) =
-        StatPersisted::decode(rest).map_err(|e| corrupt("node stat", format_args!("{e:?}")))?;
-    let (rest, acl) =
-        <Vec<Acl>>::decode(rest).map_err(|e| corrupt("node acl", format_args!("{e:?}")))?;
-    let (rest, data) =
-        <Option<Bytes>>::decode(rest).map_err(|e| corrupt("node data", format_args!("{e:?}")))?;
-    if !rest.is_empty() {
-        return Err(corrupt(
-            "node",
-            format_args!("{} trailing bytes", rest.len()),
-        ));
-    }
-    Ok(StoredNode { stat, acl, data })
 }
 
 /// A node value, borrowed: the ACL list still encoded (so that a loader
@@ -203,13 +171,10 @@ mod tests {
         ];
         for data in [None, Some(Bytes::new()), Some(Bytes::from_static(b"hello"))] {
             let v = encode_node(&stat, &acl, data.as_deref());
+            let r = split_node(&v).expect("split");
             assert_eq!(
-                decode_node(&v).ok(),
-                Some(StoredNode {
-                    stat: stat.clone(),
-                    acl: acl.clone(),
-                    data
-                })
+                (r.stat, decode_acl(r.acl).ok(), r.data),
+                (stat.clone(), Some(acl.clone()), data.as_deref())
             );
         }
         let s = SessionInfo {
@@ -217,11 +182,10 @@ mod tests {
             passwd: Bytes::from_static(&[3; 16]),
         };
         assert_eq!(decode_session(&encode_session(&s)).ok(), Some(s));
-        assert!(decode_node(&[]).is_err());
-        assert!(decode_node(&[2, 0, 0]).is_err());
-        assert!(decode_node(&[1, 0, 0]).is_err());
+        assert!(split_node(&[]).is_err());
+        assert!(split_node(&[2, 0, 0]).is_err());
+        assert!(split_node(&[1, 0, 0]).is_err());
         assert!(decode_i64(&[1, 2], "x").is_err());
-        // The borrowed form agrees with the owned one.
         let v = encode_node(&stat, &acl, Some(b"data"));
         let r = split_node(&v).expect("split");
         assert_eq!(r.stat, stat);

@@ -91,12 +91,7 @@ impl Store {
         let tree = match store.meta.get(FORMAT_KEY)? {
             None => {
                 let mut tree = Tree::new(config);
-                let all = tree.nodes.iter().map(|n| n.path().to_owned()).collect();
-                tree.changes = Some(Changes {
-                    nodes: all,
-                    sessions: Default::default(),
-                });
-                store.commit(&mut tree, Durability::Synced)?;
+                store.replace(&mut tree, &[])?;
                 tree
             }
             Some(v) if v.as_ref() == [encoding::VERSION] => store.load(config)?,
