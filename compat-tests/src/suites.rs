@@ -7,7 +7,12 @@ use std::time::Duration;
 
 use zookeeper_client as zk;
 
-use crate::{JAVA_DIR, PYTHON, Target, clients_dir, require_file, require_kazoo, run_with_timeout};
+use std::collections::BTreeSet;
+
+use crate::{
+    CLI_MT, Conversation, CorralEnsemble, Finished, JAVA_DIR, PYTHON, Target, ZKCLI, clients_dir,
+    require_file, require_kazoo, run_with_timeout,
+};
 
 // ------------------------------------------------------------------ kazoo
 
@@ -87,22 +92,7 @@ const RECIPES: [&str; 6] = [
 /// Runs `clients/CuratorSuite.java` (Curator's recipes) against `target`
 /// and asserts that every recipe passed.
 pub fn curator(target: &dyn Target) {
-    require_file("/usr/bin/java", "Java (Debian default-jdk-headless)");
-    let jars: Vec<String> = JARS
-        .iter()
-        .map(|j| {
-            let path = format!("{JAVA_DIR}/{j}");
-            require_file(&path, "a Curator jar (Debian libcurator-recipes-java)");
-            path
-        })
-        .collect();
-    let mut cmd = Command::new("/usr/bin/java");
-    cmd.arg("-Xmx256m")
-        .arg("-XX:TieredStopAtLevel=1")
-        .arg("-cp")
-        .arg(jars.join(":"))
-        .arg(clients_dir().join("CuratorSuite.java"))
-        .arg(target.connect_string());
+    let cmd = curator_program("CuratorSuite.java", target);
     let out = run_with_timeout(cmd, b"", CURATOR_TIMEOUT);
     println!(
         "Curator against {} ({}), {:.1?}:\n{}",
@@ -124,6 +114,77 @@ pub fn curator(target: &dyn Target) {
         out.transcript(),
         target.diagnostics()
     );
+}
+
+/// `java` running the single-file program `clients/<file>` on Curator's
+/// class path, given `target`'s connect string.
+fn curator_program(file: &str, target: &dyn Target) -> Command {
+    require_file("/usr/bin/java", "Java (Debian default-jdk-headless)");
+    let jars: Vec<String> = JARS
+        .iter()
+        .map(|j| {
+            let path = format!("{JAVA_DIR}/{j}");
+            require_file(&path, "a Curator jar (Debian libcurator-recipes-java)");
+            path
+        })
+        .collect();
+    let mut cmd = Command::new("/usr/bin/java");
+    cmd.arg("-Xmx256m")
+        .arg("-XX:TieredStopAtLevel=1")
+        .arg("-cp")
+        .arg(jars.join(":"))
+        .arg(clients_dir().join(file))
+        .arg(target.connect_string());
+    cmd
+}
+
+/// Runs `clients/CuratorFailover.java` against the ensemble: once its
+/// client holds a lock, an ephemeral, a cache and a watch, the member its
+/// session is on is restarted; the program then checks that the session
+/// moved with all of it. Returns the restarted member's index.
+///
+/// # Panics
+/// If the program fails or names a server that is not a member.
+pub fn curator_failover(e: &mut CorralEnsemble) -> usize {
+    let mut java = Conversation::start(
+        curator_program("CuratorFailover.java", e),
+        "CuratorFailover",
+    );
+    let pause = java
+        .expect("\"pause <port>\"", CURATOR_TIMEOUT, |l| {
+            l.starts_with("pause ") || l.starts_with("FAILED")
+        })
+        .unwrap_or_else(|m| panic!("CuratorFailover: {m}"));
+    let port: u16 = pause
+        .last()
+        .and_then(|l| l.strip_prefix("pause "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("CuratorFailover FAILED:\n{}", java.transcript.join("\n")));
+    let member = e
+        .addrs()
+        .iter()
+        .position(|a| a.port() == port)
+        .unwrap_or_else(|| panic!("CuratorFailover is on port {port}, not a member's"));
+    println!("CuratorFailover: its session is on member {member}; restarting it");
+    e.restart(member);
+    java.send("go").expect("write \"go\" to CuratorFailover");
+    let done = java.expect("\"ok failover\"", CURATOR_TIMEOUT, |l| {
+        l == "ok failover" || l.starts_with("FAILED")
+    });
+    let transcript = java.transcript.join("\n");
+    let status = java.finish(Duration::from_secs(30));
+    println!(
+        "CuratorFailover against {}:\n{transcript}",
+        e.connect_string()
+    );
+    assert!(
+        done.is_ok_and(|d| d.last().is_some_and(|l| l == "ok failover"))
+            && status.is_ok_and(|s| s.success()),
+        "CuratorFailover FAILED against {}:\n{transcript}\n{}",
+        e.connect_string(),
+        e.diagnostics()
+    );
+    member
 }
 
 // ------------------------------------------------------------ Rust client
@@ -406,4 +467,365 @@ pub fn rust_client(target: &dyn Target) {
         .build()
         .expect("runtime");
     rt.block_on(run_checks(target));
+}
+
+// ----------------------------------------------------------------- zkCli
+
+/// Every command of the brief, with errors on purpose (zkCli prints them and
+/// goes on). Nothing depends on timing: the container keeps its child, so
+/// no reaper runs while the script does.
+pub const ZKCLI_SCRIPT: &str = "\
+create /zc hello
+create /zc dup
+create -e /zc/eph ephemeral
+create -s /zc/seq- s
+create -e -s /zc/eseq- es
+create -c /zc/cont c
+create /zc/nodata
+create /zc/empty \"\"
+ls /zc
+get /zc
+get -s /zc
+get /zc/nodata
+get /zc/empty
+set /zc world
+get /zc
+set -v 0 /zc stale
+stat /zc
+getAcl /zc
+addWatch /zc/cont
+create /zc/cont/child x
+getAllChildrenNumber /zc
+getAllChildrenNumber /
+getEphemerals
+getEphemerals /zc/e
+whoami
+addauth digest bob:pw
+whoami
+delete /zc/eph
+delete /zc/nope
+delete /zc
+stat /zc/eph
+create /zc/tree t
+create /zc/tree/a a
+create /zc/tree/a/b b
+deleteall /zc/tree
+ls /zc
+ls -s /
+quit
+";
+
+/// Bound on one zkCli run (a JVM start plus the script: about a second).
+const ZKCLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// zkCli.sh against `addr`, [`ZKCLI_SCRIPT`] on its stdin.
+pub fn zkcli_run(addr: std::net::SocketAddr) -> Finished {
+    let mut cmd = Command::new(ZKCLI);
+    cmd.arg("-server").arg(addr.to_string());
+    run_with_timeout(cmd, ZKCLI_SCRIPT.as_bytes(), ZKCLI_TIMEOUT)
+}
+
+/// What zkCli printed, split and masked for comparison.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ZkCliTranscript {
+    /// Command output (stdout), watch notifications taken out.
+    pub out: Vec<String>,
+    /// The `WatchedEvent ...` lines, in order.
+    pub events: Vec<String>,
+    /// stderr (`Created ...` and the error messages), SLF4J noise dropped.
+    pub err: Vec<String>,
+}
+
+/// Masks what legitimately differs between two servers and two runs.
+fn mask(line: &str, port: u16) -> String {
+    let line = line.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:<port>");
+    for key in ["cZxid", "mZxid", "pZxid"] {
+        if line.starts_with(&format!("{key} = 0x")) {
+            return format!("{key} = <zxid>");
+        }
+    }
+    for key in ["ctime", "mtime"] {
+        if line.starts_with(&format!("{key} = ")) {
+            return format!("{key} = <time>");
+        }
+    }
+    if line.starts_with("ephemeralOwner = 0x") && line != "ephemeralOwner = 0x0" {
+        return "ephemeralOwner = <session>".to_owned();
+    }
+    // `[a, b]` lists (ls, getEphemerals): the server's order is unspecified.
+    if let Some(inner) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+        let mut items: Vec<&str> = inner.split(", ").collect();
+        items.sort_unstable();
+        return format!("[{}]", items.join(", "));
+    }
+    line
+}
+
+/// What zkCli printed against the server on `port`, split into command
+/// output, watch events and stderr, and masked for comparison.
+pub fn zkcli_transcript(run: &Finished, port: u16) -> ZkCliTranscript {
+    // The watcher prints each of "WATCHER::" and the event with a leading
+    // "\n" (one println each), so each comes after one empty line of its own.
+    let mut out: Vec<String> = Vec::new();
+    let mut events = Vec::new();
+    for line in run.stdout.lines() {
+        if line == "WATCHER::" || line.starts_with("WatchedEvent ") {
+            if out.last().is_some_and(String::is_empty) {
+                out.pop();
+            }
+            if line != "WATCHER::" {
+                events.push(line.to_owned());
+            }
+            continue;
+        }
+        out.push(mask(line, port));
+    }
+    let err = run
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("SLF4J:"))
+        .map(|l| mask(l, port))
+        .collect();
+    ZkCliTranscript { out, events, err }
+}
+
+/// Asserts that `lines` contains `want` as a subsequence, in order.
+fn assert_in_order(what: &str, lines: &[String], want: &[&str], context: &str) {
+    let mut it = lines.iter();
+    for w in want {
+        assert!(
+            it.any(|l| l == w),
+            "zkCli: {what}: expected the line {w:?} (after the ones before it \
+             in {want:#?}); got:\n{}\n{context}",
+            lines.join("\n")
+        );
+    }
+}
+
+/// Runs [`ZKCLI_SCRIPT`] through zkCli.sh against `target`'s one address
+/// (on a fresh tree: the script lists `/`) and asserts what it must print;
+/// returns the masked transcript for a comparison with the reference's.
+///
+/// # Panics
+/// If zkCli fails or prints something else.
+pub fn zkcli(target: &dyn Target) -> ZkCliTranscript {
+    require_file(ZKCLI, "zkCli.sh (Debian package zookeeper)");
+    let run = zkcli_run(target.addr());
+    let name = target.name();
+    println!(
+        "zkCli against {name} ({:.1?}):\n{}\n{}",
+        run.elapsed, run.stdout, run.stderr
+    );
+    assert!(
+        run.success(),
+        "zkCli against {name} did not exit cleanly:\n{}\n{}",
+        run.transcript(),
+        target.diagnostics()
+    );
+    let t = zkcli_transcript(&run, target.addr().port());
+    let context = &format!("{}\n{}", run.transcript(), target.diagnostics());
+    assert_in_order(
+        "created paths and errors (stderr)",
+        &t.err,
+        &[
+            "Created /zc",
+            "Node already exists: /zc",
+            "Created /zc/eph",
+            "Created /zc/seq-0000000001",
+            "Created /zc/eseq-0000000002",
+            "Created /zc/cont",
+            "Created /zc/nodata",
+            "Created /zc/empty",
+            "version No is not valid : /zc",
+            "Created /zc/cont/child",
+            "Node does not exist: /zc/nope",
+            "Node not empty: /zc",
+            "Node does not exist: /zc/eph",
+            "Created /zc/tree",
+            "Created /zc/tree/a",
+            "Created /zc/tree/a/b",
+        ],
+        context,
+    );
+    assert_in_order(
+        "command output (stdout)",
+        &t.out,
+        &[
+            // ls /zc
+            "[cont, empty, eph, eseq-0000000002, nodata, seq-0000000001]",
+            // get /zc, then get -s /zc
+            "hello",
+            "hello",
+            "cversion = 6",
+            "dataVersion = 0",
+            "aclVersion = 0",
+            "ephemeralOwner = 0x0",
+            "dataLength = 5",
+            "numChildren = 6",
+            // get of null data, then of empty data
+            "null",
+            "",
+            // set, get, stat
+            "world",
+            "dataVersion = 1",
+            "numChildren = 6",
+            // getAcl
+            "'world,'anyone",
+            ": cdrwa",
+            // getAllChildrenNumber /zc, then / (zc's 7, /zc itself and
+            // /zookeeper, /zookeeper/config, /zookeeper/quota)
+            "7",
+            "11",
+            // getEphemerals, with and without a prefix
+            "[/zc/eph, /zc/eseq-0000000002]",
+            "[/zc/eph, /zc/eseq-0000000002]",
+            // whoami before and after addauth
+            "Auth scheme: User",
+            "ip: 127.0.0.1",
+            "Auth scheme: User",
+            "digest: bob",
+            "ip: 127.0.0.1",
+            // ls /zc after the deletes; ls -s /
+            "[cont, empty, eseq-0000000002, nodata, seq-0000000001]",
+            "[zc, zookeeper]",
+            "numChildren = 2",
+        ],
+        context,
+    );
+    assert_eq!(
+        t.events,
+        [
+            "WatchedEvent state:SyncConnected type:None path:null",
+            "WatchedEvent state:SyncConnected type:NodeCreated path:/zc/cont/child",
+            "WatchedEvent state:Closed type:None path:null",
+        ],
+        "zkCli against {name}: watch notifications\n{context}"
+    );
+
+    t
+}
+
+// ------------------------------------------------------------- C client
+
+/// Bound on each wait for an answer.
+const CLI_MT_STEP: Duration = Duration::from_secs(10);
+
+/// A line equal to `want` (ignoring trailing blanks).
+fn cli_line(want: &'static str) -> impl FnMut(&str) -> bool {
+    move |l: &str| l.trim_end() == want
+}
+
+/// Sends `cmd`, then expects `answers` in this order (other lines, such as
+/// the client's own log, may come in between).
+fn cli_step(cli: &mut Conversation, cmd: &str, answers: &[&'static str]) -> Result<(), String> {
+    cli.send(cmd).map_err(|e| format!("send {cmd:?}: {e}"))?;
+    for want in answers {
+        cli.expect(
+            &format!("{want:?} after {cmd:?}"),
+            CLI_MT_STEP,
+            cli_line(want),
+        )?;
+    }
+    Ok(())
+}
+
+/// The C client's shell `cli_mt` through one dialogue against `target`
+/// (its connect string: `cli_mt -h` takes a list); `Err` carries what went
+/// wrong and the transcript.
+pub fn c_client_dialogue(target: &dyn Target) -> Result<(), String> {
+    require_file(CLI_MT, "cli_mt (Debian package zookeeper-bin)");
+    let mut cmd = Command::new(CLI_MT);
+    cmd.arg("-h").arg(target.connect_string());
+    let mut cli = Conversation::start(cmd, "cli_mt");
+    cli.expect("a session", CLI_MT_STEP, |l| {
+        l.starts_with("Got a new session id: 0x")
+    })?;
+
+    cli_step(&mut cli, "create /cm", &["[/cm]: rc = 0", "\tname = /cm"])?;
+    cli_step(&mut cli, "create /cm", &["[/cm]: rc = -110"])?; // NODEEXISTS
+    cli_step(
+        &mut cli,
+        "create +e /cm/eph",
+        &["[/cm/eph]: rc = 0", "\tname = /cm/eph"],
+    )?;
+    cli_step(
+        &mut cli,
+        "create +s /cm/seq-",
+        &["[/cm/seq-]: rc = 0", "\tname = /cm/seq-0000000001"],
+    )?;
+    cli_step(
+        &mut cli,
+        "set /cm hello",
+        &[
+            "/cm: rc = 0 Stat:",
+            "\tversion=1\taversion=0",
+            "\tephemeralOwner = 0",
+        ],
+    )?;
+    cli_step(
+        &mut cli,
+        "get /cm",
+        &[
+            "/cm: rc = 0",
+            " value_len = 5",
+            "hello",
+            "Stat:",
+            "\tversion=1\taversion=0",
+        ],
+    )?;
+    cli_step(&mut cli, "get /cm/none", &["/cm/none: rc = -101"])?; // NONODE
+
+    // ls (which also leaves a child watch on /cm): the children, in any
+    // order, up to the "time = ..." line that ends the listing.
+    cli_step(&mut cli, "ls /cm", &["/cm: rc = 0"])?;
+    let listing = cli.expect("the end of the listing", CLI_MT_STEP, |l| {
+        l.starts_with("time = ")
+    })?;
+    let children: BTreeSet<&str> = listing
+        .iter()
+        .filter_map(|l| l.strip_prefix('\t'))
+        .collect();
+    if children != BTreeSet::from(["eph", "seq-0000000001"]) {
+        return Err(format!(
+            "ls /cm listed {children:?}; transcript:\n{}",
+            cli.transcript.join("\n")
+        ));
+    }
+
+    cli_step(&mut cli, "exists /cm/none", &["Error -101 for /cm/none"])?;
+    // An exists watch on a missing node, then the create that fires it: the
+    // notification is delivered before the create's own completion, and the
+    // child watch left by ls fires too.
+    cli_step(&mut cli, "wexists /cm/later", &["Error -101 for /cm/later"])?;
+    cli.send("create /cm/later").map_err(|e| e.to_string())?;
+    let got = cli.expect(
+        "the create's completion",
+        CLI_MT_STEP,
+        cli_line("[/cm/later]: rc = 0"),
+    )?;
+    let created = "Watcher CREATED_EVENT state = CONNECTED_STATE for path /cm/later";
+    if !got.iter().any(|l| l.trim_end() == created) {
+        return Err(format!(
+            "no {created:?} before the completion of the create; transcript:\n{}",
+            cli.transcript.join("\n")
+        ));
+    }
+    let child = "Watcher CHILD_EVENT state = CONNECTED_STATE for path /cm";
+    if !cli.transcript.iter().any(|l| l.trim_end() == child) {
+        cli.expect(&format!("{child:?}"), CLI_MT_STEP, cli_line(child))?;
+    }
+
+    cli_step(&mut cli, "delete /cm", &["/cm: rc = -111"])?; // NOTEMPTY
+    cli_step(&mut cli, "delete /cm/later", &["/cm/later: rc = 0"])?;
+    cli_step(&mut cli, "delete /cm/nope", &["/cm/nope: rc = -101"])?;
+    cli_step(&mut cli, "sync /cm", &["[/cm]: rc = 0", "\tname = /cm"])?;
+    cli_step(&mut cli, "quit", &["Quitting..."])?;
+    let status = cli.finish(CLI_MT_STEP)?;
+    if !status.success() {
+        return Err(format!(
+            "cli_mt exited with {status}; transcript:\n{}",
+            cli.transcript.join("\n")
+        ));
+    }
+    Ok(())
 }
