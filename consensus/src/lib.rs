@@ -35,6 +35,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod log_store;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod proposer;
@@ -50,6 +51,7 @@ use storage::Command;
 pub use openraft;
 
 pub use log_store::LogStore;
+pub use metrics::WriteMetrics;
 pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
 pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings};

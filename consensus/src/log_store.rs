@@ -25,7 +25,7 @@ use openraft::{Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageI
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{NodeId, TypeConfig};
+use crate::{NodeId, TypeConfig, WriteMetrics};
 
 type StorageResult<T> = Result<T, StorageError<NodeId>>;
 
@@ -42,15 +42,25 @@ struct Inner {
     meta: Keyspace,
     /// Callbacks of appends not yet synced, in append order.
     flush: std::sync::mpsc::Sender<LogFlushed<TypeConfig>>,
+    metrics: WriteMetrics,
 }
 
 /// The flusher: one `fdatasync` for everything appended so far, then the
 /// callbacks, in order. Ends when the store is dropped.
-fn flusher(db: Database, rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>) {
+fn flusher(
+    db: Database,
+    rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>,
+    metrics: WriteMetrics,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
-        match db.persist(PersistMode::SyncData) {
+        metrics.appends_per_fsync.observe(batch.len() as f64);
+        let synced = {
+            let _t = metrics.fsync_seconds.start_timer();
+            db.persist(PersistMode::SyncData)
+        };
+        match synced {
             Ok(()) => {
                 for cb in batch {
                     cb.log_io_completed(Ok(()));
@@ -81,11 +91,12 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageIOError<NodeId>
 }
 
 impl LogStore {
-    /// Opens (or creates) the log in `dir`.
+    /// Opens (or creates) the log in `dir`, timing its appends and syncs
+    /// into `metrics`.
     ///
     /// # Errors
     /// fjall's, if the directory cannot be opened.
-    pub fn open(dir: &Path) -> Result<Self, fjall::Error> {
+    pub fn open(dir: &Path, metrics: WriteMetrics) -> Result<Self, fjall::Error> {
         // Recent entries are read back to replicate them; older ones are
         // purged behind snapshots. A small cache and 16 MiB memtables
         // (fjall's defaults: 32 MiB and 64 MiB) keep resident memory down.
@@ -101,9 +112,10 @@ impl LogStore {
         let meta = db.keyspace("raft_meta", options)?;
         let (flush, rx) = std::sync::mpsc::channel();
         let flusher_db = db.clone();
+        let flusher_metrics = metrics.clone();
         std::thread::Builder::new()
             .name("raft-log-flush".into())
-            .spawn(move || flusher(flusher_db, rx))
+            .spawn(move || flusher(flusher_db, rx, flusher_metrics))
             .map_err(fjall::Error::from)?;
         Ok(LogStore {
             inner: Arc::new(Inner {
@@ -111,6 +123,7 @@ impl LogStore {
                 log,
                 meta,
                 flush,
+                metrics,
             }),
         })
     }
@@ -244,12 +257,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let timer = self.inner.metrics.append_seconds.start_timer();
         let mut batch = self.inner.db.batch();
         for entry in entries {
             let value = encode(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
             batch.insert(&self.inner.log, entry.log_id.index.to_be_bytes(), value);
         }
         batch.commit().map_err(|e| StorageIOError::write_logs(&e))?;
+        timer.observe_duration();
         // Durable, and reported, when the flusher's next sync returns.
         self.inner.flush.send(callback).map_err(|_| {
             StorageIOError::write_logs(&std::io::Error::other("the log flusher stopped"))

@@ -62,6 +62,8 @@ pub struct NodeConfig {
     pub commit_timeout: Duration,
     /// Links cut by tests.
     pub faults: Arc<Faults>,
+    /// Where the write path's measurements go.
+    pub metrics: crate::WriteMetrics,
 }
 
 impl NodeConfig {
@@ -79,6 +81,7 @@ impl NodeConfig {
             election_timeout: (Duration::from_millis(1000), Duration::from_millis(2000)),
             commit_timeout: crate::proposer::DEFAULT_COMMIT_TIMEOUT,
             faults: Arc::default(),
+            metrics: crate::WriteMetrics::default(),
         }
     }
 
@@ -113,7 +116,7 @@ fn millis(d: Duration) -> u64 {
 /// # Errors
 /// [`StartError`] if the stores cannot be opened or openraft refuses.
 pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, StartError> {
-    let log = LogStore::open(&cfg.log_dir)?;
+    let log = LogStore::open(&cfg.log_dir, cfg.metrics.clone())?;
     let replica = Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host)?;
     let config = openraft::Config {
         cluster_name: "corral".into(),
@@ -169,7 +172,13 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
         cfg.snap_count,
         cfg.me,
     ));
-    let proposer = Proposer::start(raft.clone(), cfg.me, clients.clone(), cfg.commit_timeout);
+    let proposer = Proposer::start(
+        raft.clone(),
+        cfg.me,
+        clients.clone(),
+        cfg.commit_timeout,
+        cfg.metrics.clone(),
+    );
     Ok(Started {
         raft,
         replica,

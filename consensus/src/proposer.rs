@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::network::{PeerClients, PeerRequest, PeerResponse};
-use crate::{Batch, NodeId, Proposal, Raft};
+use crate::{Batch, NodeId, Proposal, Raft, WriteMetrics};
 
 /// Batches in Raft at once. One keeps a session's writes in order across
 /// forwarding; a batch collects everything that queued meanwhile.
@@ -49,6 +49,7 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Str
 pub struct Proposer {
     tx: mpsc::UnboundedSender<Queued>,
     route: Route,
+    metrics: WriteMetrics,
 }
 
 /// Why a proposal was not applied.
@@ -171,7 +172,14 @@ impl Proposer {
     /// runtime); `clients` reach the other members.
     /// A batch not committed and applied within `timeout` fails (its
     /// clients see their connections close, outcome unknown).
-    pub fn start(raft: Raft, me: NodeId, clients: PeerClients, timeout: Duration) -> Proposer {
+    /// `metrics` get the queue depth, batch sizes and commit times.
+    pub fn start(
+        raft: Raft,
+        me: NodeId,
+        clients: PeerClients,
+        timeout: Duration,
+        metrics: WriteMetrics,
+    ) -> Proposer {
         let (tx, rx) = mpsc::unbounded_channel();
         let route = Route {
             raft,
@@ -179,8 +187,8 @@ impl Proposer {
             clients,
             timeout,
         };
-        tokio::spawn(run(route.clone(), rx));
-        Proposer { tx, route }
+        tokio::spawn(run(route.clone(), rx, metrics.clone()));
+        Proposer { tx, route, metrics }
     }
 
     /// Queues `p` at once (so proposals keep the order of the calls) and
@@ -200,6 +208,9 @@ impl Proposer {
     ) -> impl std::future::Future<Output = Result<(), ProposeError>> + Send + 'static {
         let (done, wait) = oneshot::channel();
         let queued = self.tx.send((p, done, stream)).is_ok();
+        if queued {
+            self.metrics.proposer_queue.inc();
+        }
         async move {
             if !queued {
                 return Err(ProposeError("the proposer stopped".into()));
@@ -253,7 +264,7 @@ impl Proposer {
     }
 }
 
-async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>) {
+async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>, metrics: WriteMetrics) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let failed: FailedStreams = Arc::default();
     let mut carry: Option<Queued> = None;
@@ -278,11 +289,14 @@ async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>) {
             failed.retain(|_, at| at.elapsed() < FAILED_STREAM_MEMORY);
             let mut next = Some(first);
             while let Some((p, w, stream)) = next.take() {
+                metrics.proposer_queue.dec();
                 if stream != 0 && failed.contains_key(&stream) {
                     let _ = w.send(Err("an earlier write of this connection failed".into()));
                 } else {
                     let len = p.command.approx_len();
                     if !proposals.is_empty() && bytes + len > MAX_BATCH_BYTES {
+                        // Still queued: counted again when taken.
+                        metrics.proposer_queue.inc();
                         carry = Some((p, w, stream));
                         break;
                     }
@@ -303,6 +317,8 @@ async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>) {
             continue;
         }
         // Submitted here, in order; waited for in a task of its own.
+        metrics.batch_proposals.observe(proposals.len() as f64);
+        let commit_timer = metrics.commit_seconds.start_timer();
         let timeout = route.timeout;
         let pending = tokio::time::timeout(timeout, route.submit(Batch(proposals))).await;
         let failed = failed.clone();
@@ -317,7 +333,10 @@ async fn run(route: Route, mut rx: mpsc::UnboundedReceiver<Queued>) {
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err("no leader to submit to in time".into()),
             };
-            if result.is_err() {
+            if result.is_ok() {
+                commit_timer.observe_duration();
+            } else {
+                commit_timer.stop_and_discard();
                 let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
                 let now = std::time::Instant::now();
                 for s in streams {
