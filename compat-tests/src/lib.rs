@@ -169,6 +169,8 @@ impl CorralServer {
 /// ([`Target::connect_string`]) and spread over them.
 pub struct CorralEnsemble {
     members: Vec<Option<CorralServer>>,
+    /// Each member's AdminServer (`/commands`, `/ready`, `/metrics`).
+    pub admin: Vec<SocketAddr>,
     configs: Vec<server::Config>,
     ports: Vec<u16>,
     root: Option<TempDir>,
@@ -192,16 +194,21 @@ impl CorralEnsemble {
             .collect();
         let mut configs = Vec::new();
         let mut ports = Vec::new();
+        let mut admin = Vec::new();
         for id in 1..=n {
             let dir = root.path().join(format!("m{id}"));
             let mut config = server::Config::for_tests(dir);
             config.server_id = u8::try_from(id).expect("a small id");
             config.servers = lines.clone();
+            let admin_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+            config.admin_addr = Some(admin_addr);
+            admin.push(admin_addr);
             configs.push(config);
             ports.push(free_port());
         }
         let mut e = CorralEnsemble {
             members: Vec::new(),
+            admin,
             configs,
             ports,
             root: Some(root),
@@ -432,6 +439,14 @@ impl ZooKeeperServer {
     }
 
     fn try_start(extra_cfg: &[&str]) -> Result<Self, String> {
+        let mut zk = Self::spawn_member(1, free_port(), extra_cfg)?;
+        zk.wait_up(Instant::now() + ZK_START_TIMEOUT)?;
+        Ok(zk)
+    }
+
+    /// Writes the member's files (`myid`, zoo.cfg with `extra_cfg` last,
+    /// log4j at INFO) and starts its JVM, without waiting for it.
+    fn spawn_member(myid: u64, port: u16, extra_cfg: &[&str]) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("zk-ref-")
             .tempdir()
@@ -439,8 +454,7 @@ impl ZooKeeperServer {
         let root = dir.path();
         let data = root.join("data");
         fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-        fs::write(data.join("myid"), "1\n").map_err(|e| e.to_string())?;
-        let port = free_port();
+        fs::write(data.join("myid"), format!("{myid}\n")).map_err(|e| e.to_string())?;
         let mut cfg = format!(
             "tickTime=2000\n\
              dataDir={}\n\
@@ -508,12 +522,17 @@ impl ZooKeeperServer {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("spawn java: {e}"))?;
-        let mut zk = ZooKeeperServer {
+        Ok(ZooKeeperServer {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             dir: Some(dir),
             child: ChildGuard::new(child, "reference ZooKeeper"),
-        };
-        let deadline = Instant::now() + ZK_START_TIMEOUT;
+        })
+    }
+
+    /// Waits until the server answers `imok` and `srvr` reports a mode
+    /// (for an ensemble member: once a quorum has formed).
+    fn wait_up(&mut self, deadline: Instant) -> Result<(), String> {
+        let zk = self;
         loop {
             if let Some(status) = zk.child.try_wait() {
                 return Err(format!(
@@ -526,13 +545,10 @@ impl ZooKeeperServer {
                 && four_letter(zk.addr, "srvr")
                     .is_ok_and(|a| a.lines().any(|l| l.starts_with("Mode:")))
             {
-                return Ok(zk);
+                return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "no `imok` within {ZK_START_TIMEOUT:?}; {}",
-                    zk.log_tail()
-                ));
+                return Err(format!("no `imok` and mode in time; {}", zk.log_tail()));
             }
             thread::sleep(Duration::from_millis(100));
         }
@@ -582,6 +598,76 @@ impl Drop for ZooKeeperServer {
     }
 }
 
+/// A reference ZooKeeper 3.8 ensemble: `n` voting members on loopback,
+/// each a [`ZooKeeperServer`] with its own directory, client port and
+/// AdminServer port. Killed by PID on drop.
+pub struct ZooKeeperEnsemble {
+    /// The members, by `myid` - 1.
+    pub members: Vec<ZooKeeperServer>,
+    /// Their AdminServers, in the same order.
+    pub admin: Vec<SocketAddr>,
+}
+
+impl ZooKeeperEnsemble {
+    /// Starts `n` members at once and waits until each serves (a quorum
+    /// formed).
+    ///
+    /// # Panics
+    /// If they do not come up (after three tries with fresh ports).
+    pub fn start(n: u64) -> Self {
+        let mut last_err = String::new();
+        for _ in 0..3 {
+            match Self::try_start(n) {
+                Ok(e) => return e,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("the reference ZooKeeper ensemble did not start: {last_err}");
+    }
+
+    fn try_start(n: u64) -> Result<Self, String> {
+        let lines: Vec<String> = (1..=n)
+            .map(|id| format!("server.{id}=127.0.0.1:{}:{}", free_port(), free_port()))
+            .collect();
+        let mut members = Vec::new();
+        let mut admin = Vec::new();
+        for id in 1..=n {
+            let admin_port = free_port();
+            let mut cfg: Vec<String> = vec![
+                "initLimit=10".into(),
+                "syncLimit=5".into(),
+                "admin.enableServer=true".into(),
+                "admin.serverAddress=127.0.0.1".into(),
+                format!("admin.serverPort={admin_port}"),
+            ];
+            cfg.extend(lines.iter().cloned());
+            let cfg: Vec<&str> = cfg.iter().map(String::as_str).collect();
+            members.push(ZooKeeperServer::spawn_member(id, free_port(), &cfg)?);
+            admin.push(SocketAddr::from((Ipv4Addr::LOCALHOST, admin_port)));
+        }
+        let deadline = Instant::now() + ZK_START_TIMEOUT * 2;
+        for m in &mut members {
+            m.wait_up(deadline)?;
+        }
+        Ok(ZooKeeperEnsemble { members, admin })
+    }
+
+    /// Each member's `Mode` by `srvr`.
+    pub fn modes(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .map(|m| {
+                four_letter(m.addr, "srvr")
+                    .unwrap_or_default()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Mode: "))
+                    .unwrap_or("not serving")
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -604,6 +690,83 @@ pub fn four_letter(addr: SocketAddr, word: &str) -> io::Result<String> {
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// `GET path` over HTTP/1.0 on a fresh connection: the status code and
+/// the body. Bounded by 10 s.
+///
+/// # Errors
+/// Connection or I/O errors, including the timeout, or a response that is
+/// not HTTP.
+pub fn http_get(addr: SocketAddr, path: &str) -> io::Result<(u16, String)> {
+    let t = Duration::from_secs(10);
+    let mut s = TcpStream::connect_timeout(&addr, t)?;
+    s.set_read_timeout(Some(t))?;
+    s.set_write_timeout(Some(t))?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("not HTTP: {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(bad)?;
+    Ok((status, body.to_owned()))
+}
+
+/// Maps whose keys are data (session ids, paths, server ids, times): only
+/// their values' shape is compared.
+pub const DATA_KEYED: [&str; 5] = [
+    "expiry_time_to_session_ids",
+    "session_id_to_ephemeral_paths",
+    "session_id_to_watched_paths",
+    "path_to_session_ids",
+    "current_config",
+];
+
+/// A JSON value's shape: objects by key (data-keyed ones as one `<key>`),
+/// arrays by their first element, scalars by type (`"number"`,
+/// `"string"`, …): two answers with the same shape have the same keys,
+/// nested alike, with values of the same JSON types.
+pub fn json_shape(v: &serde_json::Value, data_keyed: bool) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, x) in m {
+                let key = if data_keyed {
+                    "<key>".to_owned()
+                } else {
+                    k.clone()
+                };
+                out.insert(key, json_shape(x, DATA_KEYED.contains(&k.as_str())));
+            }
+            serde_json::Value::Object(out)
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(
+            a.first()
+                .map(|x| json_shape(x, false))
+                .into_iter()
+                .collect(),
+        ),
+        serde_json::Value::Number(_) => "number".into(),
+        serde_json::Value::String(_) => "string".into(),
+        serde_json::Value::Bool(_) => "bool".into(),
+        serde_json::Value::Null => "null".into(),
+    }
+}
+
+/// `GET /commands/<name>` from an AdminServer, parsed.
+///
+/// # Panics
+/// If it does not answer 200 with JSON.
+pub fn admin_command(admin: SocketAddr, name: &str) -> serde_json::Value {
+    let (status, body) = http_get(admin, &format!("/commands/{name}"))
+        .unwrap_or_else(|e| panic!("GET /commands/{name} on {admin}: {e}"));
+    assert_eq!(status, 200, "/commands/{name}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/commands/{name}: {e}: {body}"))
 }
 
 /// Keeps a temporary directory for inspection when the test is failing.

@@ -73,6 +73,33 @@ pub struct Args {
     #[arg(long, env = "CORRAL_SUPER_DIGEST")]
     pub super_digest: Option<String>,
 
+    /// `admin.serverPort`: the AdminServer's port (default 8080; 0 turns
+    /// it off).
+    #[arg(long)]
+    pub admin_port: Option<u16>,
+
+    /// `admin.serverAddress` (default: the client address's IP).
+    #[arg(long)]
+    pub admin_address: Option<std::net::IpAddr>,
+
+    /// `metricsProvider.httpPort`: the Prometheus endpoint's port (default
+    /// 7000; 0 turns it off).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+
+    /// `metricsProvider.httpHost` (default: the client address's IP).
+    #[arg(long)]
+    pub metrics_host: Option<std::net::IpAddr>,
+
+    /// `corral.readyMaxLag`: Raft entries a member may trail the leader and
+    /// still be ready (`/ready`; default 1000).
+    #[arg(long)]
+    pub ready_max_lag: Option<u64>,
+
+    /// Log format: `text` (default) or `json` (one object per line).
+    #[arg(long, env = "CORRAL_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
     /// Log filter, in `tracing` `EnvFilter` syntax (`RUST_LOG` also works).
     #[arg(
         long,
@@ -80,4 +107,14 @@ pub struct Args {
         default_value = "info,openraft=warn,fjall=warn,lsm_tree=warn"
     )]
     pub log: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the span fields.
+    Json,
 }

@@ -43,7 +43,8 @@ type Done = (bool, Instant, i32, i32);
 /// connection).
 fn finished(core: &Core, conn: &Conn, (ok, started, xid, op): Done) -> bool {
     let latency = started.elapsed();
-    core.stats.latency(latency);
+    core.stats.request(pipeline::is_write(op), latency);
+    core.metrics.request(op, latency);
     conn.queued.fetch_sub(1, Ordering::Relaxed);
     conn.answered(op, xid, latency);
     ok
@@ -81,6 +82,7 @@ pub(crate) async fn serve(
                 return;
             }
             Ok(Some(Err(e))) => {
+                core.metrics.error(crate::metrics::class::MALFORMED_FRAME);
                 debug!(error = %e, "bad handshake; closing");
                 return;
             }
@@ -92,6 +94,7 @@ pub(crate) async fn serve(
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
         let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
+            core.metrics.error(crate::metrics::class::HANDSHAKE_REFUSED);
             let _ = tx.send(Outgoing::Close);
             let _ = writer.await;
             return;
@@ -127,6 +130,7 @@ pub(crate) async fn serve(
                             break;
                         }
                         Some(Err(e)) => {
+                            core.metrics.error(crate::metrics::class::MALFORMED_FRAME);
                             info!(error = %e, "malformed frame; closing");
                             break;
                         }
@@ -165,10 +169,12 @@ pub(crate) async fn serve(
                         Step::Propose { op, then } => {
                             // Queued now, so the session's writes keep their order.
                             let done = core.submit(header.xid, session.id, session.auth().to_vec(), op, session.conn_id);
+                            let core = core.clone();
                             in_flight.push_back(Box::pin(
                                 async move {
                                     let result = done.await;
                                     if let Err(e) = &result {
+                                        core.metrics.error(crate::metrics::class::PROPOSAL_FAILED);
                                         // Not committed (stopping, or no quorum): the
                                         // client sees the connection drop, as with
                                         // ZooKeeper, and retries.
@@ -190,6 +196,7 @@ pub(crate) async fn serve(
                                             (true, started, xid, OpCode::Sync.into())
                                         }
                                         Err(e) => {
+                                            core.metrics.error(crate::metrics::class::PROPOSAL_FAILED);
                                             debug!(error = %e, "sync failed; closing");
                                             (false, started, xid, OpCode::Sync.into())
                                         }
@@ -347,6 +354,7 @@ async fn write_loop(
             && header.xid >= 0
         {
             conn.replied(header.zxid);
+            core.metrics.reply_error(header.err);
         }
         if sink.feed(msg).await.is_err() {
             break;

@@ -11,7 +11,7 @@
 //! and a read's reply (which may register a watch) precedes any
 //! notification of a later change. Nothing `.await`s under the lock.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -249,6 +249,35 @@ pub(crate) struct Core {
     serving: AtomicBool,
     /// Members to add as non-voting learners (`:observer` lines).
     pub observers: BTreeMap<NodeId, Peer>,
+    /// Prometheus metrics of the request path.
+    pub metrics: crate::metrics::Metrics,
+    /// The write path's (proposer, Raft log).
+    pub write_metrics: consensus::WriteMetrics,
+    /// When this server started (`zk_uptime`).
+    pub started: Instant,
+    /// The leader's applied Raft index as it last answered this member's
+    /// report (`keep_in_touch`); 0 before the first answer.
+    pub leader_applied: std::sync::atomic::AtomicU64,
+}
+
+/// Raft as this member sees it (for `mntr`, metrics and `/ready`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RaftView {
+    pub term: u64,
+    pub last_log: u64,
+    pub applied: u64,
+    /// The leader's applied index: this member's own on the leader,
+    /// else as last reported.
+    pub leader_applied: u64,
+    pub leading: bool,
+    /// Voting members, this one included.
+    pub voters: usize,
+    /// On the leader: the other voters, the learners, and those whose
+    /// replication is within `ready_max_lag` of the leader's log.
+    pub followers: usize,
+    pub observers: usize,
+    pub synced_followers: usize,
+    pub synced_observers: usize,
 }
 
 impl std::fmt::Debug for Core {
@@ -349,6 +378,11 @@ impl Core {
         }
         let observers = node.observers.clone();
         let standalone = config.is_standalone();
+        // ZooKeeper's monotonic times (`cons`' lresp, `dump`'s buckets)
+        // count from the start.
+        crate::stats::monotonic_ms();
+        let write_metrics = consensus::WriteMetrics::default();
+        node.metrics = write_metrics.clone();
         let started = consensus::start(node, host).await?;
         let (raft, replica, proposer) = (started.raft, started.replica, started.proposer);
         let core = Core {
@@ -360,6 +394,10 @@ impl Core {
             replica,
             serving: AtomicBool::new(standalone),
             observers,
+            metrics: crate::metrics::Metrics::new(&write_metrics),
+            write_metrics,
+            started: Instant::now(),
+            leader_applied: std::sync::atomic::AtomicU64::new(0),
         };
         {
             let mut r = core.lock();
@@ -420,6 +458,48 @@ impl Core {
         let m = self.raft.metrics();
         let m = m.borrow();
         m.current_leader == Some(self.me) && m.state == consensus::openraft::ServerState::Leader
+    }
+
+    /// Raft's state here, from openraft's metrics.
+    pub(crate) fn raft_view(&self) -> RaftView {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let applied = m.last_applied.map_or(0, |l| l.index);
+        let last_log = m.last_log_index.unwrap_or(0);
+        let leading = m.current_leader == Some(self.me)
+            && m.state == consensus::openraft::ServerState::Leader;
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let mut view = RaftView {
+            term: m.current_term,
+            last_log,
+            applied,
+            leader_applied: if leading {
+                applied
+            } else {
+                self.leader_applied.load(Ordering::Relaxed)
+            },
+            leading,
+            voters: voters.len(),
+            ..RaftView::default()
+        };
+        if let Some(replication) = m.replication.as_ref().filter(|_| leading) {
+            for (id, matched) in replication.iter() {
+                if *id == self.me {
+                    continue;
+                }
+                let synced = matched
+                    .is_some_and(|l| l.index.saturating_add(self.config.ready_max_lag) >= last_log);
+                if voters.contains(id) {
+                    view.followers += 1;
+                    view.synced_followers += usize::from(synced);
+                } else {
+                    view.observers += 1;
+                    view.synced_observers += usize::from(synced);
+                }
+            }
+        }
+        view
     }
 
     /// ZooKeeper's name for this server's role: `standalone`, `leader`,

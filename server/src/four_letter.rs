@@ -152,50 +152,159 @@ fn stat(core: &Core, clients: bool) -> String {
     out
 }
 
-/// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names, for the
-/// keys Corral can fill truthfully (the rest come with metrics, #6).
-fn mntr(core: &Core) -> String {
+/// One `mntr` value, typed as ZooKeeper's `MonitorCommand` prints it (and
+/// the AdminServer's `monitor` and Prometheus export it).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum MonValue {
+    /// A long or int: decimal.
+    Int(i64),
+    /// A double: Java's `Double.toString`.
+    Double(f64),
+    /// A string.
+    Text(String),
+}
+
+impl std::fmt::Display for MonValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonValue::Int(i) => write!(f, "{i}"),
+            MonValue::Double(d) => f.write_str(&java_double(*d)),
+            MonValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+fn int<T: TryInto<i64>>(v: T) -> MonValue {
+    MonValue::Int(v.try_into().unwrap_or(i64::MAX))
+}
+
+/// A BASIC summary's five keys (`AvgMinMaxCounter.values`).
+fn basic_summary(out: &mut Vec<(String, MonValue)>, name: &str, t: &consensus::Timings) {
+    out.push((
+        format!("zk_avg_{name}"),
+        MonValue::Double(round4(t.avg_ms())),
+    ));
+    out.push((format!("zk_min_{name}"), int(t.min_ms)));
+    out.push((format!("zk_max_{name}"), int(t.max_ms)));
+    out.push((format!("zk_cnt_{name}"), int(t.count)));
+    out.push((format!("zk_sum_{name}"), int(t.sum_ms)));
+}
+
+/// An ADVANCED summary's nine keys: the five of a BASIC one, then the
+/// 50th, 95th, 99th and 99.9th percentiles (here estimated from the
+/// latency histogram's buckets).
+fn advanced_summary(
+    out: &mut Vec<(String, MonValue)>,
+    name: &str,
+    t: &consensus::Timings,
+    buckets: &crate::metrics::Buckets,
+) {
+    basic_summary(out, name, t);
+    for (key, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+        let ms = buckets.quantile(q) * 1000.0;
+        let v = if ms.is_finite() { ms.round() as i64 } else { 0 };
+        out.push((format!("zk_{key}_{name}"), MonValue::Int(v)));
+    }
+}
+
+/// `mntr`'s keys and values, for the keys Corral fills truthfully: every
+/// one is a key ZooKeeper 3.8 reports, with the same type.
+pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
     let (znodes, watches, ephemerals, data_size, sessions, snaps) = {
         let st = core.lock();
         // ZooKeeper's approximateDataSize: path and data lengths of every
         // node (its map holds the root twice; the empty key adds nothing).
-        let size = st.tree.approximate_data_size();
         (
             st.tree.node_count() + 1,
             st.host.watches.len(),
             st.tree.sessions().ephemeral_count(),
-            size,
+            st.tree.approximate_data_size(),
             st.tree.sessions().len(),
             st.snapshot_builds,
         )
     };
     let s = core.stats.snapshot();
-    let lines = [
-        ("zk_version", version_string()),
-        ("zk_server_state", core.mode().to_owned()),
-        ("zk_avg_latency", format!("{:.1}", s.avg_ms)),
-        ("zk_max_latency", s.max_ms.to_string()),
-        ("zk_min_latency", s.min_ms.to_string()),
-        ("zk_packets_received", s.received.to_string()),
-        ("zk_packets_sent", s.sent.to_string()),
-        ("zk_num_alive_connections", s.connections.to_string()),
-        ("zk_outstanding_requests", "0".to_owned()),
-        ("zk_znode_count", znodes.to_string()),
-        ("zk_watch_count", watches.to_string()),
-        ("zk_ephemerals_count", ephemerals.to_string()),
-        ("zk_approximate_data_size", data_size.to_string()),
-        ("zk_global_sessions", sessions.to_string()),
-        ("zk_local_sessions", "0".to_owned()),
-        // ZooKeeper's `snapshottime` (ZooKeeperServer.takeSnapshot), a
-        // BASIC summary. (Its `zk_snap_count` is another thing: SNAP syncs
-        // a leader sent to learners.)
-        ("zk_avg_snapshottime", java_double(round4(snaps.avg_ms()))),
-        ("zk_min_snapshottime", snaps.min_ms.to_string()),
-        ("zk_max_snapshottime", snaps.max_ms.to_string()),
-        ("zk_cnt_snapshottime", snaps.count.to_string()),
-        ("zk_sum_snapshottime", snaps.sum_ms.to_string()),
-    ];
-    lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+    let mode = core.mode();
+    let mut out: Vec<(String, MonValue)> = Vec::new();
+    let mut put = |k: &str, v: MonValue| out.push((k.to_owned(), v));
+    put("zk_version", MonValue::Text(version_string()));
+    put("zk_server_state", MonValue::Text(mode.to_owned()));
+    if mode != "standalone" {
+        // QuorumPeer.getDetailedPeerState.
+        let state = match (core.serving(), mode) {
+            (false, _) => "looking",
+            (true, "leader") => "leading - broadcast",
+            (true, "observer") => "observing - broadcast",
+            (true, _) => "following - broadcast",
+        };
+        put("zk_peer_state", MonValue::Text(state.to_owned()));
+    }
+    put("zk_ephemerals_count", int(ephemerals));
+    put("zk_num_alive_connections", int(s.connections));
+    put("zk_avg_latency", MonValue::Double(round4(s.avg_ms)));
+    put("zk_outstanding_requests", int(core.stats.outstanding()));
+    put("zk_znode_count", int(znodes));
+    put("zk_global_sessions", int(sessions));
+    put("zk_packets_sent", int(s.sent));
+    put("zk_packets_received", int(s.received));
+    put("zk_watch_count", int(watches));
+    put("zk_min_latency", int(s.min_ms));
+    let (open_fds, max_fds) = file_descriptors();
+    put("zk_max_file_descriptor_count", MonValue::Int(max_fds));
+    put("zk_approximate_data_size", int(data_size));
+    put("zk_open_file_descriptor_count", MonValue::Int(open_fds));
+    put("zk_local_sessions", MonValue::Int(0));
+    put("zk_uptime", int(core.started.elapsed().as_millis()));
+    put("zk_max_latency", int(s.max_ms));
+    if mode != "standalone" {
+        let raft = core.raft_view();
+        if mode == "leader" {
+            put("zk_learners", int(raft.followers + raft.observers));
+            put("zk_synced_followers", int(raft.synced_followers));
+            put("zk_synced_non_voting_followers", MonValue::Int(0));
+            put("zk_synced_observers", int(raft.synced_observers));
+        }
+        put("zk_quorum_size", int(raft.voters));
+    }
+    // ZooKeeper's `snapshottime` (ZooKeeperServer.takeSnapshot), a BASIC
+    // summary. (Its `zk_snap_count` is another thing: SNAP syncs a leader
+    // sent to learners.)
+    basic_summary(&mut out, "snapshottime", &snaps);
+    let (read, update) = core.metrics.read_and_update_buckets();
+    advanced_summary(&mut out, "readlatency", &core.stats.read_latency(), &read);
+    advanced_summary(
+        &mut out,
+        "updatelatency",
+        &core.stats.update_latency(),
+        &update,
+    );
+    out
+}
+
+/// Open file descriptors and their limit, -1 where unknown (as ZooKeeper
+/// reports them on a JVM that cannot tell).
+fn file_descriptors() -> (i64, i64) {
+    let open = std::fs::read_dir("/proc/self/fd")
+        .map_or(-1, |d| i64::try_from(d.count()).unwrap_or(i64::MAX));
+    // "Max open files  <soft>  <hard>  files"
+    let max = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<i64>().ok())
+        })
+        .unwrap_or(-1);
+    (open, max)
+}
+
+/// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names.
+fn mntr(core: &Core) -> String {
+    monitor_values(core)
+        .iter()
+        .map(|(k, v)| format!("{k}\t{v}\n"))
+        .collect()
 }
 
 /// `x` to 4 decimal places, half up (`AvgMinMaxCounter.getAvg`).
@@ -222,7 +331,7 @@ fn cons(core: &Core) -> String {
 }
 
 /// Bytes under `dir`, recursively (0 if it cannot be read).
-fn dir_size(dir: &Path) -> u64 {
+pub(crate) fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -236,7 +345,7 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
-fn absolute(p: &Path) -> String {
+pub(crate) fn absolute(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_path_buf())
         .display()
@@ -245,7 +354,7 @@ fn absolute(p: &Path) -> String {
 
 /// The tree's directory and the Raft log's (ZooKeeper's snapshot and
 /// transaction-log directories).
-fn data_dirs(core: &Core) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn data_dirs(core: &Core) -> (std::path::PathBuf, std::path::PathBuf) {
     let c = &core.config;
     (
         c.data_dir.join("tree"),
@@ -325,6 +434,16 @@ fn conf(core: &Core) -> String {
 
 /// `envi` (`EnvCommand`): ZooKeeper's keys; the Java ones say `<NA>`.
 fn envi() -> String {
+    let mut out = "Environment:\n".to_owned();
+    for (k, v) in environment() {
+        out.push_str(&format!("{k}={v}\n"));
+    }
+    out
+}
+
+/// ZooKeeper's `Environment.list()`: its keys in order, the Java ones
+/// `<NA>`.
+pub(crate) fn environment() -> Vec<(&'static str, String)> {
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| "<NA>".to_owned());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -366,11 +485,7 @@ fn envi() -> String {
         ("os.memory.max", na.clone()),
         ("os.memory.total", na),
     ];
-    let mut out = "Environment:\n".to_owned();
-    for (k, v) in lines {
-        out.push_str(&format!("{k}={v}\n"));
-    }
-    out
+    lines.into()
 }
 
 /// The operating system's name as Java's `os.name` gives it.

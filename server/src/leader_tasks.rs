@@ -134,7 +134,8 @@ fn decode_touches(b: &[u8]) -> Vec<i64> {
 
 /// The leader's side of a follower's report: its sessions' timers restart,
 /// and the answer says whether the leader is itself in touch with a quorum
-/// (`[1]`) or not (`[0]`, also from a member that no longer leads).
+/// (first byte 1) or not (0, also from a member that no longer leads),
+/// then gives the leader's applied Raft index (8 bytes, big-endian).
 pub(crate) fn on_touches(core: &Core, _from: u64, payload: &[u8]) -> Vec<u8> {
     let leading = core.is_leader() && core.serving();
     if leading {
@@ -147,7 +148,9 @@ pub(crate) fn on_touches(core: &Core, _from: u64, payload: &[u8]) -> Vec<u8> {
             }
         }
     }
-    vec![u8::from(leading)]
+    let mut reply = vec![u8::from(leading)];
+    reply.extend_from_slice(&core.raft_view().applied.to_be_bytes());
+    reply
 }
 
 /// Every half tick: the leader confirms it still leads a quorum (a
@@ -186,7 +189,15 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
                 .to_leader(encode_touches(&touched), limit)
                 .await
             {
-                Ok((_, reply)) => reply == [1],
+                Ok((_, reply)) => {
+                    if let Some(index) = reply.get(1..9).and_then(|b| b.try_into().ok()) {
+                        core.leader_applied.store(
+                            u64::from_be_bytes(index),
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                    }
+                    reply.first() == Some(&1)
+                }
                 Err(e) => {
                     debug!(error = %e, "no contact with the leader");
                     // Reported again with the next round.

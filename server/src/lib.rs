@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod admin;
 pub mod cli;
 mod config;
 mod connection;
@@ -43,6 +44,7 @@ mod core;
 mod four_letter;
 mod leader_tasks;
 mod listener;
+mod metrics;
 mod pipeline;
 mod session;
 mod stats;

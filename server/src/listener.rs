@@ -63,6 +63,24 @@ pub async fn run(
         ));
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
+    if let Some(addr) = core.config.admin_addr {
+        let router = crate::admin::admin_router(core.clone());
+        tasks.spawn(crate::admin::serve(
+            "AdminServer",
+            addr,
+            router,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(addr) = core.config.metrics_addr {
+        let router = crate::admin::metrics_router(core.clone());
+        tasks.spawn(crate::admin::serve(
+            "Prometheus metrics",
+            addr,
+            router,
+            shutdown.clone(),
+        ));
+    }
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
     tasks.spawn(leader_tasks::expire_sessions(
         core.clone(),
@@ -82,6 +100,8 @@ pub async fn run(
                 let Some(slot) = PerIp::admit(&per_ip, peer.ip(), core.config.max_client_cnxns)
                 else {
                     // ZooKeeper closes the newcomer: "Too many connections".
+                    core.metrics
+                        .error(crate::metrics::class::CONNECTION_REFUSED);
                     warn!(%peer, max = core.config.max_client_cnxns, "too many connections from this address; closing");
                     drop(socket);
                     continue;

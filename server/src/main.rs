@@ -2,7 +2,10 @@
 //! SIGINT or SIGTERM.
 
 use clap::Parser;
-use server::{Config, cli::Args};
+use server::{
+    Config,
+    cli::{Args, LogFormat},
+};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -12,7 +15,17 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&args.log))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        // One object per line: the event's fields, and every span around
+        // it (session, request) with its fields.
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
     let config = match Config::load(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -45,6 +45,17 @@ impl Latency {
         self.count.store(0, Ordering::Relaxed);
     }
 
+    /// As a summary (min 0 while there is no sample).
+    fn timings(&self) -> consensus::Timings {
+        let (min_ms, sum_ms, max_ms, count) = self.read();
+        consensus::Timings {
+            count,
+            sum_ms,
+            min_ms,
+            max_ms,
+        }
+    }
+
     /// (min, total, max, count); min is 0 while there is no sample.
     fn read(&self) -> (u64, u64, u64, u64) {
         let count = self.count.load(Ordering::Relaxed);
@@ -73,6 +84,10 @@ pub(crate) struct Stats {
     connections: AtomicI64,
     /// Request latency, as ZooKeeper reports it in `srvr`.
     latency: Latency,
+    /// The same, of reads and of writes only (ZooKeeper's `readlatency`
+    /// and `updatelatency`).
+    read_latency: Latency,
+    update_latency: Latency,
     /// Every open client connection, by connection id (`stat`, `cons`).
     conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
 }
@@ -159,6 +174,68 @@ impl Conn {
         self.last_response_ms.store(0, Ordering::Relaxed);
         self.last_latency.store(0, Ordering::Relaxed);
         self.latency.reset();
+    }
+
+    /// ZooKeeper's `ServerCnxn.getConnectionInfo` (the AdminServer's
+    /// connection object): the brief form for `stats`, the full one for
+    /// `connections`.
+    pub(crate) fn json(&self, full: bool) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = serde_json::Map::new();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        m.insert("remote_socket_address".into(), json!(self.peer.to_string()));
+        m.insert(
+            "interest_ops".into(),
+            json!(if self.four_letter.load(Ordering::Relaxed) {
+                0
+            } else {
+                1
+            }),
+        );
+        m.insert("outstanding_requests".into(), json!(get(&self.queued)));
+        m.insert("packets_received".into(), json!(get(&self.received)));
+        m.insert("packets_sent".into(), json!(get(&self.sent)));
+        if full {
+            let (min, total, max, count) = self.latency.read();
+            m.insert(
+                "session_id".into(),
+                json!(self.session.load(Ordering::Relaxed)),
+            );
+            m.insert(
+                "last_operation".into(),
+                json!(crate::four_letter::op_name(
+                    self.last_op.load(Ordering::Relaxed)
+                )),
+            );
+            m.insert(
+                "established".into(),
+                json!(self.established_ms.load(Ordering::Relaxed)),
+            );
+            m.insert(
+                "session_timeout".into(),
+                json!(self.timeout_ms.load(Ordering::Relaxed)),
+            );
+            m.insert(
+                "last_cxid".into(),
+                json!(self.last_cxid.load(Ordering::Relaxed)),
+            );
+            m.insert(
+                "last_zxid".into(),
+                json!(self.last_zxid.load(Ordering::Relaxed)),
+            );
+            m.insert(
+                "last_response_time".into(),
+                json!(self.last_response_ms.load(Ordering::Relaxed)),
+            );
+            m.insert("last_latency".into(), json!(get(&self.last_latency)));
+            m.insert("min_latency".into(), json!(min));
+            m.insert(
+                "avg_latency".into(),
+                json!(total.checked_div(count).unwrap_or(0)),
+            );
+            m.insert("max_latency".into(), json!(max));
+        }
+        m
     }
 
     /// ZooKeeper's `ServerCnxn.dumpConnectionInfo`: the brief form for
@@ -256,11 +333,39 @@ impl Stats {
         self.received.store(0, Ordering::Relaxed);
         self.sent.store(0, Ordering::Relaxed);
         self.latency.reset();
+        self.read_latency.reset();
+        self.update_latency.reset();
     }
 
-    /// Records one request's latency.
-    pub(crate) fn latency(&self, d: Duration) {
-        self.latency.record(millis(d));
+    /// Records one request's latency, as a read or a write.
+    pub(crate) fn request(&self, write: bool, d: Duration) {
+        let ms = millis(d);
+        self.latency.record(ms);
+        if write {
+            self.update_latency.record(ms);
+        } else {
+            self.read_latency.record(ms);
+        }
+    }
+
+    /// Reads' latency summary.
+    pub(crate) fn read_latency(&self) -> consensus::Timings {
+        self.read_latency.timings()
+    }
+
+    /// Writes' latency summary.
+    pub(crate) fn update_latency(&self) -> consensus::Timings {
+        self.update_latency.timings()
+    }
+
+    /// Requests read and not yet answered, over every connection.
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .map(|c| c.queued.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -310,8 +415,8 @@ mod tests {
             let _g = s.connection(1, "127.0.0.1:1".parse().expect("addr"));
             s.received();
             s.sent();
-            s.latency(Duration::from_millis(4));
-            s.latency(Duration::from_millis(2));
+            s.request(false, Duration::from_millis(4));
+            s.request(true, Duration::from_millis(2));
             assert_eq!(
                 s.snapshot(),
                 Snapshot {

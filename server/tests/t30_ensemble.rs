@@ -29,6 +29,8 @@ const SYNC_LIMIT: u32 = 5;
 struct Member {
     id: u64,
     addr: SocketAddr,
+    /// The AdminServer (`/ready`).
+    admin: SocketAddr,
     faults: Arc<Faults>,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
@@ -66,6 +68,8 @@ impl Ensemble {
             config.min_session_timeout = TICK * 2;
             config.max_session_timeout = TICK * 20;
             let faults = config.peer_faults.clone();
+            let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            config.admin_addr = Some(admin);
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
             let addr = listener.local_addr().expect("addr");
             let shutdown = CancellationToken::new();
@@ -73,6 +77,7 @@ impl Ensemble {
             members.push(Member {
                 id,
                 addr,
+                admin,
                 faults,
                 shutdown,
                 _dir: dir,
@@ -373,6 +378,10 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
     let (h, _) = call(&mut c, 2, get("/before", true)).await;
     assert_eq!(h.err, 0);
 
+    let (status, body) = http_get(e.members[cut].admin, "/ready").await;
+    assert_eq!(status, 200, "a follower in touch is ready: {body}");
+    assert!(body.contains("\"ready\": true"), "{body}");
+
     let started = Instant::now();
     e.isolate(cut, true);
     // Its clients are disconnected once it has been out of touch for
@@ -403,6 +412,16 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
         "This ZooKeeper instance is not currently serving requests\n",
         "srvr from a member without a quorum"
     );
+    // Not ready, with the reason; `ruok` keeps ZooKeeper's weak meaning.
+    let (status, body) = http_get(e.members[cut].admin, "/ready").await;
+    assert_eq!(status, 503, "a cut-off member is not ready: {body}");
+    assert!(body.contains("not in touch with a quorum"), "{body}");
+    assert_eq!(four_letter(e.members[cut].addr, "ruok").await, "imok");
+    // The majority's members stay ready.
+    for i in [leader, followers[1]] {
+        let (status, body) = http_get(e.members[i].admin, "/ready").await;
+        assert_eq!(status, 200, "member {i} of the majority: {body}");
+    }
 
     // The majority commits meanwhile.
     let (mut m, _) = try_connect(e.members[leader].addr, 4000, None)
@@ -415,6 +434,18 @@ async fn a_partitioned_member_stops_serving_while_the_majority_goes_on() {
     // the watches of the connections it closed.
     e.isolate(cut, false);
     wait_serving(e.members[cut].addr).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = http_get(e.members[cut].admin, "/ready").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after healing: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         four_letter(e.members[cut].addr, "wchs").await,
         "0 connections watching 0 paths\nTotal watches:0\n"

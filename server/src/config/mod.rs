@@ -89,10 +89,32 @@ pub struct Config {
     /// leader (read index), making reads linearizable rather than
     /// ZooKeeper's sequentially consistent (`corral.linearizableReads`).
     pub linearizable_reads: bool,
+    /// The AdminServer (`admin.enableServer`, `admin.serverAddress`,
+    /// `admin.serverPort`): `None` when disabled. The address defaults to
+    /// the client address's IP (ZooKeeper's is 0.0.0.0; Corral's client
+    /// default is loopback), the port to 8080.
+    pub admin_addr: Option<SocketAddr>,
+    /// The Prometheus endpoint (`metricsProvider.httpHost`,
+    /// `metricsProvider.httpPort`): `None` when disabled (port 0). On by
+    /// default at the client address's IP, port 7000, whatever
+    /// `metricsProvider.className` says.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The text of the config file the server started with (the admin
+    /// command `initial_configuration`).
+    pub initial_configuration: Option<String>,
+    /// Corral's own (`corral.readyMaxLag`): how many Raft entries a
+    /// member's applied index may trail the leader's and still answer
+    /// `/ready` with 200.
+    pub ready_max_lag: u64,
     /// Links between members that a test has cut (a partition without
     /// touching the operating system). Empty outside tests.
     pub peer_faults: std::sync::Arc<consensus::network::Faults>,
 }
+
+/// ZooKeeper's `admin.serverPort` default.
+pub const DEFAULT_ADMIN_PORT: u16 = 8080;
+/// ZooKeeper's `metricsProvider.httpPort` default.
+pub const DEFAULT_METRICS_PORT: u16 = 7000;
 
 /// Parses a `4lw.commands.whitelist` value (`*` = every word).
 fn parse_whitelist(v: &str) -> Option<BTreeSet<String>> {
@@ -132,6 +154,10 @@ impl Config {
             sync_limit: 5,
             init_limit: 10,
             linearizable_reads: false,
+            admin_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_ADMIN_PORT))),
+            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
+            initial_configuration: None,
+            ready_max_lag: 1000,
             peer_faults: std::sync::Arc::default(),
         }
     }
@@ -149,12 +175,18 @@ impl Config {
         let mut jute_maxbuffer = jute::DEFAULT_MAX_BUFFER;
         let mut client_port: Option<u16> = None;
         let mut client_host: Option<IpAddr> = None;
+        let mut admin_enabled = true;
+        let mut admin_host: Option<IpAddr> = None;
+        let mut admin_port = DEFAULT_ADMIN_PORT;
+        let mut metrics_host: Option<IpAddr> = None;
+        let mut metrics_port = DEFAULT_METRICS_PORT;
         if let Some(path) = &args.config {
             let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
                 path: path.clone(),
                 error,
             })?;
             let file = path.display().to_string();
+            c.initial_configuration = Some(text.clone());
             for (key, value, line) in Properties::parse(&text).iter() {
                 let bad = |why: &str| ConfigError::BadValue {
                     file: file.clone(),
@@ -165,6 +197,13 @@ impl Config {
                 };
                 let num = |why: &str| value.parse::<u64>().map_err(|_| bad(why));
                 let ms32 = |why: &str| value.parse::<i64>().map_err(|_| bad(why));
+                let port = |why: &str| {
+                    value
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(|| bad(why))
+                };
                 match key {
                     "tickTime" => {
                         let t = num("a positive number of milliseconds")?;
@@ -251,10 +290,31 @@ impl Config {
                             );
                         }
                     }
-                    "admin.enableServer"
-                    | "admin.serverPort"
-                    | "admin.serverAddress"
-                    | "standaloneEnabled"
+                    "admin.enableServer" => {
+                        admin_enabled = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "admin.serverAddress" => {
+                        admin_host = Some(value.parse().map_err(|_| bad("an IP address"))?)
+                    }
+                    "admin.serverPort" => admin_port = port("a port")?,
+                    "metricsProvider.httpHost" => {
+                        metrics_host = Some(value.parse().map_err(|_| bad("an IP address"))?)
+                    }
+                    "metricsProvider.httpPort" => metrics_port = port("a port, or 0 for none")?,
+                    "metricsProvider.className" => {
+                        if !value.ends_with("PrometheusMetricsProvider") {
+                            info!(
+                                key,
+                                value,
+                                "Corral always serves Prometheus metrics (metricsProvider.httpPort=0 turns them off)"
+                            );
+                        }
+                    }
+                    "corral.readyMaxLag" => c.ready_max_lag = num("a number of Raft entries")?,
+                    "admin.idleTimeout" | "admin.commandURL" | "metricsProvider.exportJvmInfo" => {
+                        info!(key, value, "accepted; Corral uses its fixed value");
+                    }
+                    "standaloneEnabled"
                     | "reconfigEnabled"
                     | "skipACL"
                     | "quorumListenOnAllIPs"
@@ -329,6 +389,22 @@ impl Config {
         if let Some(v) = &args.super_digest {
             c.super_digest = Some(v.clone());
         }
+        if let Some(v) = args.admin_port {
+            admin_port = v;
+            admin_enabled = v != 0;
+        }
+        if let Some(v) = args.admin_address {
+            admin_host = Some(v);
+        }
+        if let Some(v) = args.metrics_port {
+            metrics_port = v;
+        }
+        if let Some(v) = args.metrics_host {
+            metrics_host = Some(v);
+        }
+        if let Some(v) = args.ready_max_lag {
+            c.ready_max_lag = v;
+        }
         // myid lives in the data directory, as with ZooKeeper.
         let myid_path = c.data_dir.join("myid");
         if let Ok(text) = std::fs::read_to_string(&myid_path) {
@@ -351,6 +427,11 @@ impl Config {
             }
             (None, None) => c.client_addr,
         };
+        let ip = c.client_addr.ip();
+        c.admin_addr = (admin_enabled && admin_port != 0)
+            .then(|| SocketAddr::new(admin_host.unwrap_or(ip), admin_port));
+        c.metrics_addr =
+            (metrics_port != 0).then(|| SocketAddr::new(metrics_host.unwrap_or(ip), metrics_port));
         c.min_session_timeout =
             min_timeout_ms.map_or(c.tick_time * 2, |ms| Duration::from_millis(u64::from(ms)));
         c.max_session_timeout =
@@ -403,7 +484,8 @@ impl Config {
 
     /// A configuration for tests: loopback, ephemeral port, ZooKeeper's
     /// defaults except TTL nodes on, every four-letter word allowed, no
-    /// connection limit, and a 200 ms container check.
+    /// connection limit, a 200 ms container check, and no AdminServer or
+    /// metrics port (a test that wants them picks free ports).
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Config {
             client_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -412,6 +494,8 @@ impl Config {
             container_check_interval: Duration::from_millis(200),
             four_letter_whitelist: None,
             max_client_cnxns: 0,
+            admin_addr: None,
+            metrics_addr: None,
             ..Config::defaults()
         }
     }
@@ -498,5 +582,50 @@ mod tests {
             ..Args::default()
         });
         assert!(err.is_err_and(|e| e.to_string().contains("myid")));
+    }
+
+    #[test]
+    fn admin_and_metrics_ports() {
+        // Defaults: on, at the client address's IP.
+        let c = load("clientPort=2182\nclientPortAddress=127.0.0.2\n", |_| {}).expect("valid");
+        assert_eq!(c.admin_addr, Some("127.0.0.2:8080".parse().expect("addr")));
+        assert_eq!(
+            c.metrics_addr,
+            Some("127.0.0.2:7000".parse().expect("addr"))
+        );
+        assert_eq!(
+            c.initial_configuration.as_deref(),
+            Some("clientPort=2182\nclientPortAddress=127.0.0.2\n")
+        );
+        // ZooKeeper's keys.
+        let c = load(
+            "admin.serverAddress=127.0.0.3\nadmin.serverPort=9090\nmetricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\nmetricsProvider.httpHost=127.0.0.4\nmetricsProvider.httpPort=7001\ncorral.readyMaxLag=5\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.admin_addr, Some("127.0.0.3:9090".parse().expect("addr")));
+        assert_eq!(
+            c.metrics_addr,
+            Some("127.0.0.4:7001".parse().expect("addr"))
+        );
+        assert_eq!(c.ready_max_lag, 5);
+        // Off.
+        let c = load(
+            "admin.enableServer=false\nmetricsProvider.httpPort=0\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!((c.admin_addr, c.metrics_addr), (None, None));
+        // Flags win; port 0 turns the AdminServer off.
+        let c = load("admin.serverPort=9090\n", |a| {
+            a.admin_port = Some(0);
+            a.metrics_port = Some(7100);
+        })
+        .expect("valid");
+        assert_eq!(c.admin_addr, None);
+        assert_eq!(c.metrics_addr.map(|a| a.port()), Some(7100));
+        // A bad value names its key.
+        let err = load("admin.serverPort=http\n", |_| {}).expect_err("bad port");
+        assert!(err.to_string().contains("admin.serverPort"), "{err}");
     }
 }
