@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod diff;
 pub mod suites;
 
 use std::fs;

@@ -1,0 +1,1333 @@
+//! The differential tester: a seeded generator of client workloads, sent in
+//! lock-step to a real ZooKeeper and to Corral, every reply and watch event
+//! compared, and the first difference shrunk to a short sequence.
+//!
+//! # What is compared
+//! Each step runs one [`Op`] on one of [`SESSIONS`] sessions, on both
+//! servers, then a barrier read (`exists /`) on every session, so each
+//! session's watch events caused by the step have arrived (ZooKeeper's
+//! ordering guarantee: an event before any reply reflecting a later state).
+//! Per session and step, the transcript (events and replies, in the order
+//! received) must be the same on both servers once rendered through a
+//! [`Norm`]:
+//!
+//! - error codes, data, ACLs, paths: as they are;
+//! - children and ephemeral lists: as sets (ZooKeeper's order is a Java
+//!   `HashSet`'s; Corral sorts);
+//! - zxids (reply headers, `czxid`, `mzxid`, `pzxid`): renamed to `z1`,
+//!   `z2`, … in the order each server first shows them, so the same
+//!   transaction carries the same name on both;
+//! - times (`ctime`, `mtime`): each must be the time of its zxid on that
+//!   server (the same zxid always shows the same time), rendered as
+//!   `t(z<n>)`;
+//! - session ids (`ephemeralOwner`): renamed to the session's slot and
+//!   generation;
+//! - a notification's header zxid is left out: ZooKeeper 3.8 sends −1,
+//!   Corral the change's zxid (ZooKeeper 3.9's behaviour,
+//!   `docs/compatibility.md`);
+//! - the `NodeDeleted` events of a closed session's ephemerals compare as
+//!   a set: they come from one transaction, in an order ZooKeeper does not
+//!   specify (its `HashSet`'s).
+//!
+//! One session never holds watches of two modes on one path (see
+//! `Watches::avoid_mixed_modes`, ZOOKEEPER-4466).
+//!
+//! Every world ACL the generator writes keeps READ for everyone: a node
+//! nobody may read is where ZooKeeper 3.8.0 (the Debian reference) and
+//! 3.8.4+ (which Corral follows) differ on purpose (ZOOKEEPER-2590, -4799).
+//!
+//! # Shrinking
+//! Every run works under a fresh root (`/diff-<seed>-<attempt>`) with fresh
+//! sessions, so a candidate sequence replays on the same two servers.
+//! [`shrink`] removes chunks, then single ops, while a difference remains.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use jute::proto::{
+    AddWatchRequest, AuthPacket, CheckVersionRequest, ConnectRequest, CreateRequest,
+    CreateTtlRequest, DeleteRequest, ExistsRequest, GetAclRequest, GetAllChildrenNumberRequest,
+    GetChildren2Request, GetDataRequest, GetEphemeralsRequest, MultiRequest, OpResult, ReplyHeader,
+    RequestHeader, SetAclRequest, SetDataRequest, SetWatches2, SyncRequest, WatcherEvent,
+};
+use jute::{Acl, ClientCodec, ClientFrame, Id, OpCode, Request, Response, Stat};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+/// Sessions per run (slots; a closed one is replaced by a new session).
+pub const SESSIONS: usize = 3;
+
+/// Paths under the run's root. Containers are only created where the
+/// generator never creates children (so none is ever reaped: the reapers
+/// run on timers that differ between the servers).
+const PATHS: [&str; 8] = ["", "/a", "/b", "/c", "/a/x", "/a/y", "/b/x", "/a/x/deep"];
+const LEAVES: [usize; 4] = [3, 5, 6, 7];
+/// Parents of sequential nodes.
+const SEQ_PARENTS: [usize; 2] = [0, 1];
+
+/// base64(sha1("alice:pw")), base64(sha1("bob:pw")).
+const DIGESTS: [(&str, &str); 2] = [
+    ("alice", "alice:V55/p2T0OpjQ+low3NVAH4aLvm0="),
+    ("bob", "bob:ikIaKsbtGweaHnb/jKn7OHqbunM="),
+];
+
+/// Which znode an op names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// One of the fixed paths.
+    Fixed(usize),
+    /// The n-th sequential node created so far in the run (modulo their
+    /// number; the root when there is none).
+    Seq(usize),
+}
+
+/// An ACL the generator writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclChoice {
+    /// world:anyone, all.
+    Open,
+    /// world:anyone read; digest alice or bob, all.
+    Digest(usize),
+    /// world:anyone read; auth (the session's own ids), all.
+    Creator,
+    /// An empty list (INVALIDACL).
+    Empty,
+    /// An unknown scheme (INVALIDACL).
+    BadScheme,
+}
+
+/// The create variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateKind {
+    /// `create` (1).
+    Create,
+    /// `create2` (15).
+    Create2,
+    /// `createContainer` (19).
+    Container,
+    /// `createTTL` (21), a TTL of an hour.
+    Ttl,
+}
+
+/// One op of a `multi`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiOp {
+    /// A persistent (or persistent sequential) create, open ACL.
+    Create(Target, bool),
+    /// A delete with a version.
+    Delete(Target, i32),
+    /// A set with a version.
+    SetData(Target, i32),
+    /// A version check.
+    Check(Target, i32),
+}
+
+/// One step of a workload, on session `s`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// A create; `flags` is ZooKeeper's `CreateMode` value.
+    Create {
+        /// Session slot.
+        s: usize,
+        /// Where (a sequential create names the parent's prefix).
+        path: Target,
+        /// The request's variant.
+        kind: CreateKind,
+        /// `CreateMode` flags.
+        flags: i32,
+        /// The data (`None`: null).
+        data: Option<&'static str>,
+        /// The ACL.
+        acl: AclChoice,
+    },
+    /// `delete` with a version (−1: any).
+    Delete {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Expected version.
+        version: i32,
+    },
+    /// `setData` with a version.
+    SetData {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// New data.
+        data: Option<&'static str>,
+        /// Expected version.
+        version: i32,
+    },
+    /// `getData`.
+    GetData {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Leave a data watch.
+        watch: bool,
+    },
+    /// `exists`.
+    Exists {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Leave a watch.
+        watch: bool,
+    },
+    /// `getChildren2`.
+    GetChildren {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Leave a child watch.
+        watch: bool,
+    },
+    /// `getACL`.
+    GetAcl {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+    },
+    /// `setACL` with a version.
+    SetAcl {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// The new ACL.
+        acl: AclChoice,
+        /// Expected ACL version.
+        version: i32,
+    },
+    /// `multi`.
+    Multi {
+        /// Session slot.
+        s: usize,
+        /// Its ops.
+        ops: Vec<MultiOp>,
+    },
+    /// `sync`.
+    Sync {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+    },
+    /// `addauth digest <user>:pw`.
+    AddAuth {
+        /// Session slot.
+        s: usize,
+        /// alice (0) or bob (1).
+        user: usize,
+    },
+    /// `addWatch`, persistent or persistent-recursive.
+    AddWatch {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Recursive.
+        recursive: bool,
+    },
+    /// `getAllChildrenNumber`.
+    CountChildren {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+    },
+    /// `getEphemerals` under a prefix.
+    Ephemerals {
+        /// Session slot.
+        s: usize,
+        /// The prefix.
+        path: Target,
+    },
+    /// `closeSession`, then a new session in the slot.
+    Close {
+        /// Session slot.
+        s: usize,
+    },
+    /// The connection dropped and the session resumed on a new one, with
+    /// `setWatches2` for the watches it holds (as a client library does).
+    Reconnect {
+        /// Session slot.
+        s: usize,
+    },
+}
+
+impl Op {
+    /// The op's kind, for the report.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Create { .. } => "create",
+            Op::Delete { .. } => "delete",
+            Op::SetData { .. } => "setData",
+            Op::GetData { .. } => "getData",
+            Op::Exists { .. } => "exists",
+            Op::GetChildren { .. } => "getChildren",
+            Op::GetAcl { .. } => "getACL",
+            Op::SetAcl { .. } => "setACL",
+            Op::Multi { .. } => "multi",
+            Op::Sync { .. } => "sync",
+            Op::AddAuth { .. } => "addAuth",
+            Op::AddWatch { .. } => "addWatch",
+            Op::CountChildren { .. } => "getAllChildrenNumber",
+            Op::Ephemerals { .. } => "getEphemerals",
+            Op::Close { .. } => "close",
+            Op::Reconnect { .. } => "reconnect",
+        }
+    }
+
+    fn session(&self) -> usize {
+        match self {
+            Op::Create { s, .. }
+            | Op::Delete { s, .. }
+            | Op::SetData { s, .. }
+            | Op::GetData { s, .. }
+            | Op::Exists { s, .. }
+            | Op::GetChildren { s, .. }
+            | Op::GetAcl { s, .. }
+            | Op::SetAcl { s, .. }
+            | Op::Multi { s, .. }
+            | Op::Sync { s, .. }
+            | Op::AddAuth { s, .. }
+            | Op::AddWatch { s, .. }
+            | Op::CountChildren { s, .. }
+            | Op::Ephemerals { s, .. }
+            | Op::Close { s }
+            | Op::Reconnect { s } => *s,
+        }
+    }
+}
+
+// ------------------------------------------------------------- generator
+
+fn target(rng: &mut StdRng) -> Target {
+    if rng.random_bool(0.2) {
+        Target::Seq(rng.random_range(0..16))
+    } else {
+        Target::Fixed(rng.random_range(0..PATHS.len()))
+    }
+}
+
+fn version(rng: &mut StdRng) -> i32 {
+    [-1, 0, 0, 1, 1, 2, 5][rng.random_range(0..7)]
+}
+
+fn data(rng: &mut StdRng) -> Option<&'static str> {
+    [
+        None,
+        Some(""),
+        Some("v1"),
+        Some("v2"),
+        Some("a longer value"),
+    ][rng.random_range(0..5)]
+}
+
+fn acl(rng: &mut StdRng) -> AclChoice {
+    match rng.random_range(0..20) {
+        0..=9 => AclChoice::Open,
+        10..=13 => AclChoice::Digest(rng.random_range(0..2)),
+        14..=16 => AclChoice::Creator,
+        17..=18 => AclChoice::Empty,
+        _ => AclChoice::BadScheme,
+    }
+}
+
+/// `n` ops from `seed`.
+pub fn generate(seed: u64, n: usize) -> Vec<Op> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n).map(|_| gen_op(&mut rng)).collect()
+}
+
+fn gen_op(rng: &mut StdRng) -> Op {
+    let s = rng.random_range(0..SESSIONS);
+    match rng.random_range(0..100) {
+        0..=21 => {
+            let kind = match rng.random_range(0..10) {
+                0..=1 => CreateKind::Create,
+                2..=7 => CreateKind::Create2,
+                8 => CreateKind::Container,
+                _ => CreateKind::Ttl,
+            };
+            let (path, flags) = match kind {
+                CreateKind::Container => {
+                    (Target::Fixed(LEAVES[rng.random_range(0..LEAVES.len())]), 4)
+                }
+                CreateKind::Ttl => {
+                    let seq = rng.random_bool(0.3);
+                    if seq {
+                        (Target::Fixed(SEQ_PARENTS[rng.random_range(0..2)]), 6)
+                    } else {
+                        (target(rng), 5)
+                    }
+                }
+                _ => {
+                    let flags = [0, 0, 0, 1, 1, 2, 3][rng.random_range(0..7)];
+                    if flags & 2 != 0 {
+                        (Target::Fixed(SEQ_PARENTS[rng.random_range(0..2)]), flags)
+                    } else {
+                        (target(rng), flags)
+                    }
+                }
+            };
+            Op::Create {
+                s,
+                path,
+                kind,
+                flags,
+                data: data(rng),
+                acl: acl(rng),
+            }
+        }
+        22..=31 => Op::Delete {
+            s,
+            path: target(rng),
+            version: version(rng),
+        },
+        32..=43 => Op::SetData {
+            s,
+            path: target(rng),
+            data: data(rng),
+            version: version(rng),
+        },
+        44..=53 => Op::GetData {
+            s,
+            path: target(rng),
+            watch: rng.random_bool(0.5),
+        },
+        54..=60 => Op::Exists {
+            s,
+            path: target(rng),
+            watch: rng.random_bool(0.5),
+        },
+        61..=67 => Op::GetChildren {
+            s,
+            path: target(rng),
+            watch: rng.random_bool(0.5),
+        },
+        68..=70 => Op::GetAcl {
+            s,
+            path: target(rng),
+        },
+        71..=74 => Op::SetAcl {
+            s,
+            path: target(rng),
+            acl: acl(rng),
+            version: version(rng),
+        },
+        75..=81 => {
+            let n = rng.random_range(1..=3);
+            let ops = (0..n)
+                .map(|_| match rng.random_range(0..4) {
+                    0 => MultiOp::Create(target(rng), rng.random_bool(0.3)),
+                    1 => MultiOp::Delete(target(rng), version(rng)),
+                    2 => MultiOp::SetData(target(rng), version(rng)),
+                    _ => MultiOp::Check(target(rng), version(rng)),
+                })
+                .collect();
+            Op::Multi { s, ops }
+        }
+        82..=83 => Op::Sync {
+            s,
+            path: target(rng),
+        },
+        84..=86 => Op::AddAuth {
+            s,
+            user: rng.random_range(0..2),
+        },
+        87..=89 => Op::AddWatch {
+            s,
+            path: target(rng),
+            recursive: rng.random_bool(0.5),
+        },
+        90..=91 => Op::CountChildren {
+            s,
+            path: target(rng),
+        },
+        92..=93 => Op::Ephemerals {
+            s,
+            path: target(rng),
+        },
+        94..=96 => Op::Close { s },
+        _ => Op::Reconnect { s },
+    }
+}
+
+// ------------------------------------------------------------ connection
+
+/// Bound on every wait for a reply.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// One session on one server.
+struct Conn {
+    framed: Framed<TcpStream, ClientCodec>,
+    addr: SocketAddr,
+    xid: i32,
+    id: i64,
+    passwd: Bytes,
+    last_zxid: i64,
+}
+
+/// What a call produced: the notifications that arrived before the reply,
+/// then the reply.
+struct Reply {
+    events: Vec<WatcherEvent>,
+    header: ReplyHeader,
+    body: Response,
+}
+
+impl Conn {
+    async fn open(
+        addr: SocketAddr,
+        resume: Option<(i64, Bytes, i64)>,
+    ) -> Result<(Conn, i32), String> {
+        let socket = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect to {addr}: {e}"))?;
+        let _ = socket.set_nodelay(true);
+        let mut framed = Framed::new(socket, ClientCodec::default());
+        let (id, passwd, last) = resume.unwrap_or((0, Bytes::from_static(&[0; 16]), 0));
+        let req = ConnectRequest {
+            time_out: 30_000,
+            session_id: id,
+            passwd,
+            last_zxid_seen: last,
+            read_only: Some(false),
+            ..Default::default()
+        };
+        framed
+            .send(&req)
+            .await
+            .map_err(|e| format!("handshake to {addr}: {e}"))?;
+        match tokio::time::timeout(WAIT, framed.next()).await {
+            Ok(Some(Ok(ClientFrame::Connect(rsp)))) => Ok((
+                Conn {
+                    framed,
+                    addr,
+                    xid: 0,
+                    id: rsp.session_id,
+                    passwd: rsp.passwd,
+                    last_zxid: last,
+                },
+                rsp.time_out,
+            )),
+            other => Err(format!("handshake to {addr}: {other:?}")),
+        }
+    }
+
+    async fn call_xid(&mut self, xid: i32, req: Request) -> Result<Reply, String> {
+        let op = req.opcode();
+        self.framed
+            .send((RequestHeader { xid, op: op.into() }, &req))
+            .await
+            .map_err(|e| format!("send to {}: {e}", self.addr))?;
+        let mut events = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.framed.next())
+                .await
+                .map_err(|_| format!("no reply from {} to {op:?} in {WAIT:?}", self.addr))?;
+            let (header, body) = match frame {
+                Some(Ok(ClientFrame::Reply { header, body })) => (header, body),
+                other => return Err(format!("{} closed or sent {other:?}", self.addr)),
+            };
+            if header.xid == jute::xid::NOTIFICATION {
+                match Response::decode(OpCode::Notification, 0, &body) {
+                    Ok(Response::Notification(e)) => events.push(e),
+                    other => return Err(format!("bad notification: {other:?}")),
+                }
+                continue;
+            }
+            if header.xid != xid {
+                return Err(format!(
+                    "{}: reply xid {} while waiting for {xid}",
+                    self.addr, header.xid
+                ));
+            }
+            if header.zxid > 0 {
+                self.last_zxid = header.zxid;
+            }
+            let body = Response::decode(op, header.err, &body)
+                .map_err(|e| format!("{}: undecodable {op:?} reply: {e}", self.addr))?;
+            return Ok(Reply {
+                events,
+                header,
+                body,
+            });
+        }
+    }
+
+    async fn call(&mut self, req: Request) -> Result<Reply, String> {
+        self.xid += 1;
+        self.call_xid(self.xid, req).await
+    }
+}
+
+// ------------------------------------------------------------ rendering
+
+/// Renames one server's zxids, times and session ids (see the module).
+#[derive(Default)]
+pub struct Norm {
+    zxids: HashMap<i64, usize>,
+    times: HashMap<i64, i64>,
+    sessions: HashMap<i64, String>,
+}
+
+impl Norm {
+    fn zxid(&mut self, z: i64) -> String {
+        if z <= 0 {
+            return z.to_string();
+        }
+        let next = self.zxids.len() + 1;
+        format!("z{}", self.zxids.entry(z).or_insert(next))
+    }
+
+    fn time(&mut self, zxid: i64, t: i64) -> String {
+        if zxid <= 0 {
+            return format!("t={t}");
+        }
+        let label = self.zxid(zxid);
+        match self.times.get(&zxid) {
+            Some(known) if *known != t => format!("t({label})!={t} (was {known})"),
+            Some(_) => format!("t({label})"),
+            None => {
+                self.times.insert(zxid, t);
+                format!("t({label})")
+            }
+        }
+    }
+
+    fn stat(&mut self, s: &Stat) -> String {
+        let czxid = self.zxid(s.czxid);
+        let mzxid = self.zxid(s.mzxid);
+        let pzxid = self.zxid(s.pzxid);
+        let ctime = self.time(s.czxid, s.ctime);
+        let mtime = self.time(s.mzxid, s.mtime);
+        let owner = match s.ephemeral_owner {
+            0 => "0".to_owned(),
+            id => self
+                .sessions
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("unknown session 0x{id:x}")),
+        };
+        format!(
+            "{{czxid={czxid} mzxid={mzxid} pzxid={pzxid} ctime={ctime} mtime={mtime} version={} cversion={} aversion={} owner={owner} dataLength={} numChildren={}}}",
+            s.version, s.cversion, s.aversion, s.data_length, s.num_children
+        )
+    }
+
+    /// Strips `root` from a path, so both runs' paths compare.
+    fn body(&mut self, root: &str, r: &Response) -> String {
+        let rel = |p: &str| p.strip_prefix(root).unwrap_or(p).to_owned();
+        let data = |d: &Option<Bytes>| match d {
+            None => "null".to_owned(),
+            Some(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        };
+        let set = |v: &[String]| {
+            let s: BTreeSet<String> = v.iter().map(|p| rel(p)).collect();
+            format!("{s:?}")
+        };
+        match r {
+            Response::Empty => String::new(),
+            Response::Create(c) => format!("path={}", rel(&c.path)),
+            Response::Create2(c) => format!("path={} stat={}", rel(&c.path), self.stat(&c.stat)),
+            Response::Exists(e) => format!("stat={}", self.stat(&e.stat)),
+            Response::GetData(g) => format!("data={} stat={}", data(&g.data), self.stat(&g.stat)),
+            Response::SetData(s) => format!("stat={}", self.stat(&s.stat)),
+            Response::GetAcl(a) => format!("acl={:?} stat={}", a.acl, self.stat(&a.stat)),
+            Response::SetAcl(s) => format!("stat={}", self.stat(&s.stat)),
+            Response::GetChildren(c) => format!("children={}", set(&c.children)),
+            Response::GetChildren2(c) => {
+                format!("children={} stat={}", set(&c.children), self.stat(&c.stat))
+            }
+            Response::Sync(s) => format!("path={}", rel(&s.path)),
+            Response::Multi(m) => {
+                let mut out = String::from("results=[");
+                for r in &m.results {
+                    let one = match r {
+                        OpResult::Create { path } => format!("create {}", rel(path)),
+                        OpResult::Create2 { path, stat } => {
+                            format!("create2 {} {}", rel(path), self.stat(stat))
+                        }
+                        OpResult::Delete => "delete".to_owned(),
+                        OpResult::SetData { stat } => format!("setData {}", self.stat(stat)),
+                        OpResult::Check => "check".to_owned(),
+                        OpResult::GetChildren { children } => format!("children {}", set(children)),
+                        OpResult::GetData { data: d, stat } => {
+                            format!("getData {} {}", data(d), self.stat(stat))
+                        }
+                        OpResult::Error { err } => format!("error {err}"),
+                    };
+                    let _ = write!(out, "{one}; ");
+                }
+                out.push(']');
+                out
+            }
+            Response::GetEphemerals(e) => format!("ephemerals={}", set(&e.ephemerals)),
+            Response::GetAllChildrenNumber(n) => format!("count={}", n.total_number),
+            Response::AddWatch(e) => format!("err={}", e.err),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn reply(&mut self, root: &str, r: &Reply) -> Vec<String> {
+        let mut lines: Vec<String> = r
+            .events
+            .iter()
+            .map(|e| {
+                let p = e.path.strip_prefix(root).unwrap_or(&e.path);
+                format!("event type={} state={} path={p}", e.kind, e.state)
+            })
+            .collect();
+        let zxid = self.zxid(r.header.zxid);
+        let body = self.body(root, &r.body);
+        lines.push(format!("reply err={} zxid={zxid} {body}", r.header.err));
+        lines
+    }
+}
+
+// ------------------------------------------------------------------ runs
+
+/// Watches a session holds, as a client library tracks them.
+#[derive(Default, Clone)]
+struct Watches {
+    data: BTreeSet<String>,
+    exist: BTreeSet<String>,
+    child: BTreeSet<String>,
+    persistent: BTreeSet<String>,
+    recursive: BTreeSet<String>,
+}
+
+impl Watches {
+    /// Keeps one watch mode per path in a session. ZooKeeper before
+    /// ZOOKEEPER-4466 (3.9.0; the Debian reference is 3.8.0) keeps a
+    /// single mode per session and path, so a one-shot watch set where a
+    /// persistent one is (or the other persistent mode) replaces it;
+    /// Corral keeps both, as ZooKeeper does since. The request is sent
+    /// without its watch (an `addWatch`, as a plain `exists`) instead.
+    fn avoid_mixed_modes(&self, req: &mut Request) {
+        let persistent = |p: &str| self.persistent.contains(p) || self.recursive.contains(p);
+        match req {
+            Request::GetData(r) if persistent(&r.path) => r.watch = false,
+            Request::Exists(r) if persistent(&r.path) => r.watch = false,
+            Request::GetChildren2(r) if persistent(&r.path) => r.watch = false,
+            Request::AddWatch(r) => {
+                let other = if r.mode == 1 {
+                    &self.persistent
+                } else {
+                    &self.recursive
+                };
+                let standard = self.data.contains(&r.path)
+                    || self.exist.contains(&r.path)
+                    || self.child.contains(&r.path);
+                if other.contains(&r.path) || standard {
+                    *req = Request::Exists(ExistsRequest {
+                        path: r.path.clone(),
+                        watch: false,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fired(&mut self, e: &WatcherEvent) {
+        // NodeCreated, NodeDeleted, NodeDataChanged end data and exist
+        // watches; NodeDeleted and NodeChildrenChanged end child watches.
+        if (1..=3).contains(&e.kind) {
+            self.data.remove(&e.path);
+            self.exist.remove(&e.path);
+        }
+        if e.kind == 2 || e.kind == 4 {
+            self.child.remove(&e.path);
+        }
+    }
+}
+
+/// One session slot on both servers.
+struct Slot {
+    zk: Conn,
+    co: Conn,
+    watches: Watches,
+}
+
+/// A test-only change to Corral's replies, to prove that a divergence is
+/// caught and shrunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Corral's replies as they are.
+    None,
+    /// Adds one to the `version` of every successful `setData` reply.
+    SetDataVersion,
+}
+
+/// The first difference of a run.
+#[derive(Debug, Clone)]
+pub struct Difference {
+    /// The index of the op that showed it.
+    pub step: usize,
+    /// The session whose transcript differs.
+    pub session: usize,
+    /// ZooKeeper's transcript for that step and session.
+    pub zookeeper: Vec<String>,
+    /// Corral's.
+    pub corral: Vec<String>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every step alike; ops run, by kind.
+    Same(BTreeMap<&'static str, usize>),
+    /// A difference.
+    Differs(Difference),
+}
+
+/// The two servers under test.
+#[derive(Debug, Clone, Copy)]
+pub struct Servers {
+    /// The reference ZooKeeper.
+    pub zookeeper: SocketAddr,
+    /// Corral.
+    pub corral: SocketAddr,
+}
+
+struct Run {
+    servers: Servers,
+    root: String,
+    slots: Vec<Slot>,
+    zk_norm: Norm,
+    co_norm: Norm,
+    seq_paths: Vec<String>,
+    tamper: Tamper,
+    generations: usize,
+}
+
+fn acl_list(choice: AclChoice) -> Vec<Acl> {
+    let read_world = Acl {
+        perms: 1,
+        id: Id::new("world", "anyone"),
+    };
+    match choice {
+        AclChoice::Open => vec![Acl::open()],
+        AclChoice::Digest(u) => vec![
+            read_world,
+            Acl {
+                perms: 31,
+                id: Id::new("digest", DIGESTS[u % 2].1),
+            },
+        ],
+        AclChoice::Creator => vec![
+            read_world,
+            Acl {
+                perms: 31,
+                id: Id::new("auth", ""),
+            },
+        ],
+        AclChoice::Empty => Vec::new(),
+        AclChoice::BadScheme => vec![Acl {
+            perms: 31,
+            id: Id::new("nosuchscheme", "x"),
+        }],
+    }
+}
+
+fn bytes(d: Option<&'static str>) -> Option<Bytes> {
+    d.map(|s| Bytes::from_static(s.as_bytes()))
+}
+
+impl Run {
+    fn path(&self, t: Target) -> String {
+        match t {
+            Target::Fixed(i) => format!("{}{}", self.root, PATHS[i % PATHS.len()]),
+            Target::Seq(_) if self.seq_paths.is_empty() => self.root.clone(),
+            Target::Seq(n) => self.seq_paths[n % self.seq_paths.len()].clone(),
+        }
+    }
+
+    /// The request for `op` (None for close and reconnect).
+    fn request(&self, op: &Op) -> Option<Request> {
+        let p = |t: Target| self.path(t);
+        Some(match op {
+            Op::Create {
+                path,
+                kind,
+                flags,
+                data,
+                acl,
+                ..
+            } => {
+                let mut path = p(*path);
+                if flags & 2 != 0 {
+                    path.push_str("/s-");
+                }
+                let req = CreateRequest {
+                    path: path.clone(),
+                    data: bytes(*data),
+                    acl: acl_list(*acl),
+                    flags: *flags,
+                };
+                match kind {
+                    CreateKind::Create => Request::Create(req),
+                    CreateKind::Create2 => Request::Create2(req),
+                    CreateKind::Container => Request::CreateContainer(req),
+                    CreateKind::Ttl => Request::CreateTtl(CreateTtlRequest {
+                        path,
+                        data: bytes(*data),
+                        acl: acl_list(*acl),
+                        flags: *flags,
+                        ttl: 3_600_000,
+                    }),
+                }
+            }
+            Op::Delete { path, version, .. } => Request::Delete(DeleteRequest {
+                path: p(*path),
+                version: *version,
+            }),
+            Op::SetData {
+                path,
+                data,
+                version,
+                ..
+            } => Request::SetData(SetDataRequest {
+                path: p(*path),
+                data: bytes(*data),
+                version: *version,
+            }),
+            Op::GetData { path, watch, .. } => Request::GetData(GetDataRequest {
+                path: p(*path),
+                watch: *watch,
+            }),
+            Op::Exists { path, watch, .. } => Request::Exists(ExistsRequest {
+                path: p(*path),
+                watch: *watch,
+            }),
+            Op::GetChildren { path, watch, .. } => Request::GetChildren2(GetChildren2Request {
+                path: p(*path),
+                watch: *watch,
+            }),
+            Op::GetAcl { path, .. } => Request::GetAcl(GetAclRequest { path: p(*path) }),
+            Op::SetAcl {
+                path, acl, version, ..
+            } => Request::SetAcl(SetAclRequest {
+                path: p(*path),
+                acl: acl_list(*acl),
+                version: *version,
+            }),
+            Op::Multi { ops, .. } => Request::Multi(MultiRequest {
+                ops: ops
+                    .iter()
+                    .map(|m| match m {
+                        MultiOp::Create(t, seq) => {
+                            let mut path = p(*t);
+                            if *seq {
+                                path.push_str("/m-");
+                            }
+                            jute::proto::Op::Create(CreateRequest {
+                                path,
+                                data: bytes(Some("m")),
+                                acl: vec![Acl::open()],
+                                flags: if *seq { 2 } else { 0 },
+                            })
+                        }
+                        MultiOp::Delete(t, v) => jute::proto::Op::Delete(DeleteRequest {
+                            path: p(*t),
+                            version: *v,
+                        }),
+                        MultiOp::SetData(t, v) => jute::proto::Op::SetData(SetDataRequest {
+                            path: p(*t),
+                            data: bytes(Some("multi")),
+                            version: *v,
+                        }),
+                        MultiOp::Check(t, v) => jute::proto::Op::Check(CheckVersionRequest {
+                            path: p(*t),
+                            version: *v,
+                        }),
+                    })
+                    .collect(),
+            }),
+            Op::Sync { path, .. } => Request::Sync(SyncRequest { path: p(*path) }),
+            Op::AddAuth { user, .. } => Request::Auth(AuthPacket {
+                kind: 0,
+                scheme: "digest".into(),
+                auth: Bytes::from(format!("{}:pw", DIGESTS[user % 2].0)),
+            }),
+            Op::AddWatch {
+                path, recursive, ..
+            } => Request::AddWatch(AddWatchRequest {
+                path: p(*path),
+                mode: i32::from(*recursive),
+            }),
+            Op::CountChildren { path, .. } => {
+                Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: p(*path) })
+            }
+            Op::Ephemerals { path, .. } => Request::GetEphemerals(GetEphemeralsRequest {
+                prefix_path: p(*path),
+            }),
+            Op::Close { .. } | Op::Reconnect { .. } => return None,
+        })
+    }
+
+    async fn open_slot(&mut self, i: usize) -> Result<Slot, String> {
+        let (zk, zt) = Conn::open(self.servers.zookeeper, None).await?;
+        let (co, ct) = Conn::open(self.servers.corral, None).await?;
+        if zt != ct {
+            return Err(format!(
+                "negotiated timeouts differ: ZooKeeper {zt}, Corral {ct}"
+            ));
+        }
+        self.generations += 1;
+        let label = format!("session{i}.{}", self.generations);
+        self.zk_norm.sessions.insert(zk.id, label.clone());
+        self.co_norm.sessions.insert(co.id, label);
+        Ok(Slot {
+            zk,
+            co,
+            watches: Watches::default(),
+        })
+    }
+
+    async fn start(servers: Servers, root: String, tamper: Tamper) -> Result<Run, String> {
+        let mut run = Run {
+            servers,
+            root,
+            slots: Vec::new(),
+            zk_norm: Norm::default(),
+            co_norm: Norm::default(),
+            seq_paths: Vec::new(),
+            tamper,
+            generations: 0,
+        };
+        for i in 0..SESSIONS {
+            let slot = run.open_slot(i).await?;
+            run.slots.push(slot);
+        }
+        // The root, on both.
+        let req = Request::Create(CreateRequest {
+            path: run.root.clone(),
+            data: None,
+            acl: vec![Acl::open()],
+            flags: 0,
+        });
+        let slot = &mut run.slots[0];
+        let (z, c) = tokio::join!(slot.zk.call(req.clone()), slot.co.call(req));
+        let (z, c) = (z?, c?);
+        if z.header.err != 0 || c.header.err != 0 {
+            return Err(format!(
+                "creating the root {}: ZooKeeper {}, Corral {}",
+                run.root, z.header.err, c.header.err
+            ));
+        }
+        Ok(run)
+    }
+
+    fn tamper(&self, r: &mut Reply) {
+        if self.tamper == Tamper::SetDataVersion
+            && r.header.err == 0
+            && let Response::SetData(s) = &mut r.body
+        {
+            s.stat.version += 1;
+        }
+    }
+
+    /// Runs `op`; returns each session's transcript on each server.
+    async fn step(&mut self, op: &Op) -> Result<Vec<(Vec<String>, Vec<String>)>, String> {
+        let s = op.session() % SESSIONS;
+        let mut out: Vec<(Vec<String>, Vec<String>)> = vec![(Vec::new(), Vec::new()); SESSIONS];
+        let root = self.root.clone();
+        match op {
+            Op::Close { .. } => {
+                let slot = &mut self.slots[s];
+                let (z, c) = tokio::join!(
+                    slot.zk.call(Request::CloseSession),
+                    slot.co.call(Request::CloseSession)
+                );
+                let (z, c) = (z?, c?);
+                out[s].0.extend(self.zk_norm.reply(&root, &z));
+                out[s].1.extend(self.co_norm.reply(&root, &c));
+                let fresh = self.open_slot(s).await?;
+                self.slots[s] = fresh;
+            }
+            Op::Reconnect { .. } => {
+                let (zk_resume, co_resume, watches) = {
+                    let slot = &self.slots[s];
+                    (
+                        (slot.zk.id, slot.zk.passwd.clone(), slot.zk.last_zxid),
+                        (slot.co.id, slot.co.passwd.clone(), slot.co.last_zxid),
+                        slot.watches.clone(),
+                    )
+                };
+                let (z, c) = tokio::join!(
+                    Conn::open(self.servers.zookeeper, Some(zk_resume.clone())),
+                    Conn::open(self.servers.corral, Some(co_resume.clone()))
+                );
+                let ((mut zk, zt), (mut co, ct)) = (z?, c?);
+                out[s].0.push(format!(
+                    "resumed timeout={zt} same_id={}",
+                    zk.id == zk_resume.0
+                ));
+                out[s].1.push(format!(
+                    "resumed timeout={ct} same_id={}",
+                    co.id == co_resume.0
+                ));
+                let all = [
+                    &watches.data,
+                    &watches.exist,
+                    &watches.child,
+                    &watches.persistent,
+                    &watches.recursive,
+                ];
+                if all.iter().any(|w| !w.is_empty()) {
+                    let v = |w: &BTreeSet<String>| w.iter().cloned().collect::<Vec<_>>();
+                    let sw = |rel: i64| {
+                        Request::SetWatches2(SetWatches2 {
+                            relative_zxid: rel,
+                            data_watches: v(&watches.data),
+                            exist_watches: v(&watches.exist),
+                            child_watches: v(&watches.child),
+                            persistent_watches: v(&watches.persistent),
+                            persistent_recursive_watches: v(&watches.recursive),
+                        })
+                    };
+                    let (z, c) = tokio::join!(
+                        zk.call_xid(jute::xid::SET_WATCHES, sw(zk_resume.2)),
+                        co.call_xid(jute::xid::SET_WATCHES, sw(co_resume.2))
+                    );
+                    let (z, c) = (z?, c?);
+                    out[s].0.extend(self.zk_norm.reply(&root, &z));
+                    out[s].1.extend(self.co_norm.reply(&root, &c));
+                }
+                let slot = &mut self.slots[s];
+                slot.zk = zk;
+                slot.co = co;
+            }
+            _ => {
+                let Some(mut req) = self.request(op) else {
+                    return Ok(out);
+                };
+                self.slots[s].watches.avoid_mixed_modes(&mut req);
+                let slot = &mut self.slots[s];
+                let (z, c) = tokio::join!(slot.zk.call(req.clone()), slot.co.call(req.clone()));
+                let (z, mut c) = (z?, c?);
+                self.tamper(&mut c);
+                self.track(s, &req, &z);
+                out[s].0.extend(self.zk_norm.reply(&root, &z));
+                out[s].1.extend(self.co_norm.reply(&root, &c));
+            }
+        }
+        // The barrier: every session's events from this step.
+        for (i, pair) in out.iter_mut().enumerate() {
+            let barrier = Request::Exists(ExistsRequest {
+                path: "/".into(),
+                watch: false,
+            });
+            let slot = &mut self.slots[i];
+            let (z, c) = tokio::join!(slot.zk.call(barrier.clone()), slot.co.call(barrier));
+            let (z, c) = (z?, c?);
+            for e in &z.events {
+                slot.watches.fired(e);
+            }
+            pair.0.extend(self.zk_norm.reply(&root, &z));
+            pair.1.extend(self.co_norm.reply(&root, &c));
+        }
+        Ok(out)
+    }
+
+    /// Keeps the run's bookkeeping (sequential names, watches held) from
+    /// ZooKeeper's reply.
+    fn track(&mut self, s: usize, req: &Request, z: &Reply) {
+        let slot = &mut self.slots[s];
+        for e in &z.events {
+            slot.watches.fired(e);
+        }
+        let ok = z.header.err == 0;
+        match (req, &z.body) {
+            (Request::Create(_) | Request::Create2(_) | Request::CreateTtl(_), _) if ok => {
+                let path = match &z.body {
+                    Response::Create(c) => Some(c.path.clone()),
+                    Response::Create2(c) => Some(c.path.clone()),
+                    _ => None,
+                };
+                if let Some(p) = path
+                    && p.rsplit('/').next().is_some_and(|n| n.contains('-'))
+                {
+                    self.seq_paths.push(p);
+                }
+            }
+            (Request::Multi(_), Response::Multi(m)) => {
+                for r in &m.results {
+                    if let OpResult::Create { path } | OpResult::Create2 { path, .. } = r
+                        && path.rsplit('/').next().is_some_and(|n| n.contains('-'))
+                    {
+                        self.seq_paths.push(path.clone());
+                    }
+                }
+            }
+            (Request::GetData(g), _) if g.watch && ok => {
+                slot.watches.data.insert(g.path.clone());
+            }
+            (Request::Exists(g), _) if g.watch => {
+                if ok {
+                    slot.watches.data.insert(g.path.clone());
+                } else if z.header.err == -101 {
+                    slot.watches.exist.insert(g.path.clone());
+                }
+            }
+            (Request::GetChildren2(g), _) if g.watch && ok => {
+                slot.watches.child.insert(g.path.clone());
+            }
+            (Request::AddWatch(a), _) if ok => {
+                if a.mode == 1 {
+                    slot.watches.recursive.insert(a.path.clone());
+                } else {
+                    slot.watches.persistent.insert(a.path.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn finish(mut self) {
+        for slot in &mut self.slots {
+            let _ = tokio::join!(
+                slot.zk.call(Request::CloseSession),
+                slot.co.call(Request::CloseSession)
+            );
+        }
+    }
+}
+
+/// Sorts each run of consecutive events. A closed session's ephemerals go
+/// in one transaction, and the order of their `NodeDeleted` events is not
+/// specified: ZooKeeper's is its `HashSet`'s, Corral's the paths' order.
+fn sort_event_blocks(lines: &mut [String]) {
+    let mut start = 0;
+    while start < lines.len() {
+        let mut end = start;
+        while end < lines.len() && lines[end].starts_with("event ") {
+            end += 1;
+        }
+        lines[start..end].sort();
+        start = end + 1;
+    }
+}
+
+static ATTEMPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs `ops` in lock-step on both servers under a fresh root.
+///
+/// # Errors
+/// A failure that is not a difference (a server unreachable, a timeout).
+pub async fn run(servers: Servers, ops: &[Op], tamper: Tamper) -> Result<Outcome, String> {
+    let attempt = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let root = format!("/diff-{}-{attempt}", std::process::id());
+    let mut run = Run::start(servers, root, tamper).await?;
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (step, op) in ops.iter().enumerate() {
+        let mut transcripts = run.step(op).await?;
+        *counts.entry(op.kind()).or_default() += 1;
+        if matches!(op, Op::Close { .. }) {
+            for (z, c) in &mut transcripts {
+                sort_event_blocks(z);
+                sort_event_blocks(c);
+            }
+        }
+        for (session, (z, c)) in transcripts.into_iter().enumerate() {
+            if z != c {
+                run.finish().await;
+                return Ok(Outcome::Differs(Difference {
+                    step,
+                    session,
+                    zookeeper: z,
+                    corral: c,
+                }));
+            }
+        }
+    }
+    run.finish().await;
+    Ok(Outcome::Same(counts))
+}
+
+/// Shrinks `ops` (which show a difference) to a shorter sequence that
+/// still does, replaying at most `budget` candidates. Returns the sequence
+/// and its difference.
+///
+/// # Errors
+/// A replay that fails for another reason.
+pub async fn shrink(
+    servers: Servers,
+    mut ops: Vec<Op>,
+    tamper: Tamper,
+    budget: usize,
+) -> Result<(Vec<Op>, Difference), String> {
+    let mut diff = match run(servers, &ops, tamper).await? {
+        Outcome::Differs(d) => d,
+        Outcome::Same(_) => return Err("the sequence shows no difference".into()),
+    };
+    ops.truncate(diff.step + 1);
+    let mut tries = 0;
+    let mut chunk = ops.len().div_ceil(2).max(1);
+    loop {
+        let mut progress = false;
+        let mut start = 0;
+        while start < ops.len() && tries < budget {
+            let end = (start + chunk).min(ops.len());
+            let mut candidate = ops.clone();
+            candidate.drain(start..end);
+            tries += 1;
+            if !candidate.is_empty()
+                && let Outcome::Differs(d) = run(servers, &candidate, tamper).await?
+            {
+                candidate.truncate(d.step + 1);
+                ops = candidate;
+                diff = d;
+                progress = true;
+            } else {
+                start = end;
+            }
+        }
+        if tries >= budget || (chunk == 1 && !progress) {
+            break;
+        }
+        if !progress {
+            chunk = chunk.div_ceil(2).max(1);
+        }
+    }
+    Ok((ops, diff))
+}
+
+/// A difference and its shrunk sequence, for people.
+pub fn report(seed: u64, ops: &[Op], d: &Difference) -> String {
+    let mut out = format!(
+        "DIFFERENCE (seed {seed}): {} op(s) show it; session {} differs at op {}\n",
+        ops.len(),
+        d.session,
+        d.step
+    );
+    for (i, op) in ops.iter().enumerate() {
+        let _ = writeln!(out, "  {i:3}: {op:?}");
+    }
+    let _ = writeln!(out, "ZooKeeper:");
+    for l in &d.zookeeper {
+        let _ = writeln!(out, "  {l}");
+    }
+    let _ = writeln!(out, "Corral:");
+    for l in &d.corral {
+        let _ = writeln!(out, "  {l}");
+    }
+    out
+}
