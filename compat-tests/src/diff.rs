@@ -29,8 +29,11 @@
 //!   a set: they come from one transaction, in an order ZooKeeper does not
 //!   specify (its `HashSet`'s).
 //!
-//! One session never holds watches of two modes on one path (see
-//! `Watches::avoid_mixed_modes`, ZOOKEEPER-4466).
+//! One session never holds watches of two modes on one path, and never
+//! checks or removes a standard watch type where it holds a persistent
+//! watch (see `Watches::avoid_mixed_modes`: ZOOKEEPER-4466 and -4471,
+//! fixed in 3.9, which Corral follows), and asks `checkWatches` only where
+//! no other session watches (3.8.0 then answered yes for anyone).
 //!
 //! Every world ACL the generator writes keeps READ for everyone: a node
 //! nobody may read is where ZooKeeper 3.8.0 (the Debian reference) and
@@ -193,6 +196,39 @@ pub enum Op {
         /// Leave a child watch.
         watch: bool,
     },
+    /// `getChildren` (8, without a Stat).
+    GetChildrenV1 {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// Leave a child watch.
+        watch: bool,
+    },
+    /// `multiRead`: `getData` and `getChildren` of several nodes.
+    MultiRead {
+        /// Session slot.
+        s: usize,
+        /// (node, `getData` rather than `getChildren`).
+        ops: Vec<(Target, bool)>,
+    },
+    /// `checkWatches` or `removeWatches` of a watcher type (1 children,
+    /// 2 data, 3 any).
+    RemoveWatches {
+        /// Session slot.
+        s: usize,
+        /// Which node.
+        path: Target,
+        /// The watcher type.
+        kind: i32,
+        /// `checkWatches` only.
+        check: bool,
+    },
+    /// `whoAmI`.
+    WhoAmI {
+        /// Session slot.
+        s: usize,
+    },
     /// `getACL`.
     GetAcl {
         /// Session slot.
@@ -260,6 +296,13 @@ pub enum Op {
         /// Session slot.
         s: usize,
     },
+    /// The connection dropped and the session left to expire (the other
+    /// sessions kept alive meanwhile); then a resume of it is refused, and
+    /// a new session takes the slot.
+    Expire {
+        /// Session slot.
+        s: usize,
+    },
     /// The connection dropped and the session resumed on a new one, with
     /// `setWatches2` for the watches it holds (as a client library does).
     Reconnect {
@@ -278,6 +321,11 @@ impl Op {
             Op::GetData { .. } => "getData",
             Op::Exists { .. } => "exists",
             Op::GetChildren { .. } => "getChildren",
+            Op::GetChildrenV1 { .. } => "getChildren (v1)",
+            Op::MultiRead { .. } => "multiRead",
+            Op::RemoveWatches { check: true, .. } => "checkWatches",
+            Op::RemoveWatches { .. } => "removeWatches",
+            Op::WhoAmI { .. } => "whoAmI",
             Op::GetAcl { .. } => "getACL",
             Op::SetAcl { .. } => "setACL",
             Op::Multi { .. } => "multi",
@@ -288,6 +336,7 @@ impl Op {
             Op::Ephemerals { .. } => "getEphemerals",
             Op::Close { .. } => "close",
             Op::Reconnect { .. } => "reconnect",
+            Op::Expire { .. } => "expire",
         }
     }
 
@@ -299,6 +348,10 @@ impl Op {
             | Op::GetData { s, .. }
             | Op::Exists { s, .. }
             | Op::GetChildren { s, .. }
+            | Op::GetChildrenV1 { s, .. }
+            | Op::MultiRead { s, .. }
+            | Op::RemoveWatches { s, .. }
+            | Op::WhoAmI { s }
             | Op::GetAcl { s, .. }
             | Op::SetAcl { s, .. }
             | Op::Multi { s, .. }
@@ -308,7 +361,8 @@ impl Op {
             | Op::CountChildren { s, .. }
             | Op::Ephemerals { s, .. }
             | Op::Close { s }
-            | Op::Reconnect { s } => *s,
+            | Op::Reconnect { s }
+            | Op::Expire { s } => *s,
         }
     }
 }
@@ -414,12 +468,30 @@ fn gen_op(rng: &mut StdRng) -> Op {
             path: target(rng),
             watch: rng.random_bool(0.5),
         },
-        61..=67 => Op::GetChildren {
+        61..=64 => Op::GetChildren {
             s,
             path: target(rng),
             watch: rng.random_bool(0.5),
         },
-        68..=70 => Op::GetAcl {
+        65 => Op::GetChildrenV1 {
+            s,
+            path: target(rng),
+            watch: rng.random_bool(0.5),
+        },
+        66 => Op::MultiRead {
+            s,
+            ops: (0..rng.random_range(1..=3))
+                .map(|_| (target(rng), rng.random_bool(0.5)))
+                .collect(),
+        },
+        67 => Op::RemoveWatches {
+            s,
+            path: target(rng),
+            kind: rng.random_range(1..=3),
+            check: rng.random_bool(0.3),
+        },
+        68 => Op::WhoAmI { s },
+        69..=70 => Op::GetAcl {
             s,
             path: target(rng),
         },
@@ -463,6 +535,8 @@ fn gen_op(rng: &mut StdRng) -> Op {
             path: target(rng),
         },
         94..=96 => Op::Close { s },
+        // An expiry waits out a session timeout: rare.
+        _ if rng.random_bool(0.15) => Op::Expire { s },
         _ => Op::Reconnect { s },
     }
 }
@@ -472,6 +546,29 @@ fn gen_op(rng: &mut StdRng) -> Op {
 /// Bound on every wait for a reply.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The servers' `tickTime` for a differential run: short, so an expiry
+/// takes seconds (see [`zookeeper_cfg`], [`corral_config`]).
+pub const TICK_MS: u64 = 200;
+/// The session timeout every session asks for (and gets: between 2 and
+/// 20 ticks).
+pub const SESSION_TIMEOUT_MS: i32 = 2000;
+
+/// The reference ZooKeeper's extra zoo.cfg lines for a differential run.
+pub fn zookeeper_cfg() -> Vec<String> {
+    vec![format!("tickTime={TICK_MS}")]
+}
+
+/// Corral's configuration for a differential run: the test defaults
+/// with the same tick as the reference.
+pub fn corral_config(data_dir: std::path::PathBuf) -> server::Config {
+    let mut c = server::Config::for_tests(data_dir);
+    let tick = Duration::from_millis(TICK_MS);
+    c.tick_time = tick;
+    c.min_session_timeout = tick * 2;
+    c.max_session_timeout = tick * 20;
+    c
+}
+
 /// One session on one server.
 struct Conn {
     framed: Framed<TcpStream, ClientCodec>,
@@ -480,6 +577,8 @@ struct Conn {
     id: i64,
     passwd: Bytes,
     last_zxid: i64,
+    /// Notifications read while pinging, reported with the next reply.
+    pending: Vec<WatcherEvent>,
 }
 
 /// What a call produced: the notifications that arrived before the reply,
@@ -502,7 +601,7 @@ impl Conn {
         let mut framed = Framed::new(socket, ClientCodec::default());
         let (id, passwd, last) = resume.unwrap_or((0, Bytes::from_static(&[0; 16]), 0));
         let req = ConnectRequest {
-            time_out: 30_000,
+            time_out: SESSION_TIMEOUT_MS,
             session_id: id,
             passwd,
             last_zxid_seen: last,
@@ -522,6 +621,7 @@ impl Conn {
                     id: rsp.session_id,
                     passwd: rsp.passwd,
                     last_zxid: last,
+                    pending: Vec::new(),
                 },
                 rsp.time_out,
             )),
@@ -535,7 +635,7 @@ impl Conn {
             .send((RequestHeader { xid, op: op.into() }, &req))
             .await
             .map_err(|e| format!("send to {}: {e}", self.addr))?;
-        let mut events = Vec::new();
+        let mut events = std::mem::take(&mut self.pending);
         loop {
             let frame = tokio::time::timeout(WAIT, self.framed.next())
                 .await
@@ -573,6 +673,14 @@ impl Conn {
     async fn call(&mut self, req: Request) -> Result<Reply, String> {
         self.xid += 1;
         self.call_xid(self.xid, req).await
+    }
+
+    /// A ping, keeping the session alive; notifications that come first
+    /// are kept for the next reply.
+    async fn ping(&mut self) -> Result<(), String> {
+        let r = self.call_xid(jute::xid::PING, Request::Ping).await?;
+        self.pending = r.events;
+        Ok(())
     }
 }
 
@@ -725,6 +833,13 @@ impl Watches {
             Request::GetData(r) if persistent(&r.path) => r.watch = false,
             Request::Exists(r) if persistent(&r.path) => r.watch = false,
             Request::GetChildren2(r) if persistent(&r.path) => r.watch = false,
+            Request::GetChildren(r) if persistent(&r.path) => r.watch = false,
+            // Checking or removing the children or data type where a
+            // persistent watch is: before ZOOKEEPER-4471 (3.9) ZooKeeper
+            // counted (and removed part of) the persistent watch; since,
+            // as Corral, it does not. Type "any" means the same in both.
+            Request::RemoveWatches(r) if persistent(&r.path) => r.kind = 3,
+            Request::CheckWatches(r) if persistent(&r.path) => r.kind = 3,
             Request::AddWatch(r) => {
                 let other = if r.mode == 1 {
                     &self.persistent
@@ -743,6 +858,19 @@ impl Watches {
             }
             _ => {}
         }
+    }
+
+    /// Whether any watch of this session is on `path`.
+    fn any_on(&self, path: &str) -> bool {
+        [
+            &self.data,
+            &self.exist,
+            &self.child,
+            &self.persistent,
+            &self.recursive,
+        ]
+        .iter()
+        .any(|w| w.contains(path))
     }
 
     fn fired(&mut self, e: &WatcherEvent) {
@@ -920,6 +1048,46 @@ impl Run {
                 path: p(*path),
                 watch: *watch,
             }),
+            Op::GetChildrenV1 { path, watch, .. } => {
+                Request::GetChildren(jute::proto::GetChildrenRequest {
+                    path: p(*path),
+                    watch: *watch,
+                })
+            }
+            Op::MultiRead { ops, .. } => Request::MultiRead(MultiRequest {
+                ops: ops
+                    .iter()
+                    .map(|(t, data)| {
+                        if *data {
+                            jute::proto::Op::GetData(GetDataRequest {
+                                path: p(*t),
+                                watch: false,
+                            })
+                        } else {
+                            jute::proto::Op::GetChildren(jute::proto::GetChildrenRequest {
+                                path: p(*t),
+                                watch: false,
+                            })
+                        }
+                    })
+                    .collect(),
+            }),
+            Op::RemoveWatches {
+                path, kind, check, ..
+            } => {
+                if *check {
+                    Request::CheckWatches(jute::proto::CheckWatchesRequest {
+                        path: p(*path),
+                        kind: *kind,
+                    })
+                } else {
+                    Request::RemoveWatches(jute::proto::RemoveWatchesRequest {
+                        path: p(*path),
+                        kind: *kind,
+                    })
+                }
+            }
+            Op::WhoAmI { .. } => Request::WhoAmI,
             Op::GetAcl { path, .. } => Request::GetAcl(GetAclRequest { path: p(*path) }),
             Op::SetAcl {
                 path, acl, version, ..
@@ -978,7 +1146,7 @@ impl Run {
             Op::Ephemerals { path, .. } => Request::GetEphemerals(GetEphemeralsRequest {
                 prefix_path: p(*path),
             }),
-            Op::Close { .. } | Op::Reconnect { .. } => return None,
+            Op::Close { .. } | Op::Reconnect { .. } | Op::Expire { .. } => return None,
         })
     }
 
@@ -1062,6 +1230,49 @@ impl Run {
                 let fresh = self.open_slot(s).await?;
                 self.slots[s] = fresh;
             }
+            Op::Expire { .. } => {
+                let (zk_resume, co_resume) = {
+                    let slot = &self.slots[s];
+                    (
+                        (slot.zk.id, slot.zk.passwd.clone(), slot.zk.last_zxid),
+                        (slot.co.id, slot.co.passwd.clone(), slot.co.last_zxid),
+                    )
+                };
+                // The connections go; the other sessions ping meanwhile.
+                let fresh = self.open_slot(s).await?;
+                drop(std::mem::replace(&mut self.slots[s], fresh));
+                let until = tokio::time::Instant::now()
+                    + Duration::from_millis(
+                        u64::try_from(SESSION_TIMEOUT_MS).unwrap_or(2000) + 5 * TICK_MS,
+                    );
+                while tokio::time::Instant::now() < until {
+                    for slot in &mut self.slots {
+                        let (z, c) = tokio::join!(slot.zk.ping(), slot.co.ping());
+                        z?;
+                        c?;
+                    }
+                    tokio::time::sleep(Duration::from_millis(TICK_MS)).await;
+                }
+                // A resume of the expired session is refused alike.
+                let expired_id = zk_resume.0;
+                let (z, c) = tokio::join!(
+                    Conn::open(self.servers.zookeeper, Some(zk_resume)),
+                    Conn::open(self.servers.corral, Some(co_resume))
+                );
+                if let Ok((_, t)) = &z
+                    && *t > 0
+                {
+                    return Err(format!(
+                        "the reference did not expire session 0x{expired_id:x} in time"
+                    ));
+                }
+                let render = |r: Result<(Conn, i32), String>| match r {
+                    Ok((_, t)) => format!("resume after expiry: timeout={t}"),
+                    Err(_) => "resume after expiry: closed".to_owned(),
+                };
+                out[s].0.push(render(z));
+                out[s].1.push(render(c));
+            }
             Op::Reconnect { .. } => {
                 let (zk_resume, co_resume, watches) = {
                     let slot = &self.slots[s];
@@ -1093,7 +1304,20 @@ impl Run {
                 ];
                 if all.iter().any(|w| !w.is_empty()) {
                     let v = |w: &BTreeSet<String>| w.iter().cloned().collect::<Vec<_>>();
+                    // Without persistent watches, every other reconnect
+                    // sends the older `setWatches` (as 3.5 clients do).
+                    let v1 = watches.persistent.is_empty()
+                        && watches.recursive.is_empty()
+                        && (watches.data.len() + watches.child.len()) % 2 == 0;
                     let sw = |rel: i64| {
+                        if v1 {
+                            return Request::SetWatches(jute::proto::SetWatches {
+                                relative_zxid: rel,
+                                data_watches: v(&watches.data),
+                                exist_watches: v(&watches.exist),
+                                child_watches: v(&watches.child),
+                            });
+                        }
                         Request::SetWatches2(SetWatches2 {
                             relative_zxid: rel,
                             data_watches: v(&watches.data),
@@ -1120,6 +1344,22 @@ impl Run {
                     return Ok(out);
                 };
                 self.slots[s].watches.avoid_mixed_modes(&mut req);
+                // ZooKeeper 3.8.0's checkWatches answers yes when any
+                // session watches the path (its containsWatcher ignores
+                // the watcher; fixed by ZOOKEEPER-4466 in 3.9). Only asked
+                // where no other session watches.
+                if let Request::CheckWatches(r) = &req
+                    && self
+                        .slots
+                        .iter()
+                        .enumerate()
+                        .any(|(i, o)| i != s && o.watches.any_on(&r.path))
+                {
+                    req = Request::Exists(ExistsRequest {
+                        path: r.path.clone(),
+                        watch: false,
+                    });
+                }
                 let slot = &mut self.slots[s];
                 let (z, c) = tokio::join!(slot.zk.call(req.clone()), slot.co.call(req.clone()));
                 let (z, mut c) = (z?, c?);
@@ -1190,6 +1430,22 @@ impl Run {
             (Request::GetChildren2(g), _) if g.watch && ok => {
                 slot.watches.child.insert(g.path.clone());
             }
+            (Request::GetChildren(g), _) if g.watch && ok => {
+                slot.watches.child.insert(g.path.clone());
+            }
+            (Request::RemoveWatches(r), _) if ok => {
+                if r.kind != 2 {
+                    slot.watches.child.remove(&r.path);
+                }
+                if r.kind != 1 {
+                    slot.watches.data.remove(&r.path);
+                    slot.watches.exist.remove(&r.path);
+                }
+                if r.kind == 3 {
+                    slot.watches.persistent.remove(&r.path);
+                    slot.watches.recursive.remove(&r.path);
+                }
+            }
             (Request::AddWatch(a), _) if ok => {
                 if a.mode == 1 {
                     slot.watches.recursive.insert(a.path.clone());
@@ -1240,7 +1496,7 @@ pub async fn run(servers: Servers, ops: &[Op], tamper: Tamper) -> Result<Outcome
     for (step, op) in ops.iter().enumerate() {
         let mut transcripts = run.step(op).await?;
         *counts.entry(op.kind()).or_default() += 1;
-        if matches!(op, Op::Close { .. }) {
+        if matches!(op, Op::Close { .. } | Op::Expire { .. }) {
             for (z, c) in &mut transcripts {
                 sort_event_blocks(z);
                 sort_event_blocks(c);

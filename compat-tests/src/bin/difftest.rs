@@ -32,8 +32,10 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let zk = ZooKeeperServer::start();
-    let corral = CorralServer::start();
+    let cfg = diff::zookeeper_cfg();
+    let zk = ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let corral = CorralServer::start_with(diff::corral_config(dir.path().to_path_buf()), 0);
     let servers = Servers {
         zookeeper: zk.addr(),
         corral: corral.addr(),
