@@ -74,6 +74,21 @@ async fn unknown_opcode_is_unimplemented_then_closed_and_bad_body_is_marshalling
         (2, -1, i32::from(ErrorCode::Unimplemented))
     );
     assert!(c.next().await.is_none(), "closed after an unknown opcode");
+    // `check` outside a multi: UNIMPLEMENTED, then closed, as ZooKeeper
+    // 3.8.5+ (ZOOKEEPER-2623; earlier releases never answered).
+    let (mut c, _) = connect(server.addr, Some(false)).await;
+    c.send((
+        RequestHeader { xid: 1, op: 13 },
+        &Request::Check(jute::proto::CheckVersionRequest {
+            path: "/".into(),
+            version: 0,
+        }),
+    ))
+    .await
+    .expect("send");
+    let h = reply(&mut c).await;
+    assert_eq!((h.xid, h.err), (1, i32::from(ErrorCode::Unimplemented)));
+    assert!(c.next().await.is_none(), "closed after a lone check");
     server.shutdown.cancel();
 }
 

@@ -187,3 +187,78 @@ async fn recursive_watches_see_the_subtree_and_closing_a_session_fires_deletes()
     assert_eq!(h.xid, 2);
     server.shutdown.cancel();
 }
+
+/// A one-shot watch and a persistent-recursive one of the same session on
+/// one path live side by side (ZooKeeper 3.9, ZOOKEEPER-4466; 3.8.0 let
+/// the newer replace the older): the first change is told once, the
+/// one-shot watch is then used up, and the recursive one keeps telling of
+/// the node and its subtree. `checkWatches` of the data type then finds
+/// no standard watch (ZOOKEEPER-4471).
+#[tokio::test]
+async fn a_one_shot_and_a_recursive_watch_on_one_path_coexist() {
+    let server = start().await;
+    let (mut w, _) = connect(server.addr, Some(false)).await;
+    let (mut writer, _) = connect(server.addr, Some(false)).await;
+    assert_eq!(
+        call(&mut writer, 1, create("/m", vec![Acl::open()], 0))
+            .await
+            .0
+            .err,
+        0
+    );
+    let add = Request::AddWatch(AddWatchRequest {
+        path: "/m".into(),
+        mode: 1,
+    });
+    assert_eq!(call(&mut w, 1, add).await.0.err, 0);
+    let get = |xid| {
+        (
+            xid,
+            Request::GetData(GetDataRequest {
+                path: "/m".into(),
+                watch: true,
+            }),
+        )
+    };
+    let (x, req) = get(2);
+    assert_eq!(call(&mut w, x, req).await.0.err, 0);
+    // One notification for the first change, though two watches match.
+    assert_eq!(call(&mut writer, 2, set("/m")).await.0.err, 0);
+    let (h, body) = next_frame(&mut w).await;
+    assert_eq!(
+        (h.xid, event(&body).kind, event(&body).path.as_str()),
+        (xid::NOTIFICATION, 3, "/m")
+    );
+    let check = |xid, kind| {
+        (
+            xid,
+            Request::CheckWatches(CheckWatchesRequest {
+                path: "/m".into(),
+                kind,
+            }),
+        )
+    };
+    // The one-shot data watch is gone; the recursive one is no standard
+    // data watch, but "any" finds it.
+    let (x, req) = check(3, 2);
+    assert_eq!(
+        call(&mut w, x, req).await.0.err,
+        i32::from(jute::ErrorCode::NoWatcher)
+    );
+    let (x, req) = check(4, 3);
+    assert_eq!(call(&mut w, x, req).await.0.err, 0);
+    // The recursive watch still tells of the node and of a new child.
+    assert_eq!(call(&mut writer, 3, set("/m")).await.0.err, 0);
+    let (_, body) = next_frame(&mut w).await;
+    assert_eq!((event(&body).kind, event(&body).path.as_str()), (3, "/m"));
+    assert_eq!(
+        call(&mut writer, 4, create("/m/c", vec![Acl::open()], 0))
+            .await
+            .0
+            .err,
+        0
+    );
+    let (_, body) = next_frame(&mut w).await;
+    assert_eq!((event(&body).kind, event(&body).path.as_str()), (1, "/m/c"));
+    server.shutdown.cancel();
+}

@@ -541,6 +541,27 @@ mod tests {
     }
 
     #[test]
+    fn tree_and_auth_keys() {
+        let c = load(
+            "znode.container.checkIntervalMs=1500\nsnapCount=5000\njute.maxbuffer=2048\nDigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\nminSessionTimeout=3000\nmaxSessionTimeout=9000\nautopurge.purgeInterval=1\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\nreconfigEnabled=true\ndataLogDir=/var/lib/zk-log\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.data_log_dir, Some(PathBuf::from("/var/lib/zk-log")));
+        assert_eq!(c.container_check_interval, Duration::from_millis(1500));
+        assert_eq!(c.snap_count, 5000);
+        assert_eq!(c.max_frame_len, 2048 + jute::MAX_BUFFER_EXTRA);
+        assert_eq!(
+            c.super_digest.as_deref(),
+            Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+        );
+        assert_eq!(
+            (c.min_session_timeout, c.max_session_timeout),
+            (Duration::from_secs(3), Duration::from_secs(9))
+        );
+    }
+
+    #[test]
     fn flags_override_the_file_and_star_allows_all() {
         let c = load("clientPort=2182\n4lw.commands.whitelist=*\n", |a| {
             a.client_addr = Some("127.0.0.1:9999".parse().expect("addr"));
