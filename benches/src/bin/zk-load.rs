@@ -4,11 +4,23 @@
 //!
 //! `zk-load --servers 127.0.0.1:2181 --workload set --sessions 64 --inflight 4 --seconds 10`
 //!
-//! Workloads: `set` and `get` of `--size`-byte values on pre-created nodes
-//! (one per session), `mixed` (90 % get), `create` (persistent-sequential
-//! creates). Latency is from sending a request to reading its reply.
+//! Workloads:
+//! - `set` and `get` of `--size`-byte values on pre-created nodes (one per
+//!   session), `mixed` (90 % get);
+//! - `create` (persistent-sequential creates), `churn` (persistent-
+//!   sequential creates, each deleted by the same session once created),
+//!   `lock` (ephemeral-sequential creates under one shared parent, each
+//!   deleted once created: the lock recipe's write traffic);
+//! - `populate` (with `--count`: that many znodes, 1,000 per parent);
+//! - `watch`: `--sessions` watchers hold a data watch on one node, one
+//!   more session sets it; a round's latency is from the set being sent to
+//!   the last watcher notified; watchers then watch again;
+//! - `sessions`: each session task connects and closes in a loop; an op is
+//!   one connect + close.
+//!
+//! Latency is from sending a request to reading its reply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -17,7 +29,7 @@ use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use jute::proto::*;
-use jute::{Acl, ClientCodec, ClientFrame, Request};
+use jute::{Acl, ClientCodec, ClientFrame, OpCode, Request, Response};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
@@ -26,7 +38,8 @@ struct Args {
     /// Servers, comma-separated; sessions are spread over them. Loopback only.
     #[arg(long, default_value = "127.0.0.1:2181")]
     servers: String,
-    /// set | get | mixed | create | populate (with --count)
+    /// set | get | mixed | create | churn | lock | populate (with --count)
+    /// | watch | sessions
     #[arg(long, default_value = "set")]
     workload: String,
     /// Concurrent sessions.
@@ -94,8 +107,30 @@ async fn connect(addr: SocketAddr) -> Result<Conn, String> {
     }
 }
 
-fn request(workload: &str, id: usize, n: u64, data: &Bytes) -> Request {
+/// Nodes a `churn` or `lock` session created and has yet to delete.
+type Created = VecDeque<String>;
+
+fn request(workload: &str, id: usize, n: u64, data: &Bytes, created: &mut Created) -> Request {
     let path = format!("/zk-load/s{id}");
+    if matches!(workload, "churn" | "lock") {
+        if let Some(p) = created.pop_front() {
+            return Request::Delete(DeleteRequest {
+                path: p,
+                version: -1,
+            });
+        }
+        let (parent, flags) = if workload == "lock" {
+            ("/zk-load/lock".to_owned(), 3)
+        } else {
+            (path, 2)
+        };
+        return Request::Create(CreateRequest {
+            path: format!("{parent}/l-"),
+            data: Some(data.clone()),
+            acl: vec![Acl::open()],
+            flags,
+        });
+    }
     let get = || {
         Request::GetData(GetDataRequest {
             path: path.clone(),
@@ -147,10 +182,11 @@ async fn send_next(
     id: usize,
     xid: i32,
     data: &Bytes,
-    sent: &mut HashMap<i32, Instant>,
+    sent: &mut HashMap<i32, (Instant, OpCode)>,
+    created: &mut Created,
 ) -> Result<(), String> {
-    let req = request(workload, id, u64::try_from(xid).unwrap_or(0), data);
-    sent.insert(xid, Instant::now());
+    let req = request(workload, id, u64::try_from(xid).unwrap_or(0), data, created);
+    sent.insert(xid, (Instant::now(), req.opcode()));
     c.send((
         RequestHeader {
             xid,
@@ -171,8 +207,13 @@ async fn session(
 ) -> Result<Outcome, String> {
     let mut c = connect(addr).await?;
     let data = Bytes::from(vec![b'x'; args.size]);
-    // Each session's own node (and parent for creates).
-    for (xid, path) in [(1, "/zk-load".to_owned()), (2, format!("/zk-load/s{id}"))] {
+    // Each session's own node (and parent for creates), and the lock
+    // parent.
+    for (xid, path) in [
+        (1, "/zk-load".to_owned()),
+        (2, format!("/zk-load/s{id}")),
+        (3, "/zk-load/lock".to_owned()),
+    ] {
         let req = Request::Create(CreateRequest {
             path,
             data: Some(data.clone()),
@@ -191,7 +232,8 @@ async fn session(
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
     let (mut ops, mut errors) = (0u64, 0u64);
-    let mut sent: HashMap<i32, Instant> = HashMap::new();
+    let mut sent: HashMap<i32, (Instant, OpCode)> = HashMap::new();
+    let mut created = Created::new();
     let mut xid = 10i32;
     // With --count, this session's share of the requests.
     let share = args
@@ -205,19 +247,34 @@ async fn session(
     for _ in 0..args.inflight.min(share.map_or(usize::MAX, |s| s as usize)) {
         sent_total += 1;
         xid += 1;
-        send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
+        send_next(
+            &mut c,
+            &args.workload,
+            id,
+            xid,
+            &data,
+            &mut sent,
+            &mut created,
+        )
+        .await?;
     }
     while !sent.is_empty() {
-        let header = match c.next().await {
-            Some(Ok(ClientFrame::Reply { header, .. })) => header,
+        let (header, body) = match c.next().await {
+            Some(Ok(ClientFrame::Reply { header, body })) => (header, body),
             other => return Err(format!("connection ended: {other:?}")),
         };
         if header.xid < 0 {
             continue;
         }
-        let Some(t0) = sent.remove(&header.xid) else {
+        let Some((t0, op)) = sent.remove(&header.xid) else {
             continue;
         };
+        if op == OpCode::Create
+            && header.err == 0
+            && let Ok(Response::Create(r)) = Response::decode(op, 0, &body)
+        {
+            created.push_back(r.path);
+        }
         let _ = hist.record(
             u64::try_from(t0.elapsed().as_micros())
                 .unwrap_or(u64::MAX)
@@ -230,7 +287,16 @@ async fn session(
         if Instant::now() < end_at && args.count.is_none_or(|c| sent_total < c) {
             sent_total += 1;
             xid += 1;
-            send_next(&mut c, &args.workload, id, xid, &data, &mut sent).await?;
+            send_next(
+                &mut c,
+                &args.workload,
+                id,
+                xid,
+                &data,
+                &mut sent,
+                &mut created,
+            )
+            .await?;
         }
     }
     let _ = c
@@ -242,6 +308,147 @@ async fn session(
             jute::Raw(Bytes::new()),
         ))
         .await;
+    Ok(Outcome { hist, ops, errors })
+}
+
+/// Sends `req` as `xid` and waits for its reply (notifications skipped).
+async fn call(c: &mut Conn, xid: i32, req: &Request) -> Result<i32, String> {
+    c.send((
+        RequestHeader {
+            xid,
+            op: req.opcode().into(),
+        },
+        req,
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
+    loop {
+        match c.next().await {
+            Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == xid => {
+                return Ok(header.err);
+            }
+            Some(Ok(ClientFrame::Reply { .. })) => {}
+            other => return Err(format!("connection ended: {other:?}")),
+        }
+    }
+}
+
+/// `watch`: rounds of one set and `--sessions` watchers notified; a
+/// round's latency is until the last notification arrived.
+async fn watch_fanout(
+    args: &Args,
+    servers: &[SocketAddr],
+    start_at: Instant,
+    end_at: Instant,
+) -> Result<Outcome, String> {
+    const NODE: &str = "/zk-load/watched";
+    let mut writer = connect(servers[0]).await?;
+    for (xid, path) in [(1, "/zk-load"), (2, NODE)] {
+        let req = Request::Create(CreateRequest {
+            path: path.into(),
+            data: None,
+            acl: vec![Acl::open()],
+            flags: 0,
+        });
+        call(&mut writer, xid, &req).await?;
+    }
+    let mut watchers = Vec::new();
+    for i in 0..args.sessions {
+        watchers.push(connect(servers[i % servers.len()]).await?);
+    }
+    let watch = Request::GetData(GetDataRequest {
+        path: NODE.into(),
+        watch: true,
+    });
+    let mut hist =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let (mut ops, mut errors) = (0u64, 0u64);
+    let data = Bytes::from(vec![b'w'; args.size]);
+    tokio::time::sleep_until(start_at.into()).await;
+    let mut xid = 10;
+    while Instant::now() < end_at && args.count.is_none_or(|c| ops < c) {
+        xid += 1;
+        // Every watcher watches (replies read), then one set.
+        let regs =
+            futures::future::join_all(watchers.iter_mut().map(|w| call(w, xid, &watch))).await;
+        for r in regs {
+            if r? != 0 {
+                errors += 1;
+            }
+        }
+        let t0 = Instant::now();
+        let set = Request::SetData(SetDataRequest {
+            path: NODE.into(),
+            data: Some(data.clone()),
+            version: -1,
+        });
+        writer
+            .send((RequestHeader { xid, op: 5 }, &set))
+            .await
+            .map_err(|e| e.to_string())?;
+        let notified = futures::future::join_all(watchers.iter_mut().map(|w| async move {
+            loop {
+                match w.next().await {
+                    Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == -1 => {
+                        return Ok(Instant::now());
+                    }
+                    Some(Ok(ClientFrame::Reply { .. })) => {}
+                    other => return Err(format!("watcher connection ended: {other:?}")),
+                }
+            }
+        }))
+        .await;
+        let mut last = t0;
+        for n in notified {
+            last = last.max(n?);
+        }
+        let _ = hist.record(
+            u64::try_from((last - t0).as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
+        ops += 1;
+        // The set's own reply.
+        loop {
+            match writer.next().await {
+                Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == xid => {
+                    if header.err != 0 {
+                        errors += 1;
+                    }
+                    break;
+                }
+                Some(Ok(ClientFrame::Reply { .. })) => {}
+                other => return Err(format!("writer connection ended: {other:?}")),
+            }
+        }
+    }
+    Ok(Outcome { hist, ops, errors })
+}
+
+/// `sessions`: connect and close in a loop; an op is both.
+async fn connect_close(
+    args: Args,
+    addr: SocketAddr,
+    start_at: Instant,
+    end_at: Instant,
+) -> Result<Outcome, String> {
+    tokio::time::sleep_until(start_at.into()).await;
+    let mut hist =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let (mut ops, mut errors) = (0u64, 0u64);
+    while Instant::now() < end_at && args.count.is_none_or(|c| ops < c / args.sessions as u64) {
+        let t0 = Instant::now();
+        let mut c = connect(addr).await?;
+        if call(&mut c, 1, &Request::CloseSession).await? != 0 {
+            errors += 1;
+        }
+        let _ = hist.record(
+            u64::try_from(t0.elapsed().as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
+        ops += 1;
+    }
     Ok(Outcome { hist, ops, errors })
 }
 
@@ -281,17 +488,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start_at = Instant::now() + Duration::from_secs(2);
     let end_at = start_at + Duration::from_secs(seconds);
     let cpu0 = cpu_seconds();
-    let tasks: Vec<_> = (0..args.sessions)
-        .map(|i| {
-            tokio::spawn(session(
-                args.clone(),
-                servers[i % servers.len()],
-                i,
-                start_at,
-                end_at,
-            ))
-        })
-        .collect();
+    let tasks: Vec<_> = match args.workload.as_str() {
+        "watch" => {
+            let (a, s) = (args.clone(), servers.clone());
+            vec![tokio::spawn(async move {
+                watch_fanout(&a, &s, start_at, end_at).await
+            })]
+        }
+        "sessions" => (0..args.sessions)
+            .map(|i| {
+                tokio::spawn(connect_close(
+                    args.clone(),
+                    servers[i % servers.len()],
+                    start_at,
+                    end_at,
+                ))
+            })
+            .collect(),
+        _ => (0..args.sessions)
+            .map(|i| {
+                tokio::spawn(session(
+                    args.clone(),
+                    servers[i % servers.len()],
+                    i,
+                    start_at,
+                    end_at,
+                ))
+            })
+            .collect(),
+    };
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ops, mut errors, mut failed) = (0u64, 0u64, 0usize);
     for t in tasks {

@@ -1,0 +1,80 @@
+//! A smoke run of every `zk-load` workload for a second against a
+//! standalone Corral in this process: each must complete requests without
+//! an error or a failed session. No timing is asserted (figures come from
+//! `benches/compare.sh`, `docs/benchmarks.md`).
+
+use std::process::Command;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+const WORKLOADS: [&str; 8] = [
+    "set", "get", "mixed", "create", "churn", "lock", "watch", "sessions",
+];
+
+/// Corral on 127.0.0.1 on its own runtime; stopped when the token is
+/// cancelled.
+fn start_corral(dir: &std::path::Path) -> (std::net::SocketAddr, CancellationToken) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = server::Config::for_tests(dir.to_path_buf());
+    config.client_addr = addr;
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    std::thread::spawn(move || {
+        let _ = rt.block_on(server::run(config, listener, token));
+    });
+    (addr, shutdown)
+}
+
+#[test]
+fn every_workload_runs_against_corral() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (addr, shutdown) = start_corral(dir.path());
+    let mut runs = Vec::new();
+    for w in WORKLOADS.iter().copied().chain(["populate"]) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-load"));
+        cmd.args(["--servers", &addr.to_string(), "--workload", w])
+            .args(["--sessions", "4", "--inflight", "2"]);
+        if w == "populate" {
+            cmd.args(["--count", "500", "--seconds", "30"]);
+        } else {
+            cmd.args(["--seconds", "1"]);
+        }
+        let out = cmd.output().expect("run zk-load");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{w}: zk-load failed\n{stdout}\n{stderr}"
+        );
+        let json = stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("{w}: no JSON line\n{stdout}"));
+        let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        println!("{}", stdout.lines().next().unwrap_or(""));
+        assert!(
+            v["ops_per_s"].as_f64().is_some_and(|o| o > 0.0),
+            "{w}: {json}"
+        );
+        assert_eq!(v["errors"].as_u64(), Some(0), "{w}: {json}\n{stderr}");
+        assert_eq!(
+            v["failed_sessions"].as_u64(),
+            Some(0),
+            "{w}: {json}\n{stderr}"
+        );
+        assert_eq!(v["workload"].as_str(), Some(w));
+        runs.push(w);
+    }
+    assert_eq!(runs.len(), WORKLOADS.len() + 1);
+    shutdown.cancel();
+    std::thread::sleep(Duration::from_millis(200));
+}
