@@ -56,7 +56,9 @@ fn codec(c: &mut Criterion) {
             let mut buf = BytesMut::with_capacity(256);
             b.iter(|| {
                 buf.clear();
-                codec.encode((header.clone(), &req), &mut buf).expect("encodable");
+                codec
+                    .encode((header.clone(), &req), &mut buf)
+                    .expect("encodable");
                 buf.len()
             });
         });
