@@ -77,6 +77,9 @@ start_corral() {
       echo "clientPortAddress=127.0.0.1"
       echo "maxClientCnxns=0"
       echo "4lw.commands.whitelist=*"
+      # As the reference runs: no AdminServer, no metrics endpoint.
+      echo "admin.enableServer=false"
+      echo "metricsProvider.httpPort=0"
       printf '%s' "$lines"
     } > "$dir/zoo.cfg"
     "$CORRAL" --config "$dir/zoo.cfg" --log warn > "$dir/corral.log" 2>&1 &

@@ -35,7 +35,7 @@ for target in $TARGETS; do
   mkdir -p "$dir"
   echo "== $target: populating $COUNT znodes" >&2
   if [ "$target" = corral ]; then
-    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --log warn \
+    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --admin-port 0 --metrics-port 0 --log warn \
       > "$dir/corral.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
@@ -54,7 +54,7 @@ for target in $TARGETS; do
   wait "$pid" 2>/dev/null || true
   echo "== $target: restarting after kill -9" >&2
   if [ "$target" = corral ]; then
-    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --log warn \
+    "$CORRAL" --client-addr "127.0.0.1:$p" --data-dir "$dir" --max-client-cnxns 0 --admin-port 0 --metrics-port 0 --log warn \
       >> "$dir/corral.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")

@@ -48,6 +48,7 @@ for target in $TARGETS; do
         echo "tickTime=2000"; echo "initLimit=10"; echo "syncLimit=5"
         echo "dataDir=$dir"; echo "clientPort=$port"; echo "clientPortAddress=127.0.0.1"
         echo "maxClientCnxns=0"; echo "4lw.commands.whitelist=*"; echo "snapCount=100000"
+        echo "admin.enableServer=false"; echo "metricsProvider.httpPort=0"
         printf '%s' "$peers"
       } > "$dir/zoo.cfg"
       "$CORRAL" --config "$dir/zoo.cfg" --log info >> "$dir/corral.log" 2>&1 &

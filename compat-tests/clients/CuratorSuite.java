@@ -163,19 +163,23 @@ public class CuratorSuite {
         check(initialized.await(15, TimeUnit.SECONDS), "cache initialized");
         events.clear();
         CuratorFramework writer = client();
+        // CuratorCache reads a node's data in the background after each
+        // event: a state that lasts less than that read is legitimately
+        // never seen (against ZooKeeper too). So each write waits until the
+        // cache has the previous one.
         writer.create().forPath(base + "/a", "1".getBytes());
+        awaitEvent(events, "create " + base + "/a");
         writer.create().forPath(base + "/a/deep", "x".getBytes());
+        awaitEvent(events, "create " + base + "/a/deep");
         writer.setData().forPath(base + "/a", "2".getBytes());
+        awaitEvent(events, "change " + base + "/a 2");
         writer.delete().forPath(base + "/a/deep");
+        awaitEvent(events, "delete " + base + "/a/deep");
         writer.create().forPath(base + "/b", "3".getBytes());
+        awaitEvent(events, "create " + base + "/b");
         List<String> want = List.of("create " + base + "/a", "create " + base + "/a/deep",
                 "change " + base + "/a 2", "delete " + base + "/a/deep", "create " + base + "/b");
-        for (int t = 0; t < 300 && !events.containsAll(want); t++) {
-            Thread.sleep(50);
-        }
         List<String> got = new ArrayList<>(events);
-        // CuratorCache reads a changed node's data in the background, so
-        // its callbacks need not come in the server's order.
         check(got.size() == want.size() && got.containsAll(want), "the cache saw " + want + ", got " + got);
         check(got.contains("create " + base + "/a"), "create /a in " + got);
         check(got.contains("create " + base + "/a/deep"), "create /a/deep in " + got);
@@ -186,6 +190,14 @@ public class CuratorSuite {
                 "cache holds /a = 2");
         check(cache.get(base + "/a/deep").isEmpty(), "cache dropped /a/deep");
         cache.close();
+    }
+
+    /** Waits (bounded) until the cache listener has recorded `event`. */
+    static void awaitEvent(ConcurrentLinkedQueue<String> events, String event) throws InterruptedException {
+        for (int t = 0; t < 300 && !events.contains(event); t++) {
+            Thread.sleep(20);
+        }
+        check(events.contains(event), "the cache saw " + event + "; it saw " + events);
     }
 
     /** SharedCount from two clients, with versioned compare-and-set. */

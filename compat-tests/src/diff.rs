@@ -558,6 +558,30 @@ pub fn zookeeper_cfg() -> Vec<String> {
     vec![format!("tickTime={TICK_MS}")]
 }
 
+/// The reference ZooKeeper and Corral, both on loopback with
+/// [`TICK_MS`], each with a fresh data directory (Corral's is the
+/// returned one; keep it as long as the servers).
+///
+/// # Panics
+/// If either cannot start.
+pub fn start_servers() -> (
+    crate::ZooKeeperServer,
+    crate::CorralServer,
+    tempfile::TempDir,
+    Servers,
+) {
+    let cfg = zookeeper_cfg();
+    let zk =
+        crate::ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let corral = crate::CorralServer::start_with(corral_config(dir.path().to_path_buf()), 0);
+    let servers = Servers {
+        zookeeper: zk.addr(),
+        corral: corral.addr(),
+    };
+    (zk, corral, dir, servers)
+}
+
 /// Corral's configuration for a differential run: the test defaults
 /// with the same tick as the reference.
 pub fn corral_config(data_dir: std::path::PathBuf) -> server::Config {

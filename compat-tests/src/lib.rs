@@ -770,6 +770,47 @@ pub fn admin_command(admin: SocketAddr, name: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("/commands/{name}: {e}: {body}"))
 }
 
+/// Each line's key (text before the first `:`) and the kind of its value
+/// (`hex`, `numbers` — one or several separated by `/` — or `text`): the
+/// shape of a `srvr` or `stat` answer, values aside.
+pub fn line_shape(text: &str) -> Vec<(String, &'static str)> {
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once(':').unwrap_or((l, ""));
+            let v = v.trim();
+            let kind = if v.starts_with("0x") {
+                "hex"
+            } else if !v.is_empty() && v.split('/').all(|p| p.parse::<f64>().is_ok()) {
+                "numbers"
+            } else {
+                "text"
+            };
+            (k.to_owned(), kind)
+        })
+        .collect()
+}
+
+/// Asserts that every key of Corral's AdminServer `monitor` answer is one
+/// of ZooKeeper's, with a value of the same JSON type.
+///
+/// # Panics
+/// On the first key that is not.
+pub fn assert_monitor_subset(ours: &serde_json::Value, theirs: &serde_json::Value, what: &str) {
+    let (Some(a), Some(b)) = (ours.as_object(), theirs.as_object()) else {
+        panic!("{what}: monitor answers are not objects: {ours} / {theirs}");
+    };
+    for (k, v) in a {
+        let t = b
+            .get(k)
+            .unwrap_or_else(|| panic!("{what} monitor: {k} is not ZooKeeper's"));
+        assert_eq!(
+            json_shape(v, false),
+            json_shape(t, false),
+            "{what} monitor {k}: {v} vs {t}"
+        );
+    }
+}
+
 /// Keeps a temporary directory for inspection when the test is failing.
 fn keep_if_panicking(dir: TempDir, what: &str) {
     if thread::panicking() {

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use compat_tests::{CorralServer, ZooKeeperServer};
+use compat_tests::{CorralServer, ZooKeeperServer, line_shape as shape};
 
 fn word(addr: SocketAddr, w: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -16,24 +16,6 @@ fn word(addr: SocketAddr, w: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
     out
-}
-
-/// Each line's key (text before the first `:`), and the shape of its value.
-fn shape(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(|l| {
-            let (k, v) = l.split_once(':').unwrap_or((l, ""));
-            let v = v.trim();
-            let kind = if v.starts_with("0x") {
-                "hex"
-            } else if v.split('/').all(|p| p.parse::<f64>().is_ok()) && !v.is_empty() {
-                "numbers"
-            } else {
-                "text"
-            };
-            (k.to_owned(), kind.to_owned())
-        })
-        .collect()
 }
 
 #[test]

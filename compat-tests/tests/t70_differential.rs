@@ -8,28 +8,15 @@
 
 use std::collections::BTreeMap;
 
-use compat_tests::diff::{self, Outcome, Servers, Tamper};
-use compat_tests::{CorralServer, ZooKeeperServer};
+use compat_tests::diff::{self, Outcome, Tamper};
 
 /// The bounded run: seeds and ops per seed.
 const SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
 const OPS: usize = 500;
 
-fn servers() -> (ZooKeeperServer, CorralServer, tempfile::TempDir, Servers) {
-    let cfg = diff::zookeeper_cfg();
-    let zk = ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>());
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let corral = CorralServer::start_with(diff::corral_config(dir.path().to_path_buf()), 0);
-    let s = Servers {
-        zookeeper: zk.addr(),
-        corral: corral.addr(),
-    };
-    (zk, corral, dir, s)
-}
-
 #[test]
 fn bounded_differential_run_matches_zookeeper() {
-    let (_zk, _corral, _dir, servers) = servers();
+    let (_zk, _corral, _dir, servers) = diff::start_servers();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut total: BTreeMap<&'static str, usize> = BTreeMap::new();
     for seed in SEEDS {
@@ -63,7 +50,7 @@ fn bounded_differential_run_matches_zookeeper() {
 
 #[test]
 fn a_planted_divergence_is_caught_and_shrunk() {
-    let (_zk, _corral, _dir, servers) = servers();
+    let (_zk, _corral, _dir, servers) = diff::start_servers();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let ops = diff::generate(7, 300);
     let outcome = rt

@@ -33,7 +33,7 @@ async fn spawn(addr: SocketAddr, dir: &std::path::Path) -> Corral {
     let child = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["--client-addr", &addr.to_string(), "--data-dir"])
         .arg(dir)
-        .args(["--log", "warn"])
+        .args(["--log", "warn", "--admin-port", "0", "--metrics-port", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -46,7 +46,7 @@ impl Node {
         let child = Command::new(env!("CARGO_BIN_EXE_corral"))
             .arg("--config")
             .arg(self.dir.join("zoo.cfg"))
-            .args(["--log", "warn"])
+            .args(["--log", "warn", "--admin-port", "0", "--metrics-port", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -229,8 +229,7 @@ async fn session(
         }
     }
     tokio::time::sleep_until(start_at.into()).await;
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
     let mut sent: HashMap<i32, (Instant, OpCode)> = HashMap::new();
     let mut created = Created::new();
@@ -275,11 +274,7 @@ async fn session(
         {
             created.push_back(r.path);
         }
-        let _ = hist.record(
-            u64::try_from(t0.elapsed().as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1),
-        );
+        record(&mut hist, t0.elapsed());
         ops += 1;
         if header.err != 0 {
             errors += 1;
@@ -309,6 +304,16 @@ async fn session(
         ))
         .await;
     Ok(Outcome { hist, ops, errors })
+}
+
+/// A latency histogram in µs, 1 µs to 60 s, 3 significant digits.
+fn latencies() -> Result<Histogram<u64>, String> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())
+}
+
+/// Records `d` (at least 1 µs).
+fn record(hist: &mut Histogram<u64>, d: Duration) {
+    let _ = hist.record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1));
 }
 
 /// Sends `req` as `xid` and waits for its reply (notifications skipped).
@@ -360,8 +365,7 @@ async fn watch_fanout(
         path: NODE.into(),
         watch: true,
     });
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
     let data = Bytes::from(vec![b'w'; args.size]);
     tokio::time::sleep_until(start_at.into()).await;
@@ -402,11 +406,7 @@ async fn watch_fanout(
         for n in notified {
             last = last.max(n?);
         }
-        let _ = hist.record(
-            u64::try_from((last - t0).as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1),
-        );
+        record(&mut hist, last - t0);
         ops += 1;
         // The set's own reply.
         loop {
@@ -433,8 +433,7 @@ async fn connect_close(
     end_at: Instant,
 ) -> Result<Outcome, String> {
     tokio::time::sleep_until(start_at.into()).await;
-    let mut hist =
-        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
     while Instant::now() < end_at && args.count.is_none_or(|c| ops < c / args.sessions as u64) {
         let t0 = Instant::now();
@@ -442,11 +441,7 @@ async fn connect_close(
         if call(&mut c, 1, &Request::CloseSession).await? != 0 {
             errors += 1;
         }
-        let _ = hist.record(
-            u64::try_from(t0.elapsed().as_micros())
-                .unwrap_or(u64::MAX)
-                .max(1),
-        );
+        record(&mut hist, t0.elapsed());
         ops += 1;
     }
     Ok(Outcome { hist, ops, errors })
@@ -517,7 +512,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect(),
     };
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut hist = latencies()?;
     let (mut ops, mut errors, mut failed) = (0u64, 0u64, 0usize);
     for t in tasks {
         match t.await? {

@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 
 use clap::Parser;
-use compat_tests::diff::{self, Outcome, Servers, Tamper};
-use compat_tests::{CorralServer, ZooKeeperServer};
+use compat_tests::diff::{self, Outcome, Tamper};
 
 /// Differential test of Corral against a real ZooKeeper 3.8.
 #[derive(Parser)]
@@ -32,14 +31,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let cfg = diff::zookeeper_cfg();
-    let zk = ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>());
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let corral = CorralServer::start_with(diff::corral_config(dir.path().to_path_buf()), 0);
-    let servers = Servers {
-        zookeeper: zk.addr(),
-        corral: corral.addr(),
-    };
+    let (_zk, _corral, _dir, servers) = diff::start_servers();
     let Ok(rt) = tokio::runtime::Runtime::new() else {
         eprintln!("difftest: no tokio runtime");
         std::process::exit(2);
