@@ -23,8 +23,8 @@ pub struct WriteMetrics {
     pub appends_per_fsync: Histogram,
 }
 
-/// Latency buckets from 50 µs to about 3 s.
-fn latency_buckets() -> Vec<f64> {
+/// Latency buckets from 50 µs to about 3 s (also the server's).
+pub fn latency_buckets() -> Vec<f64> {
     prometheus::exponential_buckets(0.000_05, 2.0, 17).unwrap_or_default()
 }
 
@@ -33,52 +33,50 @@ fn count_buckets() -> Vec<f64> {
     prometheus::exponential_buckets(1.0, 2.0, 13).unwrap_or_default()
 }
 
-/// A histogram with a fixed, valid name and buckets.
-#[allow(clippy::expect_used)]
-fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> prometheus::Result<Histogram> {
     Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
-        .expect("a valid histogram name and buckets")
 }
 
-impl Default for WriteMetrics {
-    #[allow(clippy::expect_used)]
-    fn default() -> Self {
-        WriteMetrics {
+impl WriteMetrics {
+    /// A fresh set, every value zero.
+    ///
+    /// # Errors
+    /// prometheus' only if a name or bucket list were invalid (they are
+    /// fixed here; every start exercises them).
+    pub fn new() -> prometheus::Result<Self> {
+        Ok(WriteMetrics {
             proposer_queue: IntGauge::with_opts(Opts::new(
                 "corral_proposer_queue_depth",
                 "Writes queued for the next Raft entry",
-            ))
-            .expect("a valid gauge name"),
+            ))?,
             batch_proposals: histogram(
                 "corral_write_batch_size",
                 "Writes per Raft entry (group commit)",
                 count_buckets(),
-            ),
+            )?,
             commit_seconds: histogram(
                 "corral_write_commit_seconds",
                 "From a batch's submission to its application on this member",
                 latency_buckets(),
-            ),
+            )?,
             append_seconds: histogram(
                 "corral_raft_append_seconds",
                 "Writing entries into the Raft log (before the sync)",
                 latency_buckets(),
-            ),
+            )?,
             fsync_seconds: histogram(
                 "corral_raft_fsync_seconds",
                 "One fdatasync of the Raft log",
                 latency_buckets(),
-            ),
+            )?,
             appends_per_fsync: histogram(
                 "corral_raft_appends_per_fsync",
                 "Log appends made durable by one fdatasync",
                 count_buckets(),
-            ),
-        }
+            )?,
+        })
     }
-}
 
-impl WriteMetrics {
     /// Every metric, to register.
     pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
         vec![

@@ -28,6 +28,9 @@ pub enum StartError {
     /// openraft refused the configuration or failed to start.
     #[error("raft: {0}")]
     Raft(String),
+    /// The write path's metrics could not be made.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// ZooKeeper's `snapCount`: entries between snapshots (the log behind a
@@ -62,8 +65,9 @@ pub struct NodeConfig {
     pub commit_timeout: Duration,
     /// Links cut by tests.
     pub faults: Arc<Faults>,
-    /// Where the write path's measurements go.
-    pub metrics: crate::WriteMetrics,
+    /// Where the write path's measurements go (`None`: a set of this
+    /// member's own, made at start).
+    pub metrics: Option<crate::WriteMetrics>,
 }
 
 impl NodeConfig {
@@ -81,7 +85,7 @@ impl NodeConfig {
             election_timeout: (Duration::from_millis(1000), Duration::from_millis(2000)),
             commit_timeout: crate::proposer::DEFAULT_COMMIT_TIMEOUT,
             faults: Arc::default(),
-            metrics: crate::WriteMetrics::default(),
+            metrics: None,
         }
     }
 
@@ -116,7 +120,11 @@ fn millis(d: Duration) -> u64 {
 /// # Errors
 /// [`StartError`] if the stores cannot be opened or openraft refuses.
 pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, StartError> {
-    let log = LogStore::open(&cfg.log_dir, cfg.metrics.clone())?;
+    let metrics = match cfg.metrics.clone() {
+        Some(m) => m,
+        None => crate::WriteMetrics::new()?,
+    };
+    let log = LogStore::open(&cfg.log_dir, metrics.clone())?;
     let replica = Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host)?;
     let config = openraft::Config {
         cluster_name: "corral".into(),
@@ -177,7 +185,7 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
         cfg.me,
         clients.clone(),
         cfg.commit_timeout,
-        cfg.metrics.clone(),
+        metrics,
     );
     Ok(Started {
         raft,

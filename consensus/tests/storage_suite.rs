@@ -17,8 +17,11 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine<Recorder>, TempDir> for Bui
         &self,
     ) -> Result<(TempDir, LogStore, StateMachine<Recorder>), StorageError<NodeId>> {
         let dir = tempfile::tempdir().map_err(|e| openraft::StorageIOError::write(&e))?;
-        let log = LogStore::open(&dir.path().join("log"), Default::default())
-            .map_err(|e| openraft::StorageIOError::write(&e))?;
+        let log = LogStore::open(
+            &dir.path().join("log"),
+            consensus::WriteMetrics::new().expect("metrics"),
+        )
+        .map_err(|e| openraft::StorageIOError::write(&e))?;
         let replica = Replica::open(
             &dir.path().join("tree"),
             TreeConfig::default(),

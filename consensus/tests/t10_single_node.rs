@@ -16,7 +16,11 @@ use jute::{Acl, Request};
 use storage::{Command, CommandOp, TreeConfig};
 
 fn open(dir: &std::path::Path, host: Recorder) -> (LogStore, consensus::SharedReplica<Recorder>) {
-    let log = LogStore::open(&dir.join("log"), Default::default()).expect("log");
+    let log = LogStore::open(
+        &dir.join("log"),
+        consensus::WriteMetrics::new().expect("metrics"),
+    )
+    .expect("log");
     let replica = Replica::open(&dir.join("tree"), TreeConfig::default(), host).expect("tree");
     (log, replica)
 }

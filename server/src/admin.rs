@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -193,11 +193,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 /// `GET /commands/<name>`: always 200 with JSON, errors included.
-async fn command(
-    State(core): State<Arc<Core>>,
-    Path(name): Path<String>,
-    Query(_args): Query<BTreeMap<String, String>>,
-) -> Response {
+async fn command(State(core): State<Arc<Core>>, Path(name): Path<String>) -> Response {
     json_response(StatusCode::OK, &Value::Object(run(&core, &name)))
 }
 
@@ -241,7 +237,10 @@ fn mon_json(v: &MonValue) -> Value {
 fn server_stats(core: &Core) -> Map<String, Value> {
     let s = core.stats.snapshot();
     let (tree, log) = four_letter::data_dirs(core);
-    let zxid = core.lock().tree.last_zxid();
+    let (zxid, nodes) = {
+        let st = core.lock();
+        (st.tree.last_zxid(), st.tree.node_count() + 1)
+    };
     let sizes = json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1});
     let mut stats = Map::new();
     stats.insert("packets_sent".into(), json!(s.sent));
@@ -273,7 +272,6 @@ fn server_stats(core: &Core) -> Map<String, Value> {
     if core.mode() == "leader" {
         m.insert("proposal_stats".into(), sizes);
     }
-    let nodes = core.lock().tree.node_count() + 1;
     m.insert("node_count".into(), json!(nodes));
     m
 }
@@ -282,6 +280,19 @@ fn server_stats(core: &Core) -> Map<String, Value> {
 /// (`watches_by_path`): data watches, as ZooKeeper reports them.
 fn watch_maps(core: &Core) -> BTreeMap<String, BTreeSet<i64>> {
     core.lock().host.watches.data_watches()
+}
+
+/// `connections` (every connection, in the full form or the brief one)
+/// and `secure_connections` (none: Corral has no TLS port).
+fn connection_lists(core: &Core, full: bool, m: &mut Map<String, Value>) {
+    let conns: Vec<Value> = core
+        .stats
+        .connections()
+        .iter()
+        .map(|c| Value::Object(c.json(full)))
+        .collect();
+    m.insert("connections".into(), Value::Array(conns));
+    m.insert("secure_connections".into(), json!([]));
 }
 
 fn fields(core: &Core, name: &str) -> Map<String, Value> {
@@ -318,16 +329,7 @@ fn fields(core: &Core, name: &str) -> Map<String, Value> {
             }
         }
         "stat_reset" => core.stats.reset(),
-        "connections" => {
-            let conns: Vec<Value> = core
-                .stats
-                .connections()
-                .iter()
-                .map(|c| Value::Object(c.json(true)))
-                .collect();
-            m.insert("connections".into(), Value::Array(conns));
-            m.insert("secure_connections".into(), json!([]));
-        }
+        "connections" => connection_lists(core, true, &mut m),
         "dirs" => {
             let (tree, log) = four_letter::data_dirs(core);
             m.insert("datadir_size".into(), json!(four_letter::dir_size(&tree)));
@@ -403,14 +405,7 @@ fn fields(core: &Core, name: &str) -> Map<String, Value> {
         "server_stats" => m = server_stats(core),
         "stats" => {
             m = server_stats(core);
-            let conns: Vec<Value> = core
-                .stats
-                .connections()
-                .iter()
-                .map(|c| Value::Object(c.json(false)))
-                .collect();
-            m.insert("connections".into(), Value::Array(conns));
-            m.insert("secure_connections".into(), json!([]));
+            connection_lists(core, false, &mut m);
         }
         "voting_view" => {
             let mut view = Map::new();

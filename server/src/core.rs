@@ -381,8 +381,9 @@ impl Core {
         // ZooKeeper's monotonic times (`cons`' lresp, `dump`'s buckets)
         // count from the start.
         crate::stats::monotonic_ms();
-        let write_metrics = consensus::WriteMetrics::default();
-        node.metrics = write_metrics.clone();
+        let write_metrics = consensus::WriteMetrics::new()?;
+        let metrics = crate::metrics::Metrics::new(&write_metrics)?;
+        node.metrics = Some(write_metrics.clone());
         let started = consensus::start(node, host).await?;
         let (raft, replica, proposer) = (started.raft, started.replica, started.proposer);
         let core = Core {
@@ -394,7 +395,7 @@ impl Core {
             replica,
             serving: AtomicBool::new(standalone),
             observers,
-            metrics: crate::metrics::Metrics::new(&write_metrics),
+            metrics,
             write_metrics,
             started: Instant::now(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),

@@ -134,13 +134,14 @@ fn stat(core: &Core, clients: bool) -> String {
         out.push('\n');
     }
     out.push_str(&format!(
-        "Latency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
+        "Latency min/avg/max: {}/{:.1}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         s.min_ms,
         s.avg_ms,
         s.max_ms,
         s.received,
         s.sent,
         s.connections,
+        core.stats.outstanding(),
         zxid,
         core.mode(),
         nodes
@@ -281,22 +282,30 @@ pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
     out
 }
 
-/// Open file descriptors and their limit, -1 where unknown (as ZooKeeper
-/// reports them on a JVM that cannot tell).
+/// Open file descriptors and their soft limit, -1 where unknown (as
+/// ZooKeeper reports them on a JVM that cannot tell).
 fn file_descriptors() -> (i64, i64) {
-    let open = std::fs::read_dir("/proc/self/fd")
-        .map_or(-1, |d| i64::try_from(d.count()).unwrap_or(i64::MAX));
-    // "Max open files  <soft>  <hard>  files"
-    let max = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|l| {
-            l.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|v| v.parse::<i64>().ok())
-        })
-        .unwrap_or(-1);
-    (open, max)
+    #[cfg(target_os = "linux")]
+    {
+        use procfs::process::{LimitValue, Process};
+        let me = Process::myself().ok();
+        let open = me
+            .as_ref()
+            .and_then(|p| p.fd_count().ok())
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(-1);
+        let max =
+            me.and_then(|p| p.limits().ok())
+                .map_or(-1, |l| match l.max_open_files.soft_limit {
+                    LimitValue::Value(v) => i64::try_from(v).unwrap_or(i64::MAX),
+                    LimitValue::Unlimited => i64::MAX,
+                });
+        (open, max)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        (-1, -1)
+    }
 }
 
 /// `mntr`: `key<TAB>value` lines with ZooKeeper's `zk_` names.

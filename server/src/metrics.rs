@@ -46,34 +46,29 @@ pub(crate) struct Metrics {
     errors: IntCounterVec,
 }
 
-/// Latency buckets from 50 µs to about 3 s.
-fn latency_buckets() -> Vec<f64> {
-    prometheus::exponential_buckets(0.000_05, 2.0, 17).unwrap_or_default()
-}
-
 impl Metrics {
     /// Corral's metrics, with the write path's `write` registered too.
-    #[allow(clippy::expect_used)]
-    pub(crate) fn new(write: &consensus::WriteMetrics) -> Self {
+    ///
+    /// # Errors
+    /// prometheus' only if a fixed name were invalid (every start
+    /// exercises them).
+    pub(crate) fn new(write: &consensus::WriteMetrics) -> prometheus::Result<Self> {
         let registry = Registry::new();
-        // Fixed, valid names and buckets: these cannot fail.
         let requests = HistogramVec::new(
             HistogramOpts::new(
                 "corral_request_seconds",
                 "Client request latency, from the request read to its reply queued, by opcode",
             )
-            .buckets(latency_buckets()),
+            .buckets(consensus::metrics::latency_buckets()),
             &["op"],
-        )
-        .expect("a valid histogram");
+        )?;
         let errors = IntCounterVec::new(
             Opts::new(
                 "corral_errors",
                 "Errors by class: a reply's ZooKeeper error code (NONODE, BADVERSION, ...) or a connection-level failure",
             ),
             &["class"],
-        )
-        .expect("a valid counter");
+        )?;
         let mut collectors: Vec<Box<dyn prometheus::core::Collector>> =
             vec![Box::new(requests.clone()), Box::new(errors.clone())];
         collectors.extend(write.collectors());
@@ -93,12 +88,12 @@ impl Metrics {
                     .map(|o| (op, (o, OnceLock::new())))
             })
             .collect();
-        Metrics {
+        Ok(Metrics {
             registry,
             by_op,
             requests,
             errors,
-        }
+        })
     }
 
     /// Records one answered request.
@@ -280,10 +275,14 @@ pub(crate) fn gather(core: &Core) -> Vec<MetricFamily> {
         &Buckets::of(&core.write_metrics.fsync_seconds),
         &[0.5],
     ));
-    let snaps = core.lock().snapshot_builds;
+    // snapshottime's count and sum, from the same mntr values.
+    let value = |key: &str| match values.iter().find(|(k, _)| k == key) {
+        Some((_, MonValue::Int(i))) => *i,
+        _ => 0,
+    };
     let mut s = Summary::default();
-    s.set_sample_count(snaps.count);
-    s.set_sample_sum(snaps.sum_ms as f64);
+    s.set_sample_count(u64::try_from(value("zk_cnt_snapshottime")).unwrap_or(0));
+    s.set_sample_sum(value("zk_sum_snapshottime") as f64);
     let mut m = Metric::default();
     m.set_summary(s);
     out.push(family(
