@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use jute::proto::*;
 use jute::{Acl, ClientCodec, ClientFrame, OpCode, Request, Response};
@@ -62,6 +62,12 @@ struct Args {
     /// or after `--seconds`, whichever comes first (`populate` uses it).
     #[arg(long)]
     count: Option<u64>,
+    /// Offered load: at most this many requests per second in all, spread
+    /// evenly over the sessions (still at most `--inflight` each). Without
+    /// it, every session sends as fast as its replies come back. Latency is
+    /// from the request's sending, so compare rates both servers reach.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 /// One run's result: the table line and the JSON line both come from it.
@@ -80,6 +86,8 @@ struct Report {
     failed_sessions: usize,
     /// The load generator's own CPU, in cores.
     loadgen_cpu: f64,
+    /// `--rate`, if the load was paced.
+    offered_rate: Option<f64>,
 }
 
 struct Outcome {
@@ -174,9 +182,10 @@ fn request(workload: &str, id: usize, n: u64, data: &Bytes, created: &mut Create
     }
 }
 
-/// Sends the next request of the workload with `xid` (which also numbers
-/// it), noting when it left.
-async fn send_next(
+/// Queues the next request of the workload with `xid` (which also numbers
+/// it), noting when it left. The caller flushes: replies that arrived
+/// together are answered with one write, as a client library does.
+async fn feed_next(
     c: &mut Conn,
     workload: &str,
     id: usize,
@@ -187,7 +196,7 @@ async fn send_next(
 ) -> Result<(), String> {
     let req = request(workload, id, u64::try_from(xid).unwrap_or(0), data, created);
     sent.insert(xid, (Instant::now(), req.opcode()));
-    c.send((
+    c.feed((
         RequestHeader {
             xid,
             op: req.opcode().into(),
@@ -243,46 +252,29 @@ async fn session(
         ..args
     };
     let mut sent_total = 0u64;
-    for _ in 0..args.inflight.min(share.map_or(usize::MAX, |s| s as usize)) {
-        sent_total += 1;
-        xid += 1;
-        send_next(
-            &mut c,
-            &args.workload,
-            id,
-            xid,
-            &data,
-            &mut sent,
-            &mut created,
-        )
-        .await?;
-    }
-    while !sent.is_empty() {
-        let (header, body) = match c.next().await {
-            Some(Ok(ClientFrame::Reply { header, body })) => (header, body),
-            other => return Err(format!("connection ended: {other:?}")),
-        };
-        if header.xid < 0 {
-            continue;
-        }
-        let Some((t0, op)) = sent.remove(&header.xid) else {
-            continue;
-        };
-        if op == OpCode::Create
-            && header.err == 0
-            && let Ok(Response::Create(r)) = Response::decode(op, 0, &body)
-        {
-            created.push_back(r.path);
-        }
-        record(&mut hist, t0.elapsed());
-        ops += 1;
-        if header.err != 0 {
-            errors += 1;
-        }
-        if Instant::now() < end_at && args.count.is_none_or(|c| sent_total < c) {
+    // Free slots of `--inflight`.
+    let mut budget = args.inflight;
+    // With `--rate`: this session's interval between requests, and when
+    // the next is due (sessions staggered over one interval).
+    let period = args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(args.sessions as f64 / r));
+    let mut due =
+        start_at + period.map_or(Duration::ZERO, |p| p * id as u32 / args.sessions as u32);
+    loop {
+        let open =
+            |sent_total: u64| Instant::now() < end_at && args.count.is_none_or(|c| sent_total < c);
+        // Top up the free slots (with `--rate`, only what is due; with
+        // `--count`, up to this session's share), then flush once.
+        while budget > 0 && open(sent_total) && period.is_none_or(|_| Instant::now() >= due) {
+            if let Some(p) = period {
+                due += p;
+            }
+            budget -= 1;
             sent_total += 1;
             xid += 1;
-            send_next(
+            feed_next(
                 &mut c,
                 &args.workload,
                 id,
@@ -292,6 +284,48 @@ async fn session(
                 &mut created,
             )
             .await?;
+        }
+        SinkExt::<(RequestHeader, &Request)>::flush(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+        let more = budget > 0 && open(sent_total);
+        if sent.is_empty() && !more {
+            break;
+        }
+        // One reply (or, paced, the next request's time), then every reply
+        // already read in.
+        let mut next = match period {
+            Some(_) if more => tokio::select! {
+                n = c.next() => n,
+                _ = tokio::time::sleep_until(due.into()) => continue,
+            },
+            _ => c.next().await,
+        };
+        loop {
+            let (header, body) = match next {
+                Some(Ok(ClientFrame::Reply { header, body })) => (header, body),
+                other => return Err(format!("connection ended: {other:?}")),
+            };
+            if header.xid >= 0
+                && let Some((t0, op)) = sent.remove(&header.xid)
+            {
+                if op == OpCode::Create
+                    && header.err == 0
+                    && let Ok(Response::Create(r)) = Response::decode(op, 0, &body)
+                {
+                    created.push_back(r.path);
+                }
+                record(&mut hist, t0.elapsed());
+                ops += 1;
+                if header.err != 0 {
+                    errors += 1;
+                }
+                budget += 1;
+            }
+            match c.next().now_or_never() {
+                Some(n) => next = n,
+                None => break,
+            }
         }
     }
     let _ = c
@@ -543,13 +577,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         errors,
         failed_sessions: failed,
         loadgen_cpu: cpu / wall,
+        offered_rate: args.rate,
     };
     println!(
-        "{:<10} {:<6} {}x{}: {:>9.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms  errors {}  failed sessions {}  loadgen cpu {:.0}%",
+        "{:<10} {:<6} {}x{}{}: {:>9.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p999 {:.2} ms  max {:.2} ms  errors {}  failed sessions {}  loadgen cpu {:.0}%",
         report.label,
         report.workload,
         report.sessions,
         report.inflight,
+        report
+            .offered_rate
+            .map(|r| format!(" at {r:.0}/s"))
+            .unwrap_or_default(),
         report.ops_per_s,
         report.p50_ms,
         report.p99_ms,
