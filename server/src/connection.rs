@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info, info_span};
+use tracing::{Instrument, debug, debug_span, info, info_span};
 
 use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
 use crate::pipeline::{self, Next, Step};
@@ -160,7 +160,10 @@ pub(crate) async fn serve(
                         debug!(error = %e, "linearizable read: no leader; closing");
                         break;
                     }
-                    let span = info_span!("request", xid = header.xid, op = header.op);
+                    // At debug level: the fmt layer formats a span's fields
+                    // when it is made, whether or not anything is logged in
+                    // it, and at info nothing on the request path logs.
+                    let span = debug_span!("request", xid = header.xid, op = header.op);
                     match span.in_scope(|| pipeline::serve(&core, &mut session, &tx, &header, &body)) {
                         Step::Done(Next::Continue) => {
                             finished(&core, &conn, (true, started, header.xid, header.op));
