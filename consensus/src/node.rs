@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storage::TreeConfig;
+use tokio_util::sync::CancellationToken;
 
 use crate::network::{Faults, Network, PeerClients};
 use crate::state_machine::{Host, Replica, SharedReplica, StateMachine};
@@ -31,6 +32,9 @@ pub enum StartError {
     /// The write path's metrics could not be made.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// Raft's thread or runtime could not be started.
+    #[error("raft runtime: {0}")]
+    Runtime(#[from] std::io::Error),
 }
 
 /// ZooKeeper's `snapCount`: entries between snapshots (the log behind a
@@ -107,19 +111,70 @@ pub struct Started<H> {
     pub proposer: Proposer,
     /// Connections to the other members.
     pub clients: PeerClients,
+    /// The runtime Raft runs on (see [`start`]); the peer listener belongs
+    /// there too.
+    pub runtime: tokio::runtime::Handle,
+    /// Cancelled once Raft has stopped and its runtime is gone, with every
+    /// task on it (so the stores are closed).
+    pub stopped: CancellationToken,
 }
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// Starts a member's Raft (on the current tokio runtime) and, on first
-/// start, forms the ensemble from the configured voters. Later starts
-/// recover the log, vote, tree and membership from disk.
+/// Starts a member's Raft and, on first start, forms the ensemble from the
+/// configured voters. Later starts recover the log, vote, tree and
+/// membership from disk.
+///
+/// Raft runs on a runtime of its own, one thread (`corral-raft`): openraft's
+/// core and state-machine tasks, the proposer and the peer connections.
+/// On the server's runtime each of the write path's hand-offs (proposer to
+/// Raft core, log sync to commit, commit to apply, apply to the next batch)
+/// queued behind hundreds of client connection tasks: under load a batch
+/// spent more time waiting to be polled than being synced. The thread runs
+/// until Raft is shut down.
 ///
 /// # Errors
 /// [`StartError`] if the stores cannot be opened or openraft refuses.
 pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = runtime.handle().clone();
+    let stopped = CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (for_started, for_thread) = (stopped.clone(), stopped);
+    std::thread::Builder::new()
+        .name("corral-raft".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let started = start_here(cfg, host, handle, for_started).await;
+                let raft = started.as_ref().ok().map(|s| s.raft.clone());
+                let _ = tx.send(started);
+                if let Some(raft) = raft {
+                    let mut m = raft.metrics();
+                    while m.borrow_and_update().running_state.is_ok() {
+                        if m.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+            // Ends the proposer, the snapshot timer and the peer tasks.
+            drop(runtime);
+            for_thread.cancel();
+        })?;
+    rx.await
+        .map_err(|_| StartError::Raft("raft's thread ended while starting".into()))?
+}
+
+async fn start_here<H: Host>(
+    cfg: NodeConfig,
+    host: H,
+    runtime: tokio::runtime::Handle,
+    stopped: CancellationToken,
+) -> Result<Started<H>, StartError> {
     let metrics = match cfg.metrics.clone() {
         Some(m) => m,
         None => crate::WriteMetrics::new()?,
@@ -192,6 +247,8 @@ pub async fn start<H: Host>(cfg: NodeConfig, host: H) -> Result<Started<H>, Star
         replica,
         proposer,
         clients,
+        runtime,
+        stopped,
     })
 }
 

@@ -243,6 +243,11 @@ pub(crate) struct Core {
     pub me: NodeId,
     pub raft: Raft,
     pub proposer: Proposer,
+    /// Raft's own runtime (`consensus::start`), where the peer listener
+    /// runs too.
+    pub raft_runtime: tokio::runtime::Handle,
+    /// Cancelled once Raft's runtime is gone.
+    raft_stopped: tokio_util::sync::CancellationToken,
     replica: SharedReplica<ServerHost>,
     /// Whether clients are served: always for a standalone server; for a
     /// member of an ensemble, while it is in touch with a quorum.
@@ -385,14 +390,15 @@ impl Core {
         let metrics = crate::metrics::Metrics::new(&write_metrics)?;
         node.metrics = Some(write_metrics.clone());
         let started = consensus::start(node, host).await?;
-        let (raft, replica, proposer) = (started.raft, started.replica, started.proposer);
         let core = Core {
             config,
             stats: crate::stats::Stats::default(),
             me,
-            raft,
-            proposer,
-            replica,
+            raft: started.raft,
+            proposer: started.proposer,
+            raft_runtime: started.runtime,
+            raft_stopped: started.stopped,
+            replica: started.replica,
             serving: AtomicBool::new(standalone),
             observers,
             metrics,
@@ -571,10 +577,18 @@ impl Core {
             .map_err(|e| ProposeError::Raft(e.to_string()))
     }
 
-    /// Stops Raft (pending proposals fail).
+    /// Stops Raft (pending proposals fail) and waits for its runtime to
+    /// end, so its stores are closed when this returns.
     pub(crate) async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+        let wait = std::time::Duration::from_secs(10);
+        if tokio::time::timeout(wait, self.raft_stopped.cancelled())
+            .await
+            .is_err()
+        {
+            tracing::warn!("raft's runtime did not stop within 10 s");
         }
     }
 }

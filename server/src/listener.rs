@@ -53,14 +53,25 @@ pub async fn run(
         let handler_core = core.clone();
         let app: consensus::network::AppHandler =
             Arc::new(move |from, payload| leader_tasks::on_touches(&handler_core, from, payload));
-        tasks.spawn(consensus::network::serve(
-            peers,
+        // On Raft's runtime: AppendEntries go straight to its core.
+        let peers = peers.into_std()?;
+        let (raft, me, faults, stop) = (
             core.raft.clone(),
             core.me,
-            app,
             core.config.peer_faults.clone(),
             shutdown.clone(),
-        ));
+        );
+        tasks.spawn_on(
+            async move {
+                match TcpListener::from_std(peers) {
+                    Ok(peers) => {
+                        consensus::network::serve(peers, raft, me, app, faults, stop).await
+                    }
+                    Err(e) => tracing::error!(error = %e, "peer listener"),
+                }
+            },
+            &core.raft_runtime,
+        );
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
     if let Some(addr) = core.config.admin_addr {
