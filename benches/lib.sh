@@ -9,6 +9,20 @@ export ZK_UPSTREAM_JVM=1
 CORRAL="$ROOT/target/release/corral"
 LOAD="$ROOT/target/release/zk-load"
 
+# ensure_zookeeper: installs the Debian ZooKeeper 3.8 and a JRE if either
+# is missing (root, or sudo), as .ci/run does.
+ensure_zookeeper() {
+  if [ -d /usr/share/zookeeper ] && command -v java >/dev/null; then
+    return 0
+  fi
+  echo "== installing the Debian zookeeper package and a JRE" >&2
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends zookeeper default-jre-headless python3
+}
+
 build_release() {
   (cd "$ROOT" && cargo build --release --locked -q -p server -p benches)
 }

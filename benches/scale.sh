@@ -14,6 +14,7 @@ set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
 populate_args "$@"
+ensure_zookeeper
 build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-scale.XXXXXX")
 PIDS=()

@@ -19,6 +19,7 @@ set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
 populate_args "$@"
+ensure_zookeeper
 build_release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-snapshot.XXXXXX")
 CORRAL_PIDS=()
