@@ -391,26 +391,58 @@ async fn watch_fanout(
         });
         call(&mut writer, xid, &req).await?;
     }
-    let mut watchers = Vec::new();
-    for i in 0..args.sessions {
-        watchers.push(connect(servers[i % servers.len()]).await?);
-    }
     let watch = Request::GetData(GetDataRequest {
         path: NODE.into(),
         watch: true,
     });
+    // One task per watcher, so notifications are read as they arrive, by
+    // both of the generator's threads, not one socket after another: each
+    // task sets its watch, reports it set, then reports when its
+    // notification was read, and sets the watch again when told to (after
+    // the round, so that no request competes with the notifications).
+    let (armed_tx, mut armed) = tokio::sync::mpsc::unbounded_channel::<Result<i32, String>>();
+    let (fired_tx, mut fired) = tokio::sync::mpsc::unbounded_channel::<Result<Instant, String>>();
+    let (next_round, round) = tokio::sync::watch::channel(0u64);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..args.sessions {
+        let mut w = connect(servers[i % servers.len()]).await?;
+        let (armed_tx, fired_tx, watch) = (armed_tx.clone(), fired_tx.clone(), watch.clone());
+        let mut round = round.clone();
+        tasks.spawn(async move {
+            for xid in 10.. {
+                if xid > 10 && round.changed().await.is_err() {
+                    return;
+                }
+                if armed_tx.send(call(&mut w, xid, &watch).await).is_err() {
+                    return;
+                }
+                let notified = loop {
+                    match w.next().await {
+                        Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == -1 => {
+                            break Ok(Instant::now());
+                        }
+                        Some(Ok(ClientFrame::Reply { .. })) => {}
+                        other => break Err(format!("watcher connection ended: {other:?}")),
+                    }
+                };
+                let failed = notified.is_err();
+                if fired_tx.send(notified).is_err() || failed {
+                    return;
+                }
+            }
+        });
+    }
     let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
     let data = Bytes::from(vec![b'w'; args.size]);
     tokio::time::sleep_until(start_at.into()).await;
     let mut xid = 10;
+    let closed = || "a watcher task ended".to_string();
     while Instant::now() < end_at && args.count.is_none_or(|c| ops < c) {
         xid += 1;
         // Every watcher watches (replies read), then one set.
-        let regs =
-            futures::future::join_all(watchers.iter_mut().map(|w| call(w, xid, &watch))).await;
-        for r in regs {
-            if r? != 0 {
+        for _ in 0..args.sessions {
+            if armed.recv().await.ok_or_else(closed)?? != 0 {
                 errors += 1;
             }
         }
@@ -424,24 +456,13 @@ async fn watch_fanout(
             .send((RequestHeader { xid, op: 5 }, &set))
             .await
             .map_err(|e| e.to_string())?;
-        let notified = futures::future::join_all(watchers.iter_mut().map(|w| async move {
-            loop {
-                match w.next().await {
-                    Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == -1 => {
-                        return Ok(Instant::now());
-                    }
-                    Some(Ok(ClientFrame::Reply { .. })) => {}
-                    other => return Err(format!("watcher connection ended: {other:?}")),
-                }
-            }
-        }))
-        .await;
         let mut last = t0;
-        for n in notified {
-            last = last.max(n?);
+        for _ in 0..args.sessions {
+            last = last.max(fired.recv().await.ok_or_else(closed)??);
         }
         record(&mut hist, last - t0);
         ops += 1;
+        next_round.send_modify(|r| *r += 1);
         // The set's own reply.
         loop {
             match writer.next().await {
@@ -456,6 +477,7 @@ async fn watch_fanout(
             }
         }
     }
+    tasks.abort_all();
     Ok(Outcome { hist, ops, errors })
 }
 
