@@ -256,10 +256,11 @@ async fn start_here<H: Host>(
 /// applied since the last one, as ZooKeeper's `SyncRequestProcessor` does
 /// after `snapCount` transactions. Like ZooKeeper, each member waits for a
 /// count between half and all of `snap_count` (here fixed per member, so
-/// that members do not all write snapshots at the same moment). Ends when
-/// the Raft stops or the replica is dropped; it holds the replica only
-/// for a moment each time it looks, so that stopping a server releases its
-/// store (and fjall's directory lock) at once.
+/// that members do not all write snapshots at the same moment). The apply
+/// wakes it when the count is reached; it also looks every 100 ms, to end
+/// when the Raft stops or the replica is dropped. It holds the replica
+/// only for a moment each time it looks, so that stopping a server
+/// releases its store (and fjall's directory lock) at once.
 async fn snapshot_when_due<H: Host>(
     raft: Raft,
     replica: std::sync::Weak<std::sync::Mutex<Replica<H>>>,
@@ -268,10 +269,20 @@ async fn snapshot_when_due<H: Host>(
 ) {
     let half = (snap_count / 2).max(1);
     let due_at = half + me.wrapping_mul(0x9e37_79b9_7f4a_7c15) % half;
+    let Some(wake) = replica.upgrade().map(|replica| {
+        let mut r = crate::state_machine::lock(&replica);
+        r.snapshot_due_at = due_at;
+        r.snapshot_wake.clone()
+    }) else {
+        return;
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            () = wake.notified() => {}
+            _ = tick.tick() => {}
+        }
         if raft.metrics().borrow().running_state.is_err() {
             return;
         }

@@ -92,6 +92,12 @@ pub struct Replica<H> {
     /// Commands applied since the last snapshot was asked for (ZooKeeper
     /// counts `snapCount` in transactions, not in our batched entries).
     pub(crate) since_snapshot: u64,
+    /// The count at which a snapshot is due (set by the snapshot task).
+    pub(crate) snapshot_due_at: u64,
+    /// Wakes the snapshot task once `since_snapshot` reaches
+    /// `snapshot_due_at`, so a snapshot is asked for when it is due, not at
+    /// the task's next look.
+    pub(crate) snapshot_wake: Arc<tokio::sync::Notify>,
     /// The znode tree and session table.
     pub tree: Tree,
     /// The server's state that must change together with the tree.
@@ -152,6 +158,8 @@ impl<H: Host> Replica<H> {
             snapshot_builds: Timings::default(),
             snapshot_installs: Timings::default(),
             since_snapshot: 0,
+            snapshot_due_at: u64::MAX,
+            snapshot_wake: Arc::default(),
             tree,
             host,
             store,
@@ -293,6 +301,9 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                         r.host.applied(&r.tree, at, proposal, outcome);
                     }
                     r.since_snapshot += batch.0.len() as u64;
+                    if r.since_snapshot >= r.snapshot_due_at {
+                        r.snapshot_wake.notify_one();
+                    }
                 }
                 EntryPayload::Membership(m) => {
                     r.membership = StoredMembership::new(Some(entry.log_id), m);
