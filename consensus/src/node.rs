@@ -257,10 +257,10 @@ async fn start_here<H: Host>(
 /// after `snapCount` transactions. Like ZooKeeper, each member waits for a
 /// count between half and all of `snap_count` (here fixed per member, so
 /// that members do not all write snapshots at the same moment). The apply
-/// wakes it when the count is reached; it also looks every 100 ms, to end
-/// when the Raft stops or the replica is dropped. It holds the replica
-/// only for a moment each time it looks, so that stopping a server
-/// releases its store (and fjall's directory lock) at once.
+/// counts and wakes it when a snapshot is due; it also looks every 100 ms,
+/// to end when the Raft stops or the replica is dropped. It holds the
+/// replica only at start, so that stopping a server releases its store
+/// (and fjall's directory lock) at once.
 async fn snapshot_when_due<H: Host>(
     raft: Raft,
     replica: std::sync::Weak<std::sync::Mutex<Replica<H>>>,
@@ -280,27 +280,18 @@ async fn snapshot_when_due<H: Host>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            () = wake.notified() => {}
-            _ = tick.tick() => {}
-        }
-        if raft.metrics().borrow().running_state.is_err() {
-            return;
-        }
-        let Some(replica) = replica.upgrade() else {
-            return;
-        };
-        let due = {
-            let mut r = crate::state_machine::lock(&replica);
-            if r.since_snapshot >= due_at {
-                r.since_snapshot = 0;
-                true
-            } else {
-                false
+            () = wake.notified() => {
+                if raft.trigger().snapshot().await.is_err() {
+                    return;
+                }
             }
-        };
-        drop(replica);
-        if due && raft.trigger().snapshot().await.is_err() {
-            return;
+            _ = tick.tick() => {
+                if raft.metrics().borrow().running_state.is_err()
+                    || replica.strong_count() == 0
+                {
+                    return;
+                }
+            }
         }
     }
 }

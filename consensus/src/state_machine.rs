@@ -94,9 +94,9 @@ pub struct Replica<H> {
     pub(crate) since_snapshot: u64,
     /// The count at which a snapshot is due (set by the snapshot task).
     pub(crate) snapshot_due_at: u64,
-    /// Wakes the snapshot task once `since_snapshot` reaches
-    /// `snapshot_due_at`, so a snapshot is asked for when it is due, not at
-    /// the task's next look.
+    /// Woken (and `since_snapshot` reset) by the apply that brings
+    /// `since_snapshot` to `snapshot_due_at`: the snapshot task then asks
+    /// openraft for a snapshot.
     pub(crate) snapshot_wake: Arc<tokio::sync::Notify>,
     /// The znode tree and session table.
     pub tree: Tree,
@@ -301,7 +301,11 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                         r.host.applied(&r.tree, at, proposal, outcome);
                     }
                     r.since_snapshot += batch.0.len() as u64;
+                    // As ZooKeeper's SyncRequestProcessor: counted and reset
+                    // where the commands are, the snapshot taken elsewhere
+                    // (one asked for while another is built is skipped).
                     if r.since_snapshot >= r.snapshot_due_at {
+                        r.since_snapshot = 0;
                         r.snapshot_wake.notify_one();
                     }
                 }
