@@ -53,6 +53,18 @@ public class CuratorFailover {
         return c;
     }
 
+    /**
+     * The children of `path` as `c` sees them after a sync: ZooKeeper
+     * promises one client another's writes only after a sync (its server
+     * may not have applied them yet), so a read across sessions syncs first.
+     */
+    static List<String> childrenAfterSync(CuratorFramework c, String path) throws Exception {
+        CountDownLatch synced = new CountDownLatch(1);
+        c.sync().inBackground((client, event) -> synced.countDown()).forPath(path);
+        check(synced.await(15, TimeUnit.SECONDS), "sync of " + path);
+        return c.getChildren().forPath(path);
+    }
+
     /** The client port of the server the client's session is on. */
     static int serverPort(CuratorFramework c) throws Exception {
         // ZooKeeper.toString() ends with the connection's
@@ -120,7 +132,7 @@ public class CuratorFailover {
             Stat st = c.checkExists().forPath(eph);
             check(st != null && st.getEphemeralOwner() == session, "the ephemeral is still the session's");
             check(mutex.isAcquiredInThisProcess(), "the mutex is still held");
-            List<String> locks = other.getChildren().forPath(base + "/lock");
+            List<String> locks = childrenAfterSync(other, base + "/lock");
             check(locks.size() == 1, "one lock node, saw " + locks);
 
             // Its watches were set again on the new connection: another
@@ -138,7 +150,7 @@ public class CuratorFailover {
             // And the moved session writes.
             c.create().forPath(base + "/mine", "m".getBytes());
             mutex.release();
-            check(other.getChildren().forPath(base + "/lock").isEmpty(), "the lock node went with release");
+            check(childrenAfterSync(other, base + "/lock").isEmpty(), "the lock node went with release");
             cache.close();
             System.out.println("ok failover");
         } catch (Throwable e) {
