@@ -36,6 +36,9 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
 
 public class CuratorSuite {
@@ -319,11 +322,85 @@ public class CuratorSuite {
         check(c.checkExists().forPath(base + "/box").getEphemeralOwner() == 0, "a container shows owner 0");
     }
 
+    /** Expects `op` to fail with NoAuth. */
+    static void noAuth(String what, java.util.concurrent.Callable<?> op) throws Exception {
+        try {
+            op.call();
+            check(false, what + ": expected NoAuth");
+        } catch (KeeperException.NoAuthException e) {
+            // ZooKeeper's answer.
+        }
+    }
+
+    /**
+     * ACLs through the framework: a node anyone may write but nobody may
+     * read, create under or administer. checkExists() on it answers with
+     * the Stat on ZooKeeper 3.5.0 to 3.8.3 and with NoAuth from 3.8.4 on
+     * (ZOOKEEPER-2590): EXISTS_NEEDS_READ=1 says which to expect.
+     */
+    static void acl() throws Exception {
+        boolean existsNeedsRead = "1".equals(System.getenv("EXISTS_NEEDS_READ"));
+        CuratorFramework c = client();
+        String base = root + "/acl";
+        String p = base + "/write-only";
+        c.create().creatingParentsIfNeeded().forPath(base);
+        List<ACL> writeOnly = List.of(new ACL(ZooDefs.Perms.WRITE, ZooDefs.Ids.ANYONE_ID_UNSAFE));
+        c.create().withACL(writeOnly).forPath(p, "secret".getBytes());
+        try {
+            Stat st = c.checkExists().forPath(p);
+            check(!existsNeedsRead, "checkExists without READ answered " + st + " where NoAuth was expected");
+            check(st != null && st.getDataLength() == 6 && st.getVersion() == 0, "checkExists gives the Stat: " + st);
+        } catch (KeeperException.NoAuthException e) {
+            check(existsNeedsRead, "checkExists without READ is NoAuth only where exists needs READ");
+        }
+        check(c.checkExists().forPath(base + "/missing") == null, "checkExists of a missing node is null");
+        noAuth("getData without READ", () -> c.getData().forPath(p));
+        noAuth("getChildren without READ", () -> c.getChildren().forPath(p));
+        noAuth("getACL without READ or ADMIN", () -> c.getACL().forPath(p));
+        noAuth("create under it without CREATE", () -> c.create().forPath(p + "/child"));
+        noAuth("setACL without ADMIN", () -> c.setACL().withACL(ZooDefs.Ids.OPEN_ACL_UNSAFE).forPath(p));
+        Stat st = c.setData().forPath(p, "overwritten".getBytes());
+        check(st.getVersion() == 1 && st.getDataLength() == 11, "setData with WRITE: " + st);
+        // Deleting needs DELETE on the parent, which is open.
+        c.delete().forPath(p);
+        check(c.checkExists().forPath(p) == null, "deleted");
+
+        // A digest ACL: another user is refused, the owner is let in.
+        List<ACL> alice = List.of(new ACL(ZooDefs.Perms.ALL, new Id("digest",
+                org.apache.zookeeper.server.auth.DigestAuthenticationProvider.generateDigest("alice:secret"))));
+        c.create().withACL(alice).forPath(base + "/alice", "a".getBytes());
+        CuratorFramework bob = CuratorFrameworkFactory.builder()
+                .connectString(connect)
+                .retryPolicy(new RetryNTimes(3, 100))
+                .authorization("digest", "bob:secret".getBytes())
+                .build();
+        bob.start();
+        clients.add(bob);
+        check(bob.blockUntilConnected(15, TimeUnit.SECONDS), "bob connected");
+        noAuth("another user's getData", () -> bob.getData().forPath(base + "/alice"));
+        noAuth("another user's setData", () -> bob.setData().forPath(base + "/alice", "b".getBytes()));
+        CuratorFramework owner = CuratorFrameworkFactory.builder()
+                .connectString(connect)
+                .retryPolicy(new RetryNTimes(3, 100))
+                .authorization("digest", "alice:secret".getBytes())
+                .build();
+        owner.start();
+        clients.add(owner);
+        check(owner.blockUntilConnected(15, TimeUnit.SECONDS), "alice connected");
+        check(new String(owner.getData().forPath(base + "/alice")).equals("a"), "the owner reads it");
+        List<ACL> shown = owner.getACL().forPath(base + "/alice");
+        check(shown.equals(alice), "the owner sees the ACL unmasked: " + shown);
+    }
+
     public static void main(String[] args) throws Exception {
         connect = args[0];
         root = args.length > 1 ? args[1] : "/curator-" + System.nanoTime();
         int status = 0;
-        String[] names = {"mutex", "leader_latch", "cache", "shared_count", "barriers", "transactions"};
+        String[] names = {"mutex", "leader_latch", "cache", "shared_count", "barriers", "transactions", "acl"};
+        String only = System.getenv("RECIPES");
+        if (only != null && !only.isEmpty()) {
+            names = only.split(",");
+        }
         try {
             for (String name : names) {
                 switch (name) {
@@ -332,7 +409,9 @@ public class CuratorSuite {
                     case "cache": cache(); break;
                     case "shared_count": sharedCount(); break;
                     case "barriers": barriers(); break;
-                    default: transactions(); break;
+                    case "transactions": transactions(); break;
+                    case "acl": acl(); break;
+                    default: throw new IllegalArgumentException("no recipe " + name);
                 }
                 System.out.println("ok " + name);
             }

@@ -35,9 +35,16 @@
 //! fixed in 3.9, which Corral follows), and asks `checkWatches` only where
 //! no other session watches (3.8.0 then answered yes for anyone).
 //!
-//! Every world ACL the generator writes keeps READ for everyone: a node
-//! nobody may read is where ZooKeeper 3.8.0 (the Debian reference) and
-//! 3.8.4+ (which Corral follows) differ on purpose (ZOOKEEPER-2590, -4799).
+//! The generator writes every ACL shape ([`AclChoice`]): world with one
+//! permission taken away, digest of one user (with or without world
+//! READ), ip (the sessions' own address, or a network they are not on),
+//! `auth`, and invalid lists, on nodes that every op then reads and
+//! writes; sessions authenticate as alice, bob or the super user. Corral
+//! runs with `corral.existsAclCheck=false` here: `exists` on a node the
+//! caller may not read is where ZooKeeper 3.8.0 (the Debian reference) and
+//! 3.8.4+ (Corral's default) differ on purpose (ZOOKEEPER-2590). Run with
+//! the check on, the tester finds that difference
+//! (`t70_differential`'s planted bug).
 //!
 //! # Shrinking
 //! Every run works under a fresh root (`/diff-<seed>-<attempt>`) with fresh
@@ -74,11 +81,17 @@ const LEAVES: [usize; 4] = [3, 5, 6, 7];
 /// Parents of sequential nodes.
 const SEQ_PARENTS: [usize; 2] = [0, 1];
 
-/// base64(sha1("alice:pw")), base64(sha1("bob:pw")).
-const DIGESTS: [(&str, &str); 2] = [
+/// base64(sha1("<user>:pw")) for alice, bob and the super user (the
+/// servers' `DigestAuthenticationProvider.superDigest`).
+const DIGESTS: [(&str, &str); 3] = [
     ("alice", "alice:V55/p2T0OpjQ+low3NVAH4aLvm0="),
     ("bob", "bob:ikIaKsbtGweaHnb/jKn7OHqbunM="),
+    ("super", "super:0bX78nEegDzJM3ju0iLBEJdWzjg="),
 ];
+
+/// The permission bits in ZooKeeper's order: READ, WRITE, CREATE, DELETE,
+/// ADMIN.
+const PERMS: [i32; 5] = [1, 2, 4, 8, 16];
 
 /// Which znode an op names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +108,23 @@ pub enum Target {
 pub enum AclChoice {
     /// world:anyone, all.
     Open,
+    /// world:anyone, all but one permission (an index into READ, WRITE,
+    /// CREATE, DELETE, ADMIN).
+    WorldWithout(usize),
     /// world:anyone read; digest alice or bob, all.
     Digest(usize),
+    /// digest alice or bob, all; nobody else anything.
+    DigestOnly(usize),
+    /// ip: the sessions' own address (127.0.0.1) with all but one
+    /// permission (as [`AclChoice::WorldWithout`]).
+    IpLocal(usize),
+    /// ip: a network no session is on (10.0.0.0/8), all; nobody else
+    /// anything.
+    IpOther,
     /// world:anyone read; auth (the session's own ids), all.
     Creator,
+    /// auth (the session's own ids), all; nobody else anything.
+    CreatorOnly,
     /// An empty list (INVALIDACL).
     Empty,
     /// An unknown scheme (INVALIDACL).
@@ -121,8 +147,8 @@ pub enum CreateKind {
 /// One op of a `multi`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
-    /// A persistent (or persistent sequential) create, open ACL.
-    Create(Target, bool),
+    /// A persistent (or persistent sequential) create with an ACL.
+    Create(Target, bool, AclChoice),
     /// A delete with a version.
     Delete(Target, i32),
     /// A set with a version.
@@ -265,7 +291,7 @@ pub enum Op {
     AddAuth {
         /// Session slot.
         s: usize,
-        /// alice (0) or bob (1).
+        /// alice (0), bob (1) or the super user (2).
         user: usize,
     },
     /// `addWatch`, persistent or persistent-recursive.
@@ -392,11 +418,16 @@ fn data(rng: &mut StdRng) -> Option<&'static str> {
 }
 
 fn acl(rng: &mut StdRng) -> AclChoice {
-    match rng.random_range(0..20) {
-        0..=9 => AclChoice::Open,
-        10..=13 => AclChoice::Digest(rng.random_range(0..2)),
-        14..=16 => AclChoice::Creator,
-        17..=18 => AclChoice::Empty,
+    match rng.random_range(0..40) {
+        0..=15 => AclChoice::Open,
+        16..=21 => AclChoice::WorldWithout(rng.random_range(0..PERMS.len())),
+        22..=24 => AclChoice::Digest(rng.random_range(0..2)),
+        25..=26 => AclChoice::DigestOnly(rng.random_range(0..2)),
+        27..=29 => AclChoice::IpLocal(rng.random_range(0..PERMS.len())),
+        30 => AclChoice::IpOther,
+        31..=33 => AclChoice::Creator,
+        34..=35 => AclChoice::CreatorOnly,
+        36..=37 => AclChoice::Empty,
         _ => AclChoice::BadScheme,
     }
 }
@@ -505,7 +536,7 @@ fn gen_op(rng: &mut StdRng) -> Op {
             let n = rng.random_range(1..=3);
             let ops = (0..n)
                 .map(|_| match rng.random_range(0..4) {
-                    0 => MultiOp::Create(target(rng), rng.random_bool(0.3)),
+                    0 => MultiOp::Create(target(rng), rng.random_bool(0.3), acl(rng)),
                     1 => MultiOp::Delete(target(rng), version(rng)),
                     2 => MultiOp::SetData(target(rng), version(rng)),
                     _ => MultiOp::Check(target(rng), version(rng)),
@@ -519,7 +550,12 @@ fn gen_op(rng: &mut StdRng) -> Op {
         },
         84..=86 => Op::AddAuth {
             s,
-            user: rng.random_range(0..2),
+            // The super user, rarely: it may do anything anywhere.
+            user: if rng.random_bool(0.1) {
+                2
+            } else {
+                rng.random_range(0..2)
+            },
         },
         87..=89 => Op::AddWatch {
             s,
@@ -553,9 +589,14 @@ pub const TICK_MS: u64 = 200;
 /// 20 ticks).
 pub const SESSION_TIMEOUT_MS: i32 = 2000;
 
-/// The reference ZooKeeper's extra zoo.cfg lines for a differential run.
+/// The reference ZooKeeper's extra zoo.cfg lines for a differential run
+/// (ZooKeeper takes a key it does not know as the system property
+/// `zookeeper.<key>`, so the super digest goes here too).
 pub fn zookeeper_cfg() -> Vec<String> {
-    vec![format!("tickTime={TICK_MS}")]
+    vec![
+        format!("tickTime={TICK_MS}"),
+        format!("DigestAuthenticationProvider.superDigest={}", DIGESTS[2].1),
+    ]
 }
 
 /// The reference ZooKeeper and Corral, both on loopback with
@@ -570,11 +611,29 @@ pub fn start_servers() -> (
     tempfile::TempDir,
     Servers,
 ) {
+    start_servers_with(|_| {})
+}
+
+/// As [`start_servers`], with a change to Corral's configuration (a
+/// planted difference, for instance).
+///
+/// # Panics
+/// If either cannot start.
+pub fn start_servers_with(
+    tweak: impl FnOnce(&mut server::Config),
+) -> (
+    crate::ZooKeeperServer,
+    crate::CorralServer,
+    tempfile::TempDir,
+    Servers,
+) {
     let cfg = zookeeper_cfg();
     let zk =
         crate::ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>());
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let corral = crate::CorralServer::start_with(corral_config(dir.path().to_path_buf()), 0);
+    let mut config = corral_config(dir.path().to_path_buf());
+    tweak(&mut config);
+    let corral = crate::CorralServer::start_with(config, 0);
     let servers = Servers {
         zookeeper: zk.addr(),
         corral: corral.addr(),
@@ -583,9 +642,12 @@ pub fn start_servers() -> (
 }
 
 /// Corral's configuration for a differential run: the test defaults
-/// with the same tick as the reference.
+/// with the same tick and super user as the reference, and `exists`
+/// answering as ZooKeeper 3.8.0 does (`corral.existsAclCheck=false`).
 pub fn corral_config(data_dir: std::path::PathBuf) -> server::Config {
     let mut c = server::Config::for_tests(data_dir);
+    c.super_digest = Some(DIGESTS[2].1.to_owned());
+    c.exists_acl_check = false;
     let tick = Duration::from_millis(TICK_MS);
     c.tick_time = tick;
     c.min_session_timeout = tick * 2;
@@ -974,22 +1036,33 @@ fn acl_list(choice: AclChoice) -> Vec<Acl> {
         perms: 1,
         id: Id::new("world", "anyone"),
     };
+    let all_but = |i: usize| 31 & !PERMS[i % PERMS.len()];
+    let digest = |u: usize| Acl {
+        perms: 31,
+        id: Id::new("digest", DIGESTS[u % 2].1),
+    };
+    let auth = Acl {
+        perms: 31,
+        id: Id::new("auth", ""),
+    };
     match choice {
         AclChoice::Open => vec![Acl::open()],
-        AclChoice::Digest(u) => vec![
-            read_world,
-            Acl {
-                perms: 31,
-                id: Id::new("digest", DIGESTS[u % 2].1),
-            },
-        ],
-        AclChoice::Creator => vec![
-            read_world,
-            Acl {
-                perms: 31,
-                id: Id::new("auth", ""),
-            },
-        ],
+        AclChoice::WorldWithout(i) => vec![Acl {
+            perms: all_but(i),
+            id: Id::new("world", "anyone"),
+        }],
+        AclChoice::Digest(u) => vec![read_world, digest(u)],
+        AclChoice::DigestOnly(u) => vec![digest(u)],
+        AclChoice::IpLocal(i) => vec![Acl {
+            perms: all_but(i),
+            id: Id::new("ip", "127.0.0.1"),
+        }],
+        AclChoice::IpOther => vec![Acl {
+            perms: 31,
+            id: Id::new("ip", "10.0.0.0/8"),
+        }],
+        AclChoice::Creator => vec![read_world, auth],
+        AclChoice::CreatorOnly => vec![auth],
         AclChoice::Empty => Vec::new(),
         AclChoice::BadScheme => vec![Acl {
             perms: 31,
@@ -1124,7 +1197,7 @@ impl Run {
                 ops: ops
                     .iter()
                     .map(|m| match m {
-                        MultiOp::Create(t, seq) => {
+                        MultiOp::Create(t, seq, acl) => {
                             let mut path = p(*t);
                             if *seq {
                                 path.push_str("/m-");
@@ -1132,7 +1205,7 @@ impl Run {
                             jute::proto::Op::Create(CreateRequest {
                                 path,
                                 data: bytes(Some("m")),
-                                acl: vec![Acl::open()],
+                                acl: acl_list(*acl),
                                 flags: if *seq { 2 } else { 0 },
                             })
                         }
@@ -1156,7 +1229,7 @@ impl Run {
             Op::AddAuth { user, .. } => Request::Auth(AuthPacket {
                 kind: 0,
                 scheme: "digest".into(),
-                auth: Bytes::from(format!("{}:pw", DIGESTS[user % 2].0)),
+                auth: Bytes::from(format!("{}:pw", DIGESTS[user % DIGESTS.len()].0)),
             }),
             Op::AddWatch {
                 path, recursive, ..

@@ -80,19 +80,31 @@ const JARS: [&str; 6] = [
 ];
 
 /// What every run must print, in order.
-const RECIPES: [&str; 6] = [
+const RECIPES: [&str; 7] = [
     "mutex",
     "leader_latch",
     "cache",
     "shared_count",
     "barriers",
     "transactions",
+    "acl",
 ];
 
 /// Runs `clients/CuratorSuite.java` (Curator's recipes) against `target`
-/// and asserts that every recipe passed.
-pub fn curator(target: &dyn Target) {
-    let cmd = curator_program("CuratorSuite.java", target);
+/// and asserts that every recipe passed. `exists_needs_read` as for
+/// [`kazoo`].
+pub fn curator(target: &dyn Target, exists_needs_read: bool) {
+    curator_recipes(target, exists_needs_read, &RECIPES);
+}
+
+/// Runs the named recipes of `clients/CuratorSuite.java` against
+/// `target` and asserts that each passed, in order.
+pub fn curator_recipes(target: &dyn Target, exists_needs_read: bool, recipes: &[&str]) {
+    let mut cmd = curator_program("CuratorSuite.java", target);
+    cmd.env("RECIPES", recipes.join(",")).env(
+        "EXISTS_NEEDS_READ",
+        if exists_needs_read { "1" } else { "0" },
+    );
     let out = run_with_timeout(cmd, b"", CURATOR_TIMEOUT);
     println!(
         "Curator against {} ({}), {:.1?}:\n{}",
@@ -107,8 +119,8 @@ pub fn curator(target: &dyn Target) {
         .filter_map(|l| l.strip_prefix("ok "))
         .collect();
     assert!(
-        out.success() && passed == RECIPES,
-        "Curator FAILED against {} ({}): passed {passed:?} of {RECIPES:?}\n\n{}\n{}",
+        out.success() && passed == recipes,
+        "Curator FAILED against {} ({}): passed {passed:?} of {recipes:?}\n\n{}\n{}",
         target.name(),
         target.connect_string(),
         out.transcript(),

@@ -17,3 +17,12 @@ fn kazoo_suite_against_reference_zookeeper() {
     let zk = ZooKeeperServer::start();
     suites::kazoo(&zk, false);
 }
+
+#[test]
+fn kazoo_suite_against_corral_answering_exists_as_zookeeper_3_8_0() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut config = server::Config::for_tests(dir.path().to_path_buf());
+    config.exists_acl_check = false;
+    let corral = CorralServer::start_with(config, 0);
+    suites::kazoo(&corral, false);
+}

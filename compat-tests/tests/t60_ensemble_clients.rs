@@ -33,7 +33,7 @@ fn real_clients_against_an_ensemble_with_restarts() {
     e.restart(leader);
     let new_leader = e.leader().expect("a leader after the restart");
     println!("leader {leader} restarted; member {new_leader} leads now");
-    suites::curator(&e);
+    suites::curator(&e, true);
     let moved_from = suites::curator_failover(&mut e);
     println!("member {moved_from} restarted under a Curator session");
 

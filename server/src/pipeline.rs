@@ -282,7 +282,7 @@ fn serve_locally(
             reply(tx, header.xid, last, result.map(Response::GetData));
         }
         Request::Exists(r) => {
-            let result = st.tree.exists(&r.path, auth);
+            let result = st.tree.exists(&r.path, auth, core.config.exists_acl_check);
             // An exists watch is set on a missing node too (it fires on
             // creation), but not when the check itself failed.
             if r.watch && matches!(result, Ok(_) | Err(ErrorCode::NoNode)) {

@@ -171,13 +171,18 @@ impl Tree {
         })
     }
 
-    /// `exists`: READ on a node that exists (ZooKeeper 3.8.4+, ZOOKEEPER-2590;
-    /// 3.8.0–3.8.3 checked nothing). A NUL in the path is BADARGUMENTS.
-    pub fn exists(&self, path: &str, auth: &[Id]) -> Result<Stat, ErrorCode> {
+    /// `exists`: with `check_read`, READ on a node that exists (ZooKeeper
+    /// 3.7.3, 3.8.4, 3.9.2 onwards, ZOOKEEPER-2590); without, no check at
+    /// all (3.5.0 to 3.8.3). A NUL in the path is BADARGUMENTS.
+    pub fn exists(&self, path: &str, auth: &[Id], check_read: bool) -> Result<Stat, ErrorCode> {
         if path.contains('\0') {
             return Err(ErrorCode::BadArguments);
         }
-        self.readable(path, auth).map(Node::stat)
+        if check_read {
+            self.readable(path, auth).map(Node::stat)
+        } else {
+            self.lookup(path).map(Node::stat).ok_or(ErrorCode::NoNode)
+        }
     }
 
     /// `getChildren`: READ on the node; names sorted (ZooKeeper's order is a

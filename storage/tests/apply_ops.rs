@@ -17,7 +17,7 @@ fn events(evs: &[ChangeEvent]) -> Vec<(i64, String, ChangeKind)> {
 
 fn stat_of(h: &Harness, path: &str) -> Stat {
     h.tree
-        .exists(path, &[])
+        .exists(path, &[], true)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -35,7 +35,10 @@ fn fresh_tree_matches_a_new_zookeeper() {
             ..Stat::default()
         }
     );
-    assert_eq!(h.tree.exists("/zookeeper", &[]).map(|s| s.cversion), Ok(-2));
+    assert_eq!(
+        h.tree.exists("/zookeeper", &[], true).map(|s| s.cversion),
+        Ok(-2)
+    );
     let zk = h.tree.get_children("/zookeeper", &[]).expect("/zookeeper");
     assert_eq!(zk.children, vec!["config", "quota"]);
     let cfg = h.tree.get_acl("/zookeeper/config", &[]).expect("config");
@@ -171,7 +174,10 @@ fn ephemeral_owner_is_the_session_and_close_removes_them() {
     );
     // Delivery is filtered by READ on the deleted node's (open) ACL.
     assert_eq!(&*out.events[0].acl, &[Acl::open()]);
-    assert_eq!(h.tree.exists("/p/e0000000000", &[]), Err(ErrorCode::NoNode));
+    assert_eq!(
+        h.tree.exists("/p/e0000000000", &[], true),
+        Err(ErrorCode::NoNode)
+    );
     assert_eq!(
         h.run(S2, CommandOp::CloseSession).result,
         Err(ErrorCode::SessionExpired)
@@ -458,7 +464,7 @@ fn multi_is_all_or_nothing_with_zookeeper_results() {
     assert_eq!(codes(&out), vec![0, -103, -2]);
     assert!(out.events.is_empty());
     assert_eq!(
-        h.tree.exists("/m/a", &[]),
+        h.tree.exists("/m/a", &[], true),
         Err(ErrorCode::NoNode),
         "rolled back"
     );

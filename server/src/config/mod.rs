@@ -89,6 +89,12 @@ pub struct Config {
     /// leader (read index), making reads linearizable rather than
     /// ZooKeeper's sequentially consistent (`corral.linearizableReads`).
     pub linearizable_reads: bool,
+    /// Corral's own (`corral.existsAclCheck`): whether `exists` needs READ
+    /// on a node that exists. `true` is ZooKeeper 3.7.3, 3.8.4 and 3.9.2
+    /// onwards (ZOOKEEPER-2590, a security fix); `false` answers as 3.5.0
+    /// to 3.8.3 did, with the Stat whatever the ACL, for applications that
+    /// rely on it.
+    pub exists_acl_check: bool,
     /// The AdminServer (`admin.enableServer`, `admin.serverAddress`,
     /// `admin.serverPort`): `None` when disabled. The address defaults to
     /// the client address's IP (ZooKeeper's is 0.0.0.0; Corral's client
@@ -154,6 +160,7 @@ impl Config {
             sync_limit: 5,
             init_limit: 10,
             linearizable_reads: false,
+            exists_acl_check: true,
             admin_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_ADMIN_PORT))),
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             initial_configuration: None,
@@ -309,6 +316,9 @@ impl Config {
                                 "Corral always serves Prometheus metrics (metricsProvider.httpPort=0 turns them off)"
                             );
                         }
+                    }
+                    "corral.existsAclCheck" => {
+                        c.exists_acl_check = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "corral.readyMaxLag" => c.ready_max_lag = num("a number of Raft entries")?,
                     "admin.idleTimeout" | "admin.commandURL" | "metricsProvider.exportJvmInfo" => {
@@ -559,6 +569,13 @@ mod tests {
             (c.min_session_timeout, c.max_session_timeout),
             (Duration::from_secs(3), Duration::from_secs(9))
         );
+        assert!(
+            c.exists_acl_check,
+            "exists checks READ by default, as 3.8.4+"
+        );
+        let c = load("corral.existsAclCheck=false\n", |_| {}).expect("valid");
+        assert!(!c.exists_acl_check);
+        assert!(load("corral.existsAclCheck=maybe\n", |_| {}).is_err());
     }
 
     #[test]
