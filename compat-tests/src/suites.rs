@@ -532,9 +532,15 @@ const ZKCLI_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// zkCli.sh against `addr`, [`ZKCLI_SCRIPT`] on its stdin.
 pub fn zkcli_run(addr: std::net::SocketAddr) -> Finished {
+    zkcli_run_script(addr, ZKCLI_SCRIPT)
+}
+
+/// zkCli.sh against `addr`, `script` on its stdin.
+pub fn zkcli_run_script(addr: std::net::SocketAddr, script: &str) -> Finished {
+    require_file(ZKCLI, "zkCli.sh (Debian package zookeeper)");
     let mut cmd = Command::new(ZKCLI);
     cmd.arg("-server").arg(addr.to_string());
-    run_with_timeout(cmd, ZKCLI_SCRIPT.as_bytes(), ZKCLI_TIMEOUT)
+    run_with_timeout(cmd, script.as_bytes(), ZKCLI_TIMEOUT)
 }
 
 /// What zkCli printed, split and masked for comparison.

@@ -90,6 +90,44 @@ pub(crate) struct ServerHost {
     /// Whether touches are reported (members of an ensemble).
     report_touches: bool,
     next_session_id: i64,
+    /// Quota limits passed by writes proposed here.
+    pub quota: QuotaReport,
+}
+
+/// What this member saw of quota limits being passed (`enforceQuota`):
+/// hard-limit refusals counted per namespace (ZooKeeper's
+/// `quota_exceeded_error_per_namespace`), and each passing logged as
+/// ZooKeeper's `checkQuota` does, at most one line a second (its
+/// `RateLogger`), with the number of lines held back.
+#[derive(Debug, Default)]
+pub(crate) struct QuotaReport {
+    /// Hard-limit refusals per namespace.
+    pub errors: BTreeMap<String, u64>,
+    last_log: Option<Instant>,
+    held_back: u64,
+}
+
+impl QuotaReport {
+    fn record(&mut self, q: &storage::quota::QuotaExceeded) {
+        if q.hard {
+            *self.errors.entry(q.namespace.clone()).or_default() += 1;
+        }
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            self.held_back += 1;
+            return;
+        }
+        self.last_log = Some(now);
+        tracing::warn!(
+            quota = %q.root,
+            hard = q.hard,
+            held_back = std::mem::take(&mut self.held_back),
+            "{q}"
+        );
+    }
 }
 
 /// The replica as the server sees it: `tree` and `host`.
@@ -177,6 +215,11 @@ impl consensus::Host for ServerHost {
             }
         }
         let ours = proposal.origin == self.me && proposal.xid != NO_REPLY;
+        if proposal.origin == self.me {
+            for q in &outcome.quota_exceeded {
+                self.quota.record(q);
+            }
+        }
         let (err, body) = match outcome.result {
             Ok(body) => (0, body),
             Err(code) => (i32::from(code), Response::Empty),
@@ -331,6 +374,7 @@ impl Core {
             touched: HashSet::new(),
             report_touches: !config.is_standalone(),
             next_session_id: initial_session_id(config.server_id),
+            quota: QuotaReport::default(),
         };
         let log_dir = config
             .data_log_dir
@@ -363,6 +407,7 @@ impl Core {
         }
         node.tree_config = TreeConfig {
             ttl_enabled: config.extended_types_enabled,
+            enforce_quota: config.enforce_quota,
         };
         node.snap_count = config.snap_count;
         node.faults = config.peer_faults.clone();

@@ -210,8 +210,18 @@ fn advanced_summary(
 
 /// `mntr`'s keys and values, for the keys Corral fills truthfully: every
 /// one is a key ZooKeeper 3.8 reports, with the same type.
+/// ZooKeeper's per-namespace quota metrics (`QuotaMetricsUtils`): the
+/// count and bytes limits and usage, and hard-limit refusals.
+pub(crate) const QUOTA_METRICS: [&str; 5] = [
+    "quota_count_limit_per_namespace",
+    "quota_bytes_limit_per_namespace",
+    "quota_count_usage_per_namespace",
+    "quota_bytes_usage_per_namespace",
+    "quota_exceeded_error_per_namespace",
+];
+
 pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
-    let (znodes, watches, ephemerals, data_size, sessions, snaps) = {
+    let (znodes, watches, ephemerals, data_size, sessions, snaps, quotas, quota_errors) = {
         let st = core.lock();
         // ZooKeeper's approximateDataSize: path and data lengths of every
         // node (its map holds the root twice; the empty key adds nothing).
@@ -222,6 +232,8 @@ pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
             st.tree.approximate_data_size(),
             st.tree.sessions().len(),
             st.snapshot_builds,
+            storage::quota::by_namespace(&st.tree),
+            st.host.quota.errors.clone(),
         )
     };
     let s = core.stats.snapshot();
@@ -271,6 +283,21 @@ pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
     // summary. (Its `zk_snap_count` is another thing: SNAP syncs a leader
     // sent to learners.)
     basic_summary(&mut out, "snapshottime", &snaps);
+    // The quota gauge and counter sets, as ZooKeeper's default metrics
+    // provider names them in `mntr`: `<namespace>_<metric>`.
+    for (ns, q) in &quotas {
+        for (name, v) in [
+            (QUOTA_METRICS[0], q.count_limit),
+            (QUOTA_METRICS[1], q.bytes_limit),
+            (QUOTA_METRICS[2], q.count_usage),
+            (QUOTA_METRICS[3], q.bytes_usage),
+        ] {
+            out.push((format!("zk_{ns}_{name}"), MonValue::Int(v)));
+        }
+    }
+    for (ns, n) in &quota_errors {
+        out.push((format!("zk_{ns}_{}", QUOTA_METRICS[4]), int(*n)));
+    }
     let (read, update) = core.metrics.read_and_update_buckets();
     advanced_summary(&mut out, "readlatency", &core.stats.read_latency(), &read);
     advanced_summary(

@@ -19,7 +19,7 @@ use prometheus::proto::{Gauge, Metric, MetricFamily, MetricType, Quantile, Summa
 use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 use crate::core::Core;
-use crate::four_letter::{MonValue, monitor_values};
+use crate::four_letter::{MonValue, QUOTA_METRICS, monitor_values};
 
 /// Errors that are not a reply's error code.
 pub(crate) mod class {
@@ -251,8 +251,54 @@ pub(crate) fn gather(core: &Core) -> Vec<MetricFamily> {
     // ZooKeeper's gauges: every numeric mntr value that is not part of a
     // summary (those follow as summaries), named without `zk_`.
     let values = monitor_values(core);
+    // The quota sets, labelled by namespace (`key`, as ZooKeeper's
+    // Prometheus provider labels gauge and counter sets).
+    let mut quota: Vec<Vec<Metric>> = vec![Vec::new(); QUOTA_METRICS.len()];
+    for (key, value) in &values {
+        let Some((i, ns)) = QUOTA_METRICS.iter().enumerate().find_map(|(i, m)| {
+            key.strip_prefix("zk_")
+                .and_then(|k| k.strip_suffix(m))
+                .and_then(|k| k.strip_suffix('_'))
+                .map(|ns| (i, ns))
+        }) else {
+            continue;
+        };
+        let v = match value {
+            MonValue::Int(v) => *v as f64,
+            MonValue::Double(d) => *d,
+            MonValue::Text(_) => continue,
+        };
+        let mut label = prometheus::proto::LabelPair::default();
+        label.set_name("key".to_owned());
+        label.set_value(ns.to_owned());
+        let mut m = Metric::default();
+        m.set_label(vec![label]);
+        if i == 4 {
+            let mut c = prometheus::proto::Counter::default();
+            c.set_value(v);
+            m.set_counter(c);
+        } else {
+            let mut g = Gauge::default();
+            g.set_value(v);
+            m.set_gauge(g);
+        }
+        quota[i].push(m);
+    }
+    for (i, metrics) in quota.into_iter().enumerate() {
+        if !metrics.is_empty() {
+            let kind = if i == 4 {
+                MetricType::COUNTER
+            } else {
+                MetricType::GAUGE
+            };
+            out.push(family(QUOTA_METRICS[i], QUOTA_METRICS[i], kind, metrics));
+        }
+    }
     for (key, value) in &values {
         let name = key.strip_prefix("zk_").unwrap_or(key);
+        if name.ends_with("_per_namespace") {
+            continue;
+        }
         if name.ends_with("snapshottime")
             || ["readlatency", "updatelatency"]
                 .iter()

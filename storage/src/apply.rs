@@ -9,6 +9,7 @@
 //! password is in the command), no iteration over unordered collections
 //! where the order reaches the outcome.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -20,6 +21,7 @@ use crate::command::{Command, CommandOp};
 use crate::events::{ChangeEvent, ChangeKind};
 use crate::node::{MAX_TTL, Node, NodeKind};
 use crate::path;
+use crate::quota::{self, QuotaExceeded, StatsTrack};
 use crate::sessions::SessionInfo;
 use crate::tree::{CONFIG, QUOTA, Tree, ZOOKEEPER};
 
@@ -31,13 +33,25 @@ pub struct ApplyOutcome {
     pub result: Result<Response, ErrorCode>,
     /// The changes, in the order ZooKeeper triggers their watches.
     pub events: Vec<ChangeEvent>,
+    /// Quota limits the command went past (with `enforceQuota`): a hard
+    /// one failed it, a soft one is only to be logged.
+    pub quota_exceeded: Vec<QuotaExceeded>,
 }
 
 impl ApplyOutcome {
+    fn ok(result: Response, events: Vec<ChangeEvent>) -> Self {
+        ApplyOutcome {
+            result: Ok(result),
+            events,
+            quota_exceeded: Vec::new(),
+        }
+    }
+
     fn err(code: ErrorCode) -> Self {
         ApplyOutcome {
             result: Err(code),
             events: Vec::new(),
+            quota_exceeded: Vec::new(),
         }
     }
 }
@@ -48,6 +62,8 @@ struct Ctx<'a> {
     time: i64,
     session: i64,
     auth: &'a [Id],
+    /// Quota limits passed so far (the outcome's `quota_exceeded`).
+    quota: RefCell<Vec<QuotaExceeded>>,
 }
 
 /// How to take back one mutation of a multi that failed later.
@@ -67,8 +83,9 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
         time: cmd.time,
         session: cmd.session_id,
         auth: &cmd.auth,
+        quota: RefCell::new(Vec::new()),
     };
-    let out = match &cmd.op {
+    let mut out = match &cmd.op {
         CommandOp::CreateSession { timeout_ms, passwd } => {
             tree.open_session(
                 cmd.session_id,
@@ -77,10 +94,7 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
                     passwd: passwd.clone(),
                 },
             );
-            ApplyOutcome {
-                result: Ok(Response::Empty),
-                events: Vec::new(),
-            }
+            ApplyOutcome::ok(Response::Empty, Vec::new())
         }
         CommandOp::CloseSession => close_session(tree, &ctx),
         CommandOp::Error { err } => {
@@ -88,6 +102,7 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
         }
         CommandOp::Write(req) => write(tree, &ctx, req),
     };
+    out.quota_exceeded = ctx.quota.take();
     tree.last_zxid = zxid;
     out
 }
@@ -113,10 +128,7 @@ fn write(tree: &mut Tree, ctx: &Ctx<'_>, req: &Request) -> ApplyOutcome {
         }
     };
     match result {
-        Ok(rsp) => ApplyOutcome {
-            result: Ok(rsp),
-            events,
-        },
+        Ok(rsp) => ApplyOutcome::ok(rsp, events),
         Err(code) => ApplyOutcome::err(code),
     }
 }
@@ -276,6 +288,8 @@ fn create(
     if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
         return Err(ErrorCode::NoChildrenForEphemerals);
     }
+    let len = spec.data.as_ref().map_or(0, |d| d.len() as i64);
+    check_quota(tree, ctx, &full, len, 1)?;
     // The kind the committed transaction gives the node: the opcode decides
     // for containers and TTLs (CreateContainerTxn, CreateTTLTxn); a plain
     // create is ephemeral or persistent by its flags.
@@ -287,9 +301,10 @@ fn create(
     };
 
     // Mutate.
+    let mut undo = undo;
     let parent_path = parent_path.to_owned();
     if let Some(parent) = tree.node_mut(parent_path.as_str()) {
-        if let Some(log) = undo {
+        if let Some(log) = undo.as_deref_mut() {
             log.push(Undo::Stat(parent_path.clone(), parent.stat.clone()));
             log.push(Undo::Created(full.clone()));
         }
@@ -304,6 +319,13 @@ fn create(
     let node = Node::new(spec.data.as_deref(), acl_ref, kind, ctx.zxid, ctx.time);
     let stat = node.stat();
     tree.insert(&full, node);
+    // A new stats node starts from the subtree's actual usage
+    // (`updateQuotaForPath`); the reply keeps the data as sent.
+    if let Some(root) = quota::root_of(&full, quota::STATS) {
+        let usage = subtree_usage(tree, &root);
+        let _ = tree.set_data(&full, Some(usage.to_bytes().into()));
+    }
+    quota_update(tree, &full, len, 1, undo);
     let parent_acl = acl_of(tree, parent_path.as_str());
     events.push(ChangeEvent {
         zxid: ctx.zxid,
@@ -374,9 +396,14 @@ fn remove_node(
     }
     // The ACL list must be read before `remove` releases it.
     let node_acl = acl_of(tree, p);
-    if let (Some(node), Some(log)) = (tree.remove(p), undo) {
-        log.push(Undo::Deleted(p.to_owned(), node, node_acl.to_vec()));
+    let mut len = 0;
+    if let Some(node) = tree.remove(p) {
+        len = node.data.as_ref().map_or(0, |d| d.len() as i64);
+        if let Some(log) = undo.as_deref_mut() {
+            log.push(Undo::Deleted(p.to_owned(), node, node_acl.to_vec()));
+        }
     }
+    quota_update(tree, p, -len, -1, undo);
     let parent_acl = acl_of(tree, parent_path.as_str());
     events.push(ChangeEvent {
         zxid,
@@ -441,11 +468,15 @@ fn set_data(
     validate_path(p)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
+    let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
+    let diff = data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
+    check_quota(tree, ctx, p, diff, 0)?;
     let next = check_and_inc_version(node.stat.version, version)?;
     let Some((old_data, node)) = tree.set_data(p, data.as_deref().map(Box::from)) else {
         return Err(ErrorCode::NoNode);
     };
-    if let Some(log) = undo {
+    let mut undo = undo;
+    if let Some(log) = undo.as_deref_mut() {
         log.push(Undo::Data(p.to_owned(), old_data, node.stat.clone()));
     }
     node.stat.version = next;
@@ -453,6 +484,7 @@ fn set_data(
     node.stat.mtime = ctx.time;
     let stat = node.stat();
     let acl = node.acl;
+    quota_update(tree, p, diff, 0, undo);
     events.push(ChangeEvent {
         zxid: ctx.zxid,
         path: p.to_owned(),
@@ -490,6 +522,110 @@ fn set_acl(
     node.acl = new_ref;
     node.stat.aversion = next;
     Ok(node.stat())
+}
+
+// ----------------------------------------------------------------- quota ---
+
+/// `ZooKeeperServer.checkQuota`, with `enforceQuota`: whether adding
+/// `count` nodes and `bytes` bytes at `p` stays within the deepest quota's
+/// limits. Past a hard limit: `QUOTAEXCEEDED`; past a soft one: noted.
+fn check_quota(
+    tree: &Tree,
+    ctx: &Ctx<'_>,
+    p: &str,
+    bytes: i64,
+    count: i64,
+) -> Result<(), ErrorCode> {
+    if !tree.config.enforce_quota {
+        return Ok(());
+    }
+    let Some(root) = tree.quota_root_of(p) else {
+        return Ok(());
+    };
+    let Some(limits) = tree.nodes.get(quota::limits_path(root).as_str()) else {
+        return Ok(());
+    };
+    let limits = StatsTrack::parse(limits.data.as_deref().unwrap_or_default());
+    let check_count = count != 0 && (limits.count() > -1 || limits.count_hard_limit() > -1);
+    let check_bytes = bytes != 0 && (limits.bytes() > -1 || limits.byte_hard_limit() > -1);
+    if !check_count && !check_bytes {
+        return Ok(());
+    }
+    let Some(stats) = tree.nodes.get(quota::stats_path(root).as_str()) else {
+        return Ok(());
+    };
+    let usage = StatsTrack::parse(stats.data.as_deref().unwrap_or_default());
+    let checks = [
+        (
+            check_count,
+            true,
+            usage.count() + count,
+            limits.count_limit(),
+        ),
+        (
+            check_bytes,
+            false,
+            usage.bytes() + bytes,
+            limits.byte_limit(),
+        ),
+    ];
+    for (wanted, is_count, current, (limit, hard)) in checks {
+        if wanted && current > limit {
+            ctx.quota.borrow_mut().push(QuotaExceeded {
+                root: root.to_owned(),
+                namespace: quota::namespace(p).to_owned(),
+                count: is_count,
+                current,
+                limit,
+                hard,
+            });
+            if hard {
+                return Err(ErrorCode::QuotaExceeded);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `DataTree.updateQuotaStat`: adds to the usage of the deepest quota at
+/// or above `p`, changing its stats node's data in place (its Stat stays).
+fn quota_update(tree: &mut Tree, p: &str, bytes: i64, count: i64, undo: Option<&mut Vec<Undo>>) {
+    let Some(root) = tree.quota_root_of(p) else {
+        return;
+    };
+    let stats_path = quota::stats_path(root);
+    let Some(node) = tree.nodes.get(stats_path.as_str()) else {
+        // ZooKeeper logs "Missing node for stat" and goes on.
+        return;
+    };
+    let mut usage = StatsTrack::parse(node.data.as_deref().unwrap_or_default());
+    usage.set_count(usage.count() + count);
+    usage.set_bytes(usage.bytes() + bytes);
+    if let Some((old, n)) = tree.set_data(&stats_path, Some(usage.to_bytes().into()))
+        && let Some(log) = undo
+    {
+        log.push(Undo::Data(stats_path, old, n.stat.clone()));
+    }
+}
+
+/// The node count and data bytes of the subtree at `root`, itself
+/// included (`DataTree.getCounts`); zero if there is no such node.
+fn subtree_usage(tree: &Tree, root: &str) -> StatsTrack {
+    let (mut count, mut bytes) = (0i64, 0i64);
+    let mut stack: Vec<&Node> = tree.nodes.get(root).into_iter().collect();
+    while let Some(n) = stack.pop() {
+        count += 1;
+        bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
+        for name in tree.nodes.child_names(n) {
+            if let Some(c) = tree.nodes.get(&path::join(n.path(), name)) {
+                stack.push(c);
+            }
+        }
+    }
+    let mut usage = StatsTrack::default();
+    usage.set_count(count);
+    usage.set_bytes(bytes);
+    usage
 }
 
 // ----------------------------------------------------------------- check ---
@@ -545,10 +681,7 @@ fn multi(tree: &mut Tree, ctx: &Ctx<'_>, ops: &[Op]) -> ApplyOutcome {
         }
     }
     let Some((at, code)) = failed else {
-        return ApplyOutcome {
-            result: Ok(Response::Multi(MultiResponse { results })),
-            events,
-        };
+        return ApplyOutcome::ok(Response::Multi(MultiResponse { results }), events);
     };
     rollback(tree, undo);
     let results = (0..ops.len())
@@ -563,10 +696,7 @@ fn multi(tree: &mut Tree, ctx: &Ctx<'_>, ops: &[Op]) -> ApplyOutcome {
             OpResult::Error { err: err.into() }
         })
         .collect();
-    ApplyOutcome {
-        result: Ok(Response::Multi(MultiResponse { results })),
-        events: Vec::new(),
-    }
+    ApplyOutcome::ok(Response::Multi(MultiResponse { results }), Vec::new())
 }
 
 fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
@@ -615,8 +745,5 @@ fn close_session(tree: &mut Tree, ctx: &Ctx<'_>) -> ApplyOutcome {
             remove_node(tree, ctx.zxid, &p, &mut events, None);
         }
     }
-    ApplyOutcome {
-        result: Ok(Response::Empty),
-        events,
-    }
+    ApplyOutcome::ok(Response::Empty, events)
 }

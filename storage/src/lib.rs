@@ -18,6 +18,8 @@
 //! - `apply`: the only mutator — validation in ZooKeeper's order, mutation,
 //!   change events; `multi` with rollback.
 //! - `sessions`: the session table and ephemeral owners.
+//! - [`quota`]: quota roots, `StatsTrack`, the stats kept by `apply` and
+//!   the `enforceQuota` checks.
 //! - `events`: the change events handed to the watch manager.
 //! - [`snapshot`]: the whole tree as one stream, for replicas that fell
 //!   behind.
@@ -44,6 +46,7 @@ pub mod node;
 mod nodes;
 pub mod path;
 pub mod persist;
+pub mod quota;
 mod sessions;
 pub mod snapshot;
 mod tree;

@@ -19,6 +19,9 @@ use crate::sessions::Sessions;
 pub struct TreeConfig {
     /// ZooKeeper's `extendedTypesEnabled`: TTL nodes allowed.
     pub ttl_enabled: bool,
+    /// ZooKeeper's `enforceQuota` (3.7+): hard quota limits refuse writes
+    /// with `QUOTAEXCEEDED`, soft ones are reported.
+    pub enforce_quota: bool,
 }
 
 /// The znode tree plus the session table.
@@ -29,6 +32,9 @@ pub struct Tree {
     pub(crate) sessions: Sessions,
     /// Containers and TTL nodes, for the reaper's scan.
     pub(crate) expirable: BTreeSet<String>,
+    /// The quota roots: the paths that have a `zookeeper_limits` node
+    /// (ZooKeeper's `pTrie`).
+    pub(crate) quota_roots: BTreeSet<String>,
     pub(crate) last_zxid: i64,
     pub(crate) config: TreeConfig,
     /// What changed since the store last persisted, when a store tracks it.
@@ -80,6 +86,7 @@ impl Tree {
             acls,
             sessions: Sessions::default(),
             expirable: BTreeSet::new(),
+            quota_roots: BTreeSet::new(),
             last_zxid: 0,
             config,
             changes: None,
@@ -93,6 +100,7 @@ impl Tree {
             acls: AclTable::default(),
             sessions: Sessions::default(),
             expirable: BTreeSet::new(),
+            quota_roots: BTreeSet::new(),
             last_zxid: 0,
             config,
             changes: None,
@@ -148,6 +156,29 @@ impl Tree {
     /// The shared settings.
     pub fn config(&self) -> &TreeConfig {
         &self.config
+    }
+
+    /// The quota roots, sorted.
+    pub fn quota_roots(&self) -> impl Iterator<Item = &String> {
+        self.quota_roots.iter()
+    }
+
+    /// The deepest quota root at or above `path` (`getMaxPrefixWithQuota`;
+    /// never `/`).
+    pub fn quota_root_of(&self, path: &str) -> Option<&str> {
+        if self.quota_roots.is_empty() {
+            return None;
+        }
+        let mut p = path;
+        loop {
+            if let Some(root) = self.quota_roots.get(p) {
+                return Some(root.as_str());
+            }
+            match p.rfind('/') {
+                Some(0) | None => return None,
+                Some(i) => p = &p[..i],
+            }
+        }
     }
 
     /// A node by the path a read names: reads do no path validation, and
@@ -325,7 +356,19 @@ impl Tree {
     pub(crate) fn insert(&mut self, path: &str, node: Node) {
         self.mark_node(path);
         self.index_kind(path, node.kind());
+        self.index_quota(path, true);
         self.nodes.insert(path, node);
+    }
+
+    /// Records (or forgets) the quota root of a `zookeeper_limits` node.
+    fn index_quota(&mut self, path: &str, present: bool) {
+        if let Some(root) = crate::quota::root_of(path, crate::quota::LIMITS) {
+            if present {
+                self.quota_roots.insert(root);
+            } else {
+                self.quota_roots.remove(&root);
+            }
+        }
     }
 
     /// Files a new node under its owner's ephemerals, or the reaper's
@@ -351,6 +394,7 @@ impl Tree {
         hint: &mut u32,
     ) -> Result<(), Box<str>> {
         self.index_kind(&path, node.kind());
+        self.index_quota(&path, true);
         self.nodes.insert_loaded(path, node, hint)
     }
 
@@ -358,6 +402,7 @@ impl Tree {
     pub(crate) fn remove(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;
         self.mark_node(path);
+        self.index_quota(path, false);
         self.acls.release(node.acl);
         match node.kind() {
             NodeKind::Ephemeral(owner) => self.sessions.remove_ephemeral(owner, path),

@@ -234,7 +234,10 @@ fn containers_and_ttl_nodes_hide_their_owner_marker() {
     // TTL modes through a plain create carry no TTL
     assert_eq!(h.create("/t3", b"", 5), Err(ErrorCode::BadArguments));
     // TTLs are off unless extendedTypesEnabled
-    let mut off = Harness::with_config(TreeConfig { ttl_enabled: false });
+    let mut off = Harness::with_config(TreeConfig {
+        ttl_enabled: false,
+        ..TreeConfig::default()
+    });
     assert_eq!(
         off.write(S1, Request::CreateTtl(ttl)),
         Err(ErrorCode::Unimplemented)

@@ -482,7 +482,7 @@ proptest! {
 
     #[test]
     fn tree_matches_the_model_and_replays_identically(cmds in proptest::collection::vec(any_command(), 1..100)) {
-        let mut tree = Tree::new(TreeConfig { ttl_enabled: false });
+        let mut tree = Tree::new(TreeConfig { ttl_enabled: false, ..TreeConfig::default() });
         let mut model = Model::new();
         let open = |s: i64| Command { time: 1, session_id: s, auth: vec![], op: CommandOp::CreateSession { timeout_ms: 5000, passwd: Bytes::from_static(&[0; 16]) } };
         let mut all = SESSIONS.iter().map(|s| open(*s)).collect::<Vec<_>>();
@@ -542,7 +542,7 @@ proptest! {
     #[test]
     fn the_store_survives_reboots(cmds in proptest::collection::vec((any_command(), proptest::bool::weighted(0.1)), 1..60)) {
         let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let config = TreeConfig { ttl_enabled: false };
+        let config = TreeConfig { ttl_enabled: false, ..TreeConfig::default() };
         let (mut store, mut tree) = Store::open(dir.path(), config.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut reference = Tree::new(config.clone());
         for (i, (cmd, reboot)) in cmds.iter().enumerate() {

@@ -67,6 +67,10 @@ pub struct Config {
     pub server_id: u8,
     /// ZooKeeper's `extendedTypesEnabled`: TTL nodes allowed.
     pub extended_types_enabled: bool,
+    /// ZooKeeper's `enforceQuota` (the `zookeeper.enforceQuota` property,
+    /// 3.7+): writes past a hard quota limit fail with QUOTAEXCEEDED, and
+    /// writes past a soft one are logged. Every member must agree.
+    pub enforce_quota: bool,
     /// ZooKeeper's `znode.container.checkIntervalMs`.
     pub container_check_interval: Duration,
     /// ZooKeeper's `snapCount`.
@@ -152,6 +156,7 @@ impl Config {
             max_frame_len: jute::DEFAULT_MAX_FRAME_LEN,
             server_id: 1,
             extended_types_enabled: false,
+            enforce_quota: false,
             container_check_interval: Duration::from_secs(60),
             snap_count: 100_000,
             four_letter_whitelist: Some(BTreeSet::from(["srvr".to_owned()])),
@@ -245,6 +250,9 @@ impl Config {
                     "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
                         c.extended_types_enabled =
                             value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "enforceQuota" | "zookeeper.enforceQuota" => {
+                        c.enforce_quota = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "znode.container.checkIntervalMs" => {
                         c.container_check_interval =
@@ -576,6 +584,9 @@ mod tests {
         let c = load("corral.existsAclCheck=false\n", |_| {}).expect("valid");
         assert!(!c.exists_acl_check);
         assert!(load("corral.existsAclCheck=maybe\n", |_| {}).is_err());
+        assert!(!c.enforce_quota);
+        let c = load("zookeeper.enforceQuota=true\n", |_| {}).expect("valid");
+        assert!(c.enforce_quota);
     }
 
     #[test]

@@ -21,7 +21,10 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Self {
-        Self::with_config(TreeConfig { ttl_enabled: true })
+        Self::with_config(TreeConfig {
+            ttl_enabled: true,
+            ..TreeConfig::default()
+        })
     }
 
     pub fn with_config(config: TreeConfig) -> Self {
