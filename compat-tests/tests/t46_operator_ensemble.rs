@@ -3,16 +3,49 @@
 //! each: `srvr` line by line (keys and value kinds), `conf` keys in order,
 //! `mntr` keys (each of Corral's is ZooKeeper's, with the same kind of
 //! value; the quorum keys are there and agree), and the AdminServer's
-//! commands key by key (the same JSON shape).
+//! commands key by key (the same JSON shape); and `/zookeeper/config`
+//! as zkCli's `config` and `get -s` show it on every member (the same
+//! lines and Stat, ports, times and zxids masked).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::thread;
 
 use compat_tests::{
-    CorralEnsemble, ZooKeeperEnsemble, admin_command, assert_monitor_subset, four_letter,
-    json_shape, line_shape,
+    CorralEnsemble, Target, ZooKeeperEnsemble, admin_command, assert_monitor_subset, four_letter,
+    json_shape, line_shape, suites,
 };
+
+/// zkCli's `config` and `get -s /zookeeper/config` on `addr`, with ports
+/// and times masked (zxids stay: a static configuration's are 0).
+fn config_transcript(addr: SocketAddr) -> Vec<String> {
+    let run = suites::zkcli_run_script(addr, "config\nget -s /zookeeper/config\nquit\n");
+    assert!(
+        run.success(),
+        "zkCli config on {addr}:\n{}",
+        run.transcript()
+    );
+    let t = suites::zkcli_transcript(&run, addr.port());
+    t.out
+        .iter()
+        .filter(|l| !l.is_empty() && !l.starts_with("Connecting") && !l.starts_with("Welcome"))
+        .filter(|l| !l.starts_with("JLine"))
+        .map(|l| {
+            // server.N=127.0.0.1:<quorum>:<election>:participant
+            match l.split_once('=') {
+                Some((k, v)) if k.starts_with("server.") => {
+                    let parts: Vec<&str> = v.split(':').collect();
+                    format!(
+                        "{k}={}:<port>:<port>:{}",
+                        parts.first().copied().unwrap_or(""),
+                        parts.last().copied().unwrap_or("")
+                    )
+                }
+                _ => l.clone(),
+            }
+        })
+        .collect()
+}
 
 fn conf_keys(text: &str) -> Vec<String> {
     text.lines()
@@ -112,4 +145,35 @@ fn ensemble_operator_surface_matches_zookeepers() {
             role,
         );
     }
+
+    // /zookeeper/config: the same on every member of both (the leader
+    // publishes Corral's once it leads a quorum).
+    let theirs = config_transcript(zk.members[0].addr());
+    println!("ZooKeeper's /zookeeper/config:\n{}", theirs.join("\n"));
+    assert!(
+        theirs.iter().any(|l| l == "version=0"),
+        "{}",
+        theirs.join("\n")
+    );
+    for (i, addr) in addrs.iter().enumerate() {
+        let ours = compat_tests::poll_until(std::time::Duration::from_secs(10), || {
+            let t = config_transcript(*addr);
+            t.iter().any(|l| l == "version=0").then_some(t)
+        })
+        .unwrap_or_else(|| config_transcript(*addr));
+        let mask_times = |t: &[String]| -> Vec<String> {
+            t.iter()
+                .filter(|l| !l.starts_with("mtime"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            mask_times(&ours),
+            mask_times(&theirs),
+            "member {i}: /zookeeper/config\nCorral:\n{}\nZooKeeper:\n{}",
+            ours.join("\n"),
+            theirs.join("\n")
+        );
+    }
+    let _ = zk.members[0].name();
 }

@@ -179,10 +179,14 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         };
         let ok = if core.is_leader() {
             add_observers(&core).await;
-            matches!(
+            let ok = matches!(
                 tokio::time::timeout(limit, core.raft.get_read_log_id()).await,
                 Ok(Ok(_))
-            )
+            );
+            if ok {
+                publish_config(&core).await;
+            }
+            ok
         } else {
             match core
                 .proposer
@@ -210,6 +214,31 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
             last_ok = Some(Instant::now());
         }
         core.set_serving(last_ok.is_some_and(|t| t.elapsed() <= limit));
+    }
+}
+
+/// Keeps `/zookeeper/config` showing the ensemble's membership as
+/// ZooKeeper does (what zkCli's `config`, kazoo's and the C client's
+/// `get_config` read): a leader that finds the node's data different from
+/// the `server.N` lines proposes it, so every member serves the same
+/// text. A static configuration's version is 0, as in ZooKeeper.
+async fn publish_config(core: &Core) {
+    let want = crate::config::zoo_cfg::dynamic_config(&core.config.servers, 0);
+    let current = core
+        .lock()
+        .tree
+        .node(storage::CONFIG)
+        .and_then(|n| n.data.clone());
+    if current.as_deref() == Some(want.as_bytes()) {
+        return;
+    }
+    let op = CommandOp::SetConfig {
+        version: 0,
+        data: want.into(),
+    };
+    match core.propose(NO_REPLY, 0, Vec::new(), op).await {
+        Ok(_) => info!("/zookeeper/config set to the membership"),
+        Err(e) => warn!(error = %e, "could not set /zookeeper/config"),
     }
 }
 

@@ -101,6 +101,7 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
             ApplyOutcome::err(ErrorCode::try_from(*err).unwrap_or(ErrorCode::SystemError))
         }
         CommandOp::Write(req) => write(tree, &ctx, req),
+        CommandOp::SetConfig { version, data } => set_config(tree, &ctx, *version, data),
     };
     out.quota_exceeded = ctx.quota.take();
     tree.last_zxid = zxid;
@@ -729,6 +730,29 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- config ---
+
+/// `/zookeeper/config` takes the membership's text as ZooKeeper's
+/// `DataTree.setData(CONFIG_NODE, data, -1, version, time)` does: the
+/// data version stays −1, `mzxid` is the configuration's version, and its
+/// data watchers hear `NodeDataChanged`.
+fn set_config(tree: &mut Tree, ctx: &Ctx<'_>, version: i64, data: &Bytes) -> ApplyOutcome {
+    let Some((_, node)) = tree.set_data(CONFIG, Some(Box::from(data.as_ref()))) else {
+        return ApplyOutcome::err(ErrorCode::NoNode);
+    };
+    node.stat.version = -1;
+    node.stat.mzxid = version;
+    node.stat.mtime = ctx.time;
+    let acl = node.acl;
+    let event = ChangeEvent {
+        zxid: ctx.zxid,
+        path: CONFIG.to_owned(),
+        kind: ChangeKind::DataChanged,
+        acl: tree.acls.shared(acl),
+    };
+    ApplyOutcome::ok(Response::Empty, vec![event])
 }
 
 // --------------------------------------------------------------- session ---

@@ -43,6 +43,17 @@ pub enum CommandOp {
         /// The error code the client was answered with.
         err: i32,
     },
+    /// The ensemble's membership as ZooKeeper shows it in
+    /// `/zookeeper/config` (`server.N=…` lines and `version=<hex>`),
+    /// proposed by a leader that finds the node out of date
+    /// (`ZKDatabase.initConfigInZKDatabase`, `DataTree.processReconfig`).
+    SetConfig {
+        /// The configuration's version: the zxid that made it, 0 for a
+        /// static configuration. Becomes the node's `mzxid`.
+        version: i64,
+        /// The node's new data.
+        data: Bytes,
+    },
 }
 
 /// Format version of [`Command::encode`].
@@ -57,6 +68,7 @@ impl Command {
             CommandOp::CreateSession { passwd, .. } => 9 + passwd.len(),
             CommandOp::CloseSession => 1,
             CommandOp::Error { .. } => 5,
+            CommandOp::SetConfig { data, .. } => 13 + data.len(),
         };
         17 + self.auth.encoded_len() + op
     }
@@ -69,7 +81,11 @@ impl Command {
     ///   1 CreateSession: [timeOut i32][buffer passwd]
     ///   2 CloseSession
     ///   3 Error:         [err i32]
+    ///   4 SetConfig:     [version i64][buffer data]
     /// ```
+    ///
+    /// Tags are only ever added: a log written before a tag existed reads
+    /// the same.
     pub fn encode(&self, buf: &mut bytes::BytesMut) {
         use bytes::BufMut;
         use jute::Encode;
@@ -92,6 +108,11 @@ impl Command {
             CommandOp::Error { err } => {
                 buf.put_u8(3);
                 err.encode(buf);
+            }
+            CommandOp::SetConfig { version, data } => {
+                buf.put_u8(4);
+                version.encode(buf);
+                data.encode(buf);
             }
         }
     }
@@ -127,6 +148,11 @@ impl Command {
             3 => CommandOp::Error {
                 err: i32::decode(rest).map_err(|_| corrupt("err"))?.1,
             },
+            4 => {
+                let (rest, version) = i64::decode(rest).map_err(|_| corrupt("version"))?;
+                let (_, data) = Bytes::decode(rest).map_err(|_| corrupt("config"))?;
+                CommandOp::SetConfig { version, data }
+            }
             _ => return Err(corrupt("unknown tag")),
         };
         Ok(Command {

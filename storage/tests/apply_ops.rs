@@ -700,3 +700,52 @@ fn events_carry_the_acl_delivery_is_checked_against() {
         "NodeChildrenChanged: the parent's ACL"
     );
 }
+
+#[test]
+fn set_config_replaces_zookeeper_config_as_zookeeper_does() {
+    let mut h = Harness::new();
+    let text = "server.1=a:1:2:participant\nversion=0";
+    let out = h.run(
+        0,
+        CommandOp::SetConfig {
+            version: 0,
+            data: Bytes::from_static(text.as_bytes()),
+        },
+    );
+    assert_eq!(out.result, Ok(Response::Empty));
+    assert_eq!(
+        events(&out.events),
+        vec![(
+            h.zxid,
+            "/zookeeper/config".to_owned(),
+            ChangeKind::DataChanged
+        )]
+    );
+    let got = h.tree.get_data("/zookeeper/config", &[]).expect("config");
+    assert_eq!(got.data.as_deref(), Some(text.as_bytes()));
+    // Version stays -1, mzxid is the configuration's version, mtime the
+    // leader's time (DataTree.setData(CONFIG_NODE, data, -1, version, time)).
+    assert_eq!(
+        (
+            got.stat.version,
+            got.stat.mzxid,
+            got.stat.mtime,
+            got.stat.aversion
+        ),
+        (-1, 0, h.time, -1)
+    );
+    // The command survives the log's encoding.
+    let cmd = storage::Command {
+        time: 5,
+        session_id: 0,
+        auth: Vec::new(),
+        op: CommandOp::SetConfig {
+            version: 0x1_0000_0002,
+            data: Bytes::from_static(text.as_bytes()),
+        },
+    };
+    let mut buf = bytes::BytesMut::new();
+    cmd.encode(&mut buf);
+    assert_eq!(buf.len(), cmd.approx_len());
+    assert_eq!(storage::Command::decode(&buf).ok(), Some(cmd));
+}

@@ -269,6 +269,15 @@ impl Model {
             CommandOp::Error { err } => {
                 Err(ErrorCode::try_from(*err).unwrap_or(ErrorCode::SystemError))
             }
+            CommandOp::SetConfig { version, data } => {
+                let n = self
+                    .nodes
+                    .get_mut("/zookeeper/config")
+                    .ok_or(ErrorCode::NoNode)?;
+                n.data = Some(data.to_vec());
+                (n.version, n.mzxid, n.mtime) = (-1, *version, time);
+                Ok(Response::Empty)
+            }
             CommandOp::CloseSession => {
                 if !self.sessions.remove(&s) {
                     return Err(ErrorCode::SessionExpired);
@@ -438,6 +447,7 @@ fn any_command() -> impl Strategy<Value = Command> {
             .prop_map(|(path, acl, version)| CommandOp::Write(Request::SetAcl(SetAclRequest { path, acl, version }))),
         1 => Just(CommandOp::CloseSession),
         1 => Just(CommandOp::CreateSession { timeout_ms: 5000, passwd: Bytes::from_static(&[1; 16]) }),
+        1 => (0..3i64).prop_map(|v| CommandOp::SetConfig { version: v, data: Bytes::from(format!("server.1=a:1:2:participant\nversion={v:x}")) }),
     ];
     (proptest::sample::select(&SESSIONS[..]), auth, op, 0..5i64).prop_map(
         |(session_id, auth, op, dt)| Command {

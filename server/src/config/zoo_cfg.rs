@@ -71,6 +71,42 @@ pub struct ServerLine {
     pub observer: bool,
     /// `host:clientPort`, if given.
     pub client_addr: Option<String>,
+    /// The client address as ZooKeeper shows it in `/zookeeper/config`
+    /// (`QuorumServer.toString`): as written when it names a host, else
+    /// `0.0.0.0:<port>` (a port alone binds every address).
+    pub client_shown: Option<String>,
+}
+
+impl ServerLine {
+    /// The line's value as ZooKeeper writes it back in the dynamic
+    /// configuration: `host:quorumPort:electionPort:role[;clientAddr]`.
+    pub fn zookeeper_value(&self) -> String {
+        let role = if self.observer {
+            "observer"
+        } else {
+            "participant"
+        };
+        let mut v = format!("{}:{}:{role}", self.quorum_addr, self.election_port);
+        if let Some(c) = &self.client_shown {
+            v.push(';');
+            v.push_str(c);
+        }
+        v
+    }
+}
+
+/// `/zookeeper/config` as ZooKeeper's `QuorumMaj.toString` writes it: a
+/// `server.N=…` line per member in id order, then `version=<hex>` (no
+/// final newline).
+pub fn dynamic_config(servers: &[ServerLine], version: i64) -> String {
+    let mut sorted: Vec<&ServerLine> = servers.iter().collect();
+    sorted.sort_by_key(|s| s.id);
+    let mut out = String::new();
+    for s in sorted {
+        out.push_str(&format!("server.{}={}\n", s.id, s.zookeeper_value()));
+    }
+    out.push_str(&format!("version={version:x}"));
+    out
 }
 
 /// Parses the value of a `server.N` key.
@@ -103,16 +139,16 @@ pub fn parse_server_line(id: u64, value: &str) -> Result<ServerLine, String> {
         Some("observer") => true,
         Some(other) => return Err(format!("unknown role {other:?} (participant or observer)")),
     };
-    let client_addr = match client {
-        None | Some("") => None,
+    let (client_addr, client_shown) = match client {
+        None | Some("") => (None, None),
         Some(c) if c.contains(':') => {
             let (h, p) = c.rsplit_once(':').unwrap_or((c, ""));
             port(p, "client")?;
-            Some(format!("{h}:{p}"))
+            (Some(format!("{h}:{p}")), Some(format!("{h}:{p}")))
         }
         Some(p) => {
             port(p, "client")?;
-            Some(format!("{host}:{p}"))
+            (Some(format!("{host}:{p}")), Some(format!("0.0.0.0:{p}")))
         }
     };
     Ok(ServerLine {
@@ -121,6 +157,7 @@ pub fn parse_server_line(id: u64, value: &str) -> Result<ServerLine, String> {
         election_port,
         observer,
         client_addr,
+        client_shown,
     })
 }
 
@@ -158,5 +195,21 @@ mod tests {
         assert!(parse_server_line(1, "zk1:2888").is_err());
         assert!(parse_server_line(1, "zk1:2888:3888:boss").is_err());
         assert!(parse_server_line(1, "zk1:x:3888").is_err());
+    }
+
+    #[test]
+    fn dynamic_config_as_zookeeper_writes_it() {
+        let lines = [
+            parse_server_line(3, "10.0.0.3:2888:3888:observer;10.0.0.3:2181").expect("valid"),
+            parse_server_line(1, "zk1:2888:3888").expect("valid"),
+            parse_server_line(2, "zk2:2889:3889:participant;2181").expect("valid"),
+        ];
+        assert_eq!(
+            dynamic_config(&lines, 0x1_0000_0003),
+            "server.1=zk1:2888:3888:participant\n\
+             server.2=zk2:2889:3889:participant;0.0.0.0:2181\n\
+             server.3=10.0.0.3:2888:3888:observer;10.0.0.3:2181\n\
+             version=100000003"
+        );
     }
 }
