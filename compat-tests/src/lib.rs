@@ -183,6 +183,15 @@ impl CorralEnsemble {
     /// # Panics
     /// If a member cannot start or the ensemble does not settle in 60 s.
     pub fn start(n: u64) -> Self {
+        Self::start_with(n, |_| {})
+    }
+
+    /// As [`CorralEnsemble::start`], with `tweak` applied to every
+    /// member's configuration.
+    ///
+    /// # Panics
+    /// If a member cannot start or the ensemble does not settle in 60 s.
+    pub fn start_with(n: u64, tweak: impl Fn(&mut server::Config)) -> Self {
         let root = tempfile::Builder::new()
             .prefix("corral-ensemble-")
             .tempdir()
@@ -203,6 +212,7 @@ impl CorralEnsemble {
             config.servers = lines.clone();
             let admin_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
             config.admin_addr = Some(admin_addr);
+            tweak(&mut config);
             admin.push(admin_addr);
             configs.push(config);
             ports.push(free_port());
@@ -273,6 +283,22 @@ impl CorralEnsemble {
         let m = CorralServer::start_with(self.configs[i].clone(), self.ports[i]);
         self.members[i] = Some(m);
         self.wait_serving();
+    }
+
+    /// Stops member `i` (its connections close).
+    pub fn stop(&mut self, i: usize) {
+        drop(self.members[i].take());
+    }
+
+    /// Starts a stopped member `i` again on its data, without waiting.
+    ///
+    /// # Panics
+    /// If it cannot start.
+    pub fn start_member(&mut self, i: usize) {
+        if self.members[i].is_none() {
+            let m = CorralServer::start_with(self.configs[i].clone(), self.ports[i]);
+            self.members[i] = Some(m);
+        }
     }
 
     /// The index of the current leader, if one is known.
@@ -406,6 +432,8 @@ pub struct ZooKeeperServer {
     addr: SocketAddr,
     dir: Option<TempDir>,
     child: ChildGuard,
+    /// The JVM's command line, to start it again on the same files.
+    launch: Vec<std::ffi::OsString>,
 }
 
 impl ZooKeeperServer {
@@ -467,7 +495,14 @@ impl ZooKeeperServer {
              admin.enableServer=false\n",
             data.display()
         );
+        // `-D…` lines are JVM system properties (some of ZooKeeper's
+        // settings, such as `readonlymode.enabled`, are read only there).
+        let mut props: Vec<String> = Vec::new();
         for line in extra_cfg {
+            if line.starts_with("-D") {
+                props.push((*line).to_owned());
+                continue;
+            }
             cfg.push_str(line);
             cfg.push('\n');
         }
@@ -505,29 +540,67 @@ impl ZooKeeperServer {
                 cp.push_str(&p);
             }
         }
-        let out = fs::File::create(root.join("zk.out")).map_err(|e| e.to_string())?;
+        let launch: Vec<std::ffi::OsString> = [
+            "-Xmx1000m".to_owned(),
+            "-XX:TieredStopAtLevel=1".to_owned(),
+            "-XX:+UseSerialGC".to_owned(),
+            "-cp".to_owned(),
+            cp,
+            "-Dznode.container.checkIntervalMs=1000".to_owned(),
+            format!("-Dlog4j.configuration=file:{}", log4j.display()),
+            format!("-Dzookeeper.log.dir={}", root.display()),
+            "-Dzookeeper.root.logger=INFO,FILE".to_owned(),
+            "-Dzookeeper.jmx.log4j.disable=true".to_owned(),
+        ]
+        .into_iter()
+        .chain(props)
+        .chain([
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain".to_owned(),
+            cfg_path.display().to_string(),
+        ])
+        .map(Into::into)
+        .collect();
+        let child = Self::launch(root, &launch)?;
+        Ok(ZooKeeperServer {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            dir: Some(dir),
+            child,
+            launch,
+        })
+    }
+
+    /// Starts the JVM with `args`, its output appended to `zk.out`.
+    fn launch(root: &Path, args: &[std::ffi::OsString]) -> Result<ChildGuard, String> {
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("zk.out"))
+            .map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = Command::new("/usr/bin/java")
-            .args(["-Xmx1000m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
-            .arg("-cp")
-            .arg(&cp)
-            .arg("-Dznode.container.checkIntervalMs=1000")
-            .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-            .arg(format!("-Dzookeeper.log.dir={}", root.display()))
-            .arg("-Dzookeeper.root.logger=INFO,FILE")
-            .arg("-Dzookeeper.jmx.log4j.disable=true")
-            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-            .arg(&cfg_path)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .map_err(|e| format!("spawn java: {e}"))?;
-        Ok(ZooKeeperServer {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-            dir: Some(dir),
-            child: ChildGuard::new(child, "reference ZooKeeper"),
-        })
+        Ok(ChildGuard::new(child, "reference ZooKeeper"))
+    }
+
+    /// Kills the server (its data stays).
+    pub fn stop(&mut self) {
+        self.child.kill();
+    }
+
+    /// Starts a stopped server again on its data and configuration,
+    /// without waiting for it.
+    ///
+    /// # Panics
+    /// If the JVM cannot be started.
+    pub fn start_again(&mut self) {
+        let root = self.dir.as_ref().map(|d| d.path().to_path_buf());
+        let root = root.expect("the server's directory");
+        self.child = Self::launch(&root, &self.launch).expect("restart the reference ZooKeeper");
     }
 
     /// Waits until the server answers `imok` and `srvr` reports a mode
@@ -616,9 +689,17 @@ impl ZooKeeperEnsemble {
     /// # Panics
     /// If they do not come up (after three tries with fresh ports).
     pub fn start(n: u64) -> Self {
+        Self::start_with(n, &[])
+    }
+
+    /// As [`ZooKeeperEnsemble::start`], with extra `zoo.cfg` lines.
+    ///
+    /// # Panics
+    /// If they do not come up (after three tries with fresh ports).
+    pub fn start_with(n: u64, extra_cfg: &[&str]) -> Self {
         let mut last_err = String::new();
         for _ in 0..3 {
-            match Self::try_start(n) {
+            match Self::try_start(n, extra_cfg) {
                 Ok(e) => return e,
                 Err(e) => last_err = e,
             }
@@ -626,7 +707,7 @@ impl ZooKeeperEnsemble {
         panic!("the reference ZooKeeper ensemble did not start: {last_err}");
     }
 
-    fn try_start(n: u64) -> Result<Self, String> {
+    fn try_start(n: u64, extra_cfg: &[&str]) -> Result<Self, String> {
         let lines: Vec<String> = (1..=n)
             .map(|id| format!("server.{id}=127.0.0.1:{}:{}", free_port(), free_port()))
             .collect();
@@ -642,6 +723,7 @@ impl ZooKeeperEnsemble {
                 format!("admin.serverPort={admin_port}"),
             ];
             cfg.extend(lines.iter().cloned());
+            cfg.extend(extra_cfg.iter().map(|l| (*l).to_owned()));
             let cfg: Vec<&str> = cfg.iter().map(String::as_str).collect();
             members.push(ZooKeeperServer::spawn_member(id, free_port(), &cfg)?);
             admin.push(SocketAddr::from((Ipv4Addr::LOCALHOST, admin_port)));

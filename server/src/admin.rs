@@ -209,7 +209,7 @@ fn run(core: &Core, typed: &str) -> Map<String, Value> {
         m.insert("error".into(), json!(format!("Unknown command: {typed}")));
         return m;
     };
-    if cmd.server_required && !core.serving() {
+    if cmd.server_required && !core.answering() {
         let mut m = Map::new();
         m.insert("command".into(), json!(typed));
         m.insert("error".into(), json!(NOT_SERVING.trim_end()));
@@ -380,7 +380,7 @@ fn fields(core: &Core, name: &str) -> Map<String, Value> {
             );
         }
         "is_read_only" => {
-            m.insert("read_only".into(), json!(false));
+            m.insert("read_only".into(), json!(core.read_only()));
         }
         "leader" => {
             if c.is_standalone() {

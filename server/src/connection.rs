@@ -235,6 +235,9 @@ async fn handshake(
     tx: &mpsc::UnboundedSender<Outgoing>,
 ) -> Option<SessionCtx> {
     if !core.serving() {
+        if core.read_only() {
+            return read_only_handshake(core, req, peer, conn_id, tx);
+        }
         // Not in touch with a quorum: ZooKeeper closes such connections
         // at once ("ZooKeeperServer not running"); the client tries the
         // next server.
@@ -296,9 +299,22 @@ async fn handshake(
         // Closed (expired) between the check and here.
         return None;
     }
+    attach(&mut st, session, tx, passwd, read_only)
+}
+
+/// Routes the session's traffic to this connection and answers the
+/// handshake.
+fn attach(
+    st: &mut crate::core::State,
+    session: SessionCtx,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+    passwd: Bytes,
+    read_only: Option<bool>,
+) -> Option<SessionCtx> {
+    let id = session.id;
     // A session that moves here leaves its old connection.
     let attached = Attached {
-        conn_id,
+        conn_id: session.conn_id,
         tx: tx.clone(),
         auth: session.auth().to_vec(),
     };
@@ -308,7 +324,8 @@ async fn handshake(
     // Watches belong to a connection (the client re-registers them with
     // setWatches when it reconnects).
     st.host.watches.remove_session(id);
-    st.host.touch(id, timeout);
+    st.host.touch(id, session.timeout);
+    let timeout_ms = i32::try_from(session.timeout.as_millis()).unwrap_or(i32::MAX);
     let _ = tx.send(Outgoing::Connect(ConnectResponse {
         protocol_version: 0,
         time_out: timeout_ms,
@@ -318,9 +335,75 @@ async fn handshake(
     }));
     debug!(
         session_id = format_args!("0x{id:x}"),
-        timeout_ms, "session established"
+        timeout_ms,
+        read_only = session.read_only,
+        "session established"
     );
     Some(session)
+}
+
+/// The handshake of a member in read-only mode, as ZooKeeper's
+/// `ReadOnlyZooKeeperServer` answers it: only a client that asked for a
+/// read-only session is let in; a new session is a local one (with
+/// `localSessionsEnabled`, as ZooKeeper 3.8 requires), known to this
+/// member alone; a local one resumes with its password; any other session
+/// is answered as expired, as ZooKeeper 3.8's read-only server answers a
+/// global session ("Invalid session …, probably expired"), so the client
+/// starts a new, read-only one.
+fn read_only_handshake(
+    core: &Core,
+    req: &ConnectRequest,
+    peer: SocketAddr,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> Option<SessionCtx> {
+    if req.read_only != Some(true) {
+        debug!("read-only mode: refusing a read-write client");
+        return None;
+    }
+    let timeout = negotiate_timeout(&core.config, req.time_out);
+    let mut st = core.lock();
+    if req.last_zxid_seen > st.tree.last_zxid() {
+        info!(
+            client_zxid = req.last_zxid_seen,
+            our_zxid = st.tree.last_zxid(),
+            "refusing a client that has seen a newer zxid"
+        );
+        return None;
+    }
+    let (id, passwd) = if req.session_id == 0 {
+        if !core.config.local_sessions_enabled {
+            info!("read-only mode: a new session needs localSessionsEnabled=true; closing");
+            return None;
+        }
+        let mut pw = [0u8; 16];
+        rand::rng().fill_bytes(&mut pw);
+        let id = st.host.next_session_id();
+        let pw = Bytes::copy_from_slice(&pw);
+        st.host.local_sessions.insert(id, pw.clone());
+        (id, pw)
+    } else {
+        match st.host.local_sessions.get(&req.session_id) {
+            Some(pw) if *pw == req.passwd => (req.session_id, pw.clone()),
+            _ => {
+                info!(
+                    session_id = format_args!("0x{:x}", req.session_id),
+                    "read-only mode: not a session of this member; answered as expired"
+                );
+                let _ = tx.send(Outgoing::Connect(ConnectResponse {
+                    protocol_version: 0,
+                    time_out: 0,
+                    session_id: 0,
+                    passwd: Bytes::from_static(&[0; 16]),
+                    read_only: Some(true),
+                }));
+                return None;
+            }
+        }
+    };
+    let mut session = SessionCtx::new(id, timeout, conn_id, peer);
+    session.read_only = true;
+    attach(&mut st, session, tx, passwd, Some(true))
 }
 
 /// Forgets this connection as its session's route (unless a newer one took

@@ -16,7 +16,7 @@ use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use consensus::{NodeConfig, NodeId, Peer, Proposal, Proposer, Raft, Replica, SharedReplica};
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, Perms, xid};
@@ -92,6 +92,10 @@ pub(crate) struct ServerHost {
     next_session_id: i64,
     /// Quota limits passed by writes proposed here.
     pub quota: QuotaReport,
+    /// The sessions a read-only member created (ZooKeeper's local
+    /// sessions): known here only, never replicated, gone when read-only
+    /// mode ends. Id → password.
+    pub local_sessions: HashMap<i64, Bytes>,
 }
 
 /// What this member saw of quota limits being passed (`enforceQuota`):
@@ -178,6 +182,17 @@ impl ServerHost {
             .collect();
         v.sort_unstable();
         v
+    }
+}
+
+/// Forgets a read-only session: its connection closes, its watches and
+/// timer go.
+fn end_local_session(host: &mut ServerHost, session: i64) {
+    host.deadlines.remove(&session);
+    host.touched.remove(&session);
+    host.watches.remove_session(session);
+    if let Some(conn) = host.attached.remove(&session) {
+        let _ = conn.tx.send(Outgoing::Close);
     }
 }
 
@@ -295,6 +310,10 @@ pub(crate) struct Core {
     /// Whether clients are served: always for a standalone server; for a
     /// member of an ensemble, while it is in touch with a quorum.
     serving: AtomicBool,
+    /// Read-only mode (`readonlymode.enabled`): a member out of touch
+    /// with the quorum serves read-only sessions (ZooKeeper's
+    /// `ReadOnlyZooKeeperServer`). Never true while `serving` is.
+    read_only: AtomicBool,
     /// Members to add as non-voting learners (`:observer` lines).
     pub observers: BTreeMap<NodeId, Peer>,
     /// Prometheus metrics of the request path.
@@ -375,6 +394,7 @@ impl Core {
             report_touches: !config.is_standalone(),
             next_session_id: initial_session_id(config.server_id),
             quota: QuotaReport::default(),
+            local_sessions: HashMap::new(),
         };
         let log_dir = config
             .data_log_dir
@@ -445,6 +465,7 @@ impl Core {
             raft_stopped: started.stopped,
             replica: started.replica,
             serving: AtomicBool::new(standalone),
+            read_only: AtomicBool::new(false),
             observers,
             metrics,
             write_metrics,
@@ -505,6 +526,55 @@ impl Core {
         }
     }
 
+    /// Whether this member is in read-only mode.
+    pub(crate) fn read_only(&self) -> bool {
+        self.read_only.load(Ordering::Acquire)
+    }
+
+    /// Whether clients get answers at all: serving, or read-only.
+    pub(crate) fn answering(&self) -> bool {
+        self.serving() || self.read_only()
+    }
+
+    /// Enters or leaves read-only mode. Leaving ends every read-only
+    /// session and closes its connection, as ZooKeeper shuts its
+    /// read-only server down once a quorum is back; the clients look for
+    /// a read-write server.
+    pub(crate) fn set_read_only(&self, read_only: bool) {
+        if self.read_only.swap(read_only, Ordering::AcqRel) == read_only {
+            return;
+        }
+        if read_only {
+            tracing::warn!("no quorum: serving read-only sessions (readonlymode.enabled)");
+            return;
+        }
+        tracing::info!("read-only mode over: closing read-only sessions");
+        let mut st = self.lock();
+        let host = &mut st.host;
+        let local: Vec<i64> = host.local_sessions.drain().map(|(id, _)| id).collect();
+        for session in local {
+            end_local_session(host, session);
+        }
+    }
+
+    /// Ends read-only sessions whose client has been away for longer than
+    /// their timeout.
+    pub(crate) fn expire_local_sessions(&self) {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let host = &mut st.host;
+        let expired: Vec<i64> = host
+            .local_sessions
+            .keys()
+            .filter(|s| host.deadlines.get(s).is_none_or(|d| *d <= now))
+            .copied()
+            .collect();
+        for session in expired {
+            host.local_sessions.remove(&session);
+            end_local_session(host, session);
+        }
+    }
+
     /// Whether this server leads the ensemble.
     pub(crate) fn is_leader(&self) -> bool {
         let m = self.raft.metrics();
@@ -559,6 +629,9 @@ impl Core {
     pub(crate) fn mode(&self) -> &'static str {
         if self.config.is_standalone() {
             return "standalone";
+        }
+        if self.read_only() {
+            return "read-only";
         }
         match self.raft.metrics().borrow().state {
             consensus::openraft::ServerState::Leader => "leader",

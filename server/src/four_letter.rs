@@ -41,10 +41,11 @@ pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
             word.name()
         );
     }
-    let serving = core.serving();
+    let serving = core.answering();
     match word {
         // ZooKeeper answers imok whatever its state.
         W::Ruok => "imok".to_owned(),
+        W::Isro if core.read_only() => "ro".to_owned(),
         W::Isro if !serving => "null".to_owned(),
         W::Isro => "rw".to_owned(),
         W::Envi => envi(),

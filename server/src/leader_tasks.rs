@@ -168,6 +168,10 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_ok: Option<Instant> = None;
+    // ZooKeeper starts its read-only server this long after it began
+    // looking for a quorum (QuorumPeer: "lower-bound grace period").
+    let read_only_delay = core.config.tick_time.max(Duration::from_secs(2));
+    let mut out_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -213,7 +217,20 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         if ok {
             last_ok = Some(Instant::now());
         }
-        core.set_serving(last_ok.is_some_and(|t| t.elapsed() <= limit));
+        let serving = last_ok.is_some_and(|t| t.elapsed() <= limit);
+        if core.config.read_only_mode {
+            if serving {
+                out_since = None;
+                core.set_read_only(false);
+            } else {
+                let since = *out_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= read_only_delay {
+                    core.set_read_only(true);
+                }
+                core.expire_local_sessions();
+            }
+        }
+        core.set_serving(serving);
     }
 }
 

@@ -76,7 +76,11 @@ pub(crate) fn serve(
     header: &RequestHeader,
     body: &Bytes,
 ) -> Step {
-    match serve_locally(core, session, tx, header, body) {
+    let served = serve_locally(core, session, tx, header, body);
+    if session.read_only {
+        return read_only(core, session, tx, header.xid, served);
+    }
+    match served {
         Served::Done(next) => Step::Done(next),
         Served::Propose(Write::Op(op)) => Step::Propose {
             op,
@@ -87,6 +91,28 @@ pub(crate) fn serve(
             then: Next::Close,
         },
         Served::Sync(path) => Step::Sync(path),
+    }
+}
+
+/// A read-only session's request (`ReadOnlyRequestProcessor`): reads as
+/// anywhere; writes and `sync` answered NOTREADONLY; `closeSession` ends
+/// the local session here, without Raft.
+fn read_only(core: &Core, session: &SessionCtx, tx: &Outbound, xid: i32, served: Served) -> Step {
+    let mut st = core.lock();
+    let last = st.tree.last_zxid();
+    match served {
+        Served::Done(next) => Step::Done(next),
+        Served::Propose(Write::Close(_)) => {
+            st.host.local_sessions.remove(&session.id);
+            st.host.deadlines.remove(&session.id);
+            st.host.watches.remove_session(session.id);
+            reply(tx, xid, last, Ok(Response::Empty));
+            Step::Done(Next::Close)
+        }
+        Served::Propose(Write::Op(_)) | Served::Sync(_) => {
+            reply(tx, xid, last, Err(ErrorCode::NotReadOnly));
+            Step::Done(Next::Continue)
+        }
     }
 }
 

@@ -23,6 +23,9 @@ pub(crate) struct SessionCtx {
     pub conn_id: u64,
     /// Authenticated ids, in ZooKeeper's iteration order.
     auth: Vec<Id>,
+    /// A read-only member's local session: reads only (writes and `sync`
+    /// are NOTREADONLY), known to this member alone.
+    pub read_only: bool,
 }
 
 /// Java's `String.hashCode` over UTF-16 code units.
@@ -50,6 +53,7 @@ impl SessionCtx {
             timeout,
             conn_id,
             auth: Vec::new(),
+            read_only: false,
         };
         s.add_auth(Id::new("ip", peer.ip().to_string()));
         s

@@ -93,6 +93,15 @@ pub struct Config {
     /// leader (read index), making reads linearizable rather than
     /// ZooKeeper's sequentially consistent (`corral.linearizableReads`).
     pub linearizable_reads: bool,
+    /// ZooKeeper's `readonlymode.enabled` (a `-D` property for ZooKeeper,
+    /// a key here): a member cut off from the quorum serves reads to
+    /// clients that asked for read-only sessions.
+    pub read_only_mode: bool,
+    /// ZooKeeper's `localSessionsEnabled`. ZooKeeper 3.8 creates a
+    /// read-only member's sessions only as local sessions, so read-only
+    /// mode needs it; sessions on a read-write member stay global in
+    /// Corral (they survive a move to another member).
+    pub local_sessions_enabled: bool,
     /// Corral's own (`corral.existsAclCheck`): whether `exists` needs READ
     /// on a node that exists. `true` is ZooKeeper 3.7.3, 3.8.4 and 3.9.2
     /// onwards (ZOOKEEPER-2590, a security fix); `false` answers as 3.5.0
@@ -166,6 +175,8 @@ impl Config {
             init_limit: 10,
             linearizable_reads: false,
             exists_acl_check: true,
+            read_only_mode: false,
+            local_sessions_enabled: false,
             admin_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_ADMIN_PORT))),
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             initial_configuration: None,
@@ -325,6 +336,21 @@ impl Config {
                             );
                         }
                     }
+                    "readonlymode.enabled" | "zookeeper.readonlymode.enabled" => {
+                        c.read_only_mode = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "localSessionsEnabled" => {
+                        c.local_sessions_enabled =
+                            value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "localSessionsUpgradingEnabled" => {
+                        value.parse::<bool>().map_err(|_| bad("true or false"))?;
+                        info!(
+                            key,
+                            value,
+                            "accepted: a read-write member's sessions are global in Corral, so none needs upgrading"
+                        );
+                    }
                     "corral.existsAclCheck" => {
                         c.exists_acl_check = value.parse().map_err(|_| bad("true or false"))?;
                     }
@@ -345,9 +371,6 @@ impl Config {
                     | "electionAlg"
                     | "leaderServes"
                     | "cnxTimeout"
-                    | "localSessionsEnabled"
-                    | "localSessionsUpgradingEnabled"
-                    | "readonlymode.enabled"
                     | "secureClientPort"
                     | "portUnification"
                     | "serverCnxnFactory" => {
@@ -587,6 +610,13 @@ mod tests {
         assert!(!c.enforce_quota);
         let c = load("zookeeper.enforceQuota=true\n", |_| {}).expect("valid");
         assert!(c.enforce_quota);
+        assert!(!c.read_only_mode && !c.local_sessions_enabled);
+        let c = load(
+            "readonlymode.enabled=true\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert!(c.read_only_mode && c.local_sessions_enabled);
     }
 
     #[test]
