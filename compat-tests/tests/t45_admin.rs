@@ -70,13 +70,17 @@ fn admin_commands_answer_zookeepers_json() {
             .collect()
     };
     let ours = listed(corral_admin);
-    let theirs = listed(zk_admin);
-    assert!(ours.len() >= 18, "Corral lists {ours:?}");
+    let mut theirs = listed(zk_admin);
+    // ZooKeeper 3.9's additions (the reference is 3.8).
+    theirs.extend(["snapshot".to_owned(), "restore".to_owned()]);
+    assert!(ours.len() >= 28, "Corral lists {ours:?}");
     assert!(
         ours.is_subset(&theirs),
         "not ZooKeeper's: {:?}",
         ours.difference(&theirs)
     );
+    // Every command of ZooKeeper's is served.
+    assert_eq!(ours, theirs, "Corral lists {ours:?}, ZooKeeper {theirs:?}");
 
     // Every command, by name and by alias: the same shape.
     let names = [
@@ -97,6 +101,11 @@ fn admin_commands_answer_zookeepers_json() {
         ("watches_by_path", "wchp"),
         ("connection_stat_reset", "crst"),
         ("stat_reset", "srst"),
+        ("get_trace_mask", "gtmk"),
+        ("last_snapshot", "lsnp"),
+        ("observers", "obsr"),
+        ("observer_connection_stat_reset", "orst"),
+        ("zabstate", "zabstate"),
     ];
     for (name, alias) in names {
         for typed in [name, alias] {
@@ -129,6 +138,66 @@ fn admin_commands_answer_zookeepers_json() {
     assert_eq!(command(corral_admin, "isro"), command(zk_admin, "isro"));
     assert_eq!(command(corral_admin, "ruok"), command(zk_admin, "ruok"));
     assert_eq!(command(corral_admin, "nope"), command(zk_admin, "nope"));
+    assert_eq!(command(corral_admin, "gtmk"), command(zk_admin, "gtmk"));
+    assert_eq!(
+        command(corral_admin, "zabstate"),
+        command(zk_admin, "zabstate")
+    );
+    assert_eq!(command(corral_admin, "obsr"), command(zk_admin, "obsr"));
+    // set_trace_mask: the same refusal without its argument, then set and
+    // read back.
+    assert_eq!(
+        command(corral_admin, "set_trace_mask"),
+        command(zk_admin, "set_trace_mask")
+    );
+    for a in [corral_admin, zk_admin] {
+        let (_, body) = http_get(a, "/commands/stmk?traceMask=42").expect("stmk");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["tracemask"], 42, "{body}");
+        assert_eq!(command(a, "gtmk")["tracemask"], 42);
+    }
+    // hash: ZooKeeper lists a digest every 128 transactions (none yet on
+    // the reference); Corral gives the digest at its last zxid.
+    assert_eq!(command(zk_admin, "hash")["digests"], serde_json::json!([]));
+    let h = command(corral_admin, "hash");
+    let d = &h["digests"][0];
+    assert!(
+        d["zxid"].is_i64() && d["digest"].is_i64() && d["digest_version"] == 2,
+        "{h}"
+    );
+    // The four-letter word gives the same digest, as ZooKeeper's lines
+    // `<zxid hex>: <digest>`.
+    let word = compat_tests::four_letter(corral.addr(), "hash").expect("hash");
+    assert_eq!(
+        word,
+        format!(
+            "{:x}: {}\n",
+            d["zxid"].as_i64().unwrap_or(-1),
+            d["digest"].as_i64().unwrap_or(-1)
+        )
+    );
+    // system_properties: the keys both have, where the values are facts of
+    // the same machine and configuration.
+    let (a, b) = (
+        command(corral_admin, "system_properties"),
+        command(zk_admin, "system_properties"),
+    );
+    for k in [
+        "os.name",
+        "os.arch",
+        "file.separator",
+        "path.separator",
+        "user.name",
+        "user.home",
+        "os.version",
+        "zookeeper.extendedTypesEnabled",
+        "zookeeper.admin.enableServer",
+    ] {
+        assert_eq!(
+            a[k], b[k],
+            "system_properties {k}: Corral {a}\nZooKeeper {b}"
+        );
+    }
 
     // monitor: each of Corral's keys is one of ZooKeeper's, same type.
     let a = command(corral_admin, "monitor");

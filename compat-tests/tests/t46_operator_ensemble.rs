@@ -125,6 +125,9 @@ fn ensemble_operator_surface_matches_zookeepers() {
             "is_read_only",
             "connections",
             "ruok",
+            "zabstate",
+            "observers",
+            "last_snapshot",
         ] {
             let (a, b) = (admin_command(c_admin, name), admin_command(z_admin, name));
             println!("{role} {name}:\n  Corral    {a}\n  ZooKeeper {b}");
@@ -139,6 +142,13 @@ fn ensemble_operator_surface_matches_zookeepers() {
             admin_command(z_admin, "leader"),
         );
         assert_eq!(a["is_leader"], b["is_leader"], "{role}: leader.is_leader");
+        let (a, b) = (
+            admin_command(c_admin, "zabstate"),
+            admin_command(z_admin, "zabstate"),
+        );
+        for k in ["is_leader", "voting", "zabstate"] {
+            assert_eq!(a[k], b[k], "{role}: zabstate.{k}");
+        }
         assert_monitor_subset(
             &admin_command(c_admin, "monitor"),
             &admin_command(z_admin, "monitor"),

@@ -25,7 +25,7 @@ use openraft::{
     Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta, StorageError,
     StorageIOError, StoredMembership,
 };
-use storage::{ApplyOutcome, Durability, Store, Tree, TreeConfig};
+use storage::{ApplyOutcome, CommandOp, Durability, Store, Tree, TreeConfig};
 
 use crate::{Applied, NodeId, Peer, Proposal, TypeConfig, next_zxid};
 
@@ -114,6 +114,10 @@ pub struct Replica<H> {
     snap_dir: PathBuf,
     /// The file a snapshot from the leader is being received into.
     receiving: Option<PathBuf>,
+    /// The zxid and time (seconds since the epoch) of the last snapshot
+    /// built, installed or restored here, or of the state loaded at start
+    /// (ZooKeeper's `last_snapshot`).
+    pub last_snapshot: Option<(i64, i64)>,
 }
 
 /// The replica behind its lock. Lock rule: never held across `.await`.
@@ -121,6 +125,13 @@ pub type SharedReplica<H> = Arc<Mutex<Replica<H>>>;
 
 const APPLIED_KEY: &str = "raft.applied";
 const MEMBERSHIP_KEY: &str = "raft.membership";
+
+/// Seconds since the epoch (ZooKeeper's snapshot timestamps).
+fn unix_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 fn io_err(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
@@ -154,7 +165,9 @@ impl<H: Host> Replica<H> {
             Some(v) => postcard::from_bytes(&v).map_err(corrupt)?,
             None => StoredMembership::default(),
         };
+        let last_snapshot = Some((tree.last_zxid(), unix_secs()));
         Ok(Arc::new(Mutex::new(Replica {
+            last_snapshot,
             snapshot_builds: Timings::default(),
             snapshot_installs: Timings::default(),
             since_snapshot: 0,
@@ -170,6 +183,12 @@ impl<H: Host> Replica<H> {
             snap_dir,
             receiving: None,
         })))
+    }
+
+    /// A consistent view of the stored tree (an instant, under the lock),
+    /// to write a snapshot from outside it.
+    pub fn store_view(&self) -> storage::StoreView {
+        self.store.view()
     }
 
     /// The last applied log id.
@@ -226,6 +245,7 @@ impl<H: Host> RaftSnapshotBuilder<TypeConfig> for StateMachine<H> {
         let started = std::time::Instant::now();
         let (view, meta, path) = {
             let mut r = lock(&self.replica);
+            r.last_snapshot = Some((r.tree.last_zxid(), unix_secs()));
             r.snapshot_seq += 1;
             let snapshot_id = match r.last_applied {
                 Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, r.snapshot_seq),
@@ -298,7 +318,22 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                     for proposal in &batch.0 {
                         let at = next_zxid(entry.log_id.leader_id.term, r.tree.last_zxid());
                         let outcome = storage::apply(&mut r.tree, &proposal.command, at);
+                        let restored = matches!(proposal.command.op, CommandOp::Restore { .. })
+                            && outcome.result.is_ok();
                         r.host.applied(&r.tree, at, proposal, outcome);
+                        if restored {
+                            // A new tree: what the host kept about the old
+                            // one (watches, connections) goes, as after an
+                            // installed snapshot.
+                            tracing::warn!(
+                                zxid = at,
+                                znodes = r.tree.node_count(),
+                                sessions = r.tree.sessions().len(),
+                                "tree restored from a snapshot"
+                            );
+                            r.last_snapshot = Some((r.tree.last_zxid(), unix_secs()));
+                            r.host.reset(&r.tree);
+                        }
                     }
                     r.since_snapshot += batch.0.len() as u64;
                     // As ZooKeeper's SyncRequestProcessor: counted and reset
@@ -399,6 +434,7 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                 )
                 .map_err(|e| e.to_string())?;
             r.tree = tree;
+            r.last_snapshot = Some((r.tree.last_zxid(), unix_secs()));
             r.host.reset(&r.tree);
             let ms = ms_since(started);
             r.snapshot_installs.add(ms);

@@ -18,10 +18,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -55,6 +56,56 @@ const COMMANDS: &[Command] = &[
         name: "connections",
         aliases: &["cons"],
         server_required: true,
+    },
+    Command {
+        name: "get_trace_mask",
+        aliases: &["gtmk"],
+        server_required: false,
+    },
+    Command {
+        name: "hash",
+        aliases: &[],
+        server_required: true,
+    },
+    Command {
+        name: "last_snapshot",
+        aliases: &["lsnp"],
+        server_required: true,
+    },
+    Command {
+        name: "observer_connection_stat_reset",
+        aliases: &["orst"],
+        server_required: true,
+    },
+    Command {
+        name: "observers",
+        aliases: &["obsr"],
+        server_required: true,
+    },
+    Command {
+        name: "restore",
+        aliases: &["rest"],
+        server_required: true,
+    },
+    Command {
+        name: "set_trace_mask",
+        aliases: &["stmk"],
+        server_required: false,
+    },
+    Command {
+        name: "snapshot",
+        aliases: &["snap"],
+        server_required: true,
+    },
+    Command {
+        name: "system_properties",
+        aliases: &["sysp"],
+        server_required: false,
+    },
+    Command {
+        name: "zabstate",
+        aliases: &[],
+        server_required: false,
     },
     Command {
         name: "dirs",
@@ -138,7 +189,8 @@ pub(crate) fn admin_router(core: Arc<Core>) -> Router {
     Router::new()
         .route("/commands", get(listing))
         .route("/commands/", get(listing))
-        .route("/commands/{*name}", get(command))
+        .route("/commands/{*name}", get(command).post(command_post))
+        .layer(DefaultBodyLimit::max(crate::admin_ops::MAX_RESTORE_BYTES))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .with_state(core)
@@ -167,9 +219,12 @@ pub(crate) async fn serve(
         }
     };
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "{what} listening");
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    if let Err(e) = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
     {
         tracing::warn!(error = %e, "{what} stopped");
     }
@@ -185,21 +240,85 @@ async fn listing() -> String {
         .collect()
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let text = serde_json::to_string_pretty(body).unwrap_or_else(|_| {
         "{\"error\": \"Exception writing command response to JSON\"}".to_owned()
     });
     (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-/// `GET /commands/<name>`: always 200 with JSON, errors included.
-async fn command(State(core): State<Arc<Core>>, Path(name): Path<String>) -> Response {
-    json_response(StatusCode::OK, &Value::Object(run(&core, &name)))
+/// `key=value` pairs of a query string (the commands' arguments take no
+/// escaping: numbers and booleans).
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (p.to_owned(), String::new()),
+        })
+        .collect()
+}
+
+/// The command a typed name or alias names.
+fn lookup(typed: &str) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.name == typed || c.aliases.contains(&typed))
+}
+
+/// `GET /commands/<name>`: JSON, with status 200 for every command but
+/// `snapshot` (its own codes and a byte stream) and `restore` (POST
+/// only: 405).
+async fn command(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let kwargs = query_pairs(query.as_deref());
+    match lookup(&name).map(|c| c.name) {
+        Some("snapshot") if core.answering() => {
+            crate::admin_ops::snapshot(&core, "snapshot", &kwargs, &headers, peer.ip()).await
+        }
+        Some("restore") => {
+            let mut m = Map::new();
+            m.insert("command".into(), json!("restore"));
+            m.insert("error".into(), json!("restore is a POST command"));
+            json_response(StatusCode::METHOD_NOT_ALLOWED, &Value::Object(m))
+        }
+        _ => json_response(StatusCode::OK, &Value::Object(run(&core, &name, &kwargs))),
+    }
+}
+
+/// `POST /commands/<name>`: `restore`, with the snapshot as the body.
+async fn command_post(
+    State(core): State<Arc<Core>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: bytes::Bytes,
+) -> Response {
+    match lookup(&name).map(|c| c.name) {
+        Some("restore") if core.answering() => {
+            crate::admin_ops::restore(&core, "restore", &headers, peer.ip(), body).await
+        }
+        Some("restore") => json_response(StatusCode::OK, &Value::Object(run(&core, &name, &[]))),
+        Some(other) => {
+            let mut m = Map::new();
+            m.insert("command".into(), json!(other));
+            m.insert("error".into(), json!(format!("{other} is a GET command")));
+            json_response(StatusCode::METHOD_NOT_ALLOWED, &Value::Object(m))
+        }
+        None => json_response(StatusCode::OK, &Value::Object(run(&core, &name, &[]))),
+    }
 }
 
 /// The response map of command `typed` (a name or an alias): its fields,
 /// then `command` and `error` (`CommandResponse.toMap`).
-fn run(core: &Core, typed: &str) -> Map<String, Value> {
+fn run(core: &Core, typed: &str, kwargs: &[(String, String)]) -> Map<String, Value> {
     let Some(cmd) = COMMANDS
         .iter()
         .find(|c| c.name == typed || c.aliases.contains(&typed))
@@ -215,12 +334,173 @@ fn run(core: &Core, typed: &str) -> Map<String, Value> {
         m.insert("error".into(), json!(NOT_SERVING.trim_end()));
         return m;
     }
-    let mut m = fields(core, cmd.name);
+    let mut m = fields(core, cmd.name, kwargs);
     m.insert("command".into(), json!(cmd.name));
     if !m.contains_key("error") {
         m.insert("error".into(), Value::Null);
     }
     m
+}
+
+/// `system_properties`: Corral is no JVM, so these are the settings it
+/// honours under the names ZooKeeper reads them from (`zookeeper.*`
+/// properties, the zoo.cfg keys ZooKeeper turns into properties), and the
+/// process facts Java reports (`os.*`, `user.*`, separators), sorted.
+fn system_properties(core: &Core) -> BTreeMap<String, String> {
+    let c = &core.config;
+    let mut p = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        p.insert(k.to_owned(), v);
+    };
+    put("file.separator", "/".into());
+    put("line.separator", "\n".into());
+    put("path.separator", ":".into());
+    put(
+        "os.name",
+        match std::env::consts::OS {
+            "linux" => "Linux".into(),
+            other => other.into(),
+        },
+    );
+    put(
+        "os.arch",
+        match std::env::consts::ARCH {
+            "x86_64" => "amd64".into(),
+            other => other.into(),
+        },
+    );
+    if let Ok(dir) = std::env::current_dir() {
+        put("user.dir", dir.display().to_string());
+    }
+    if let Ok(v) = std::env::var("HOME") {
+        put("user.home", v);
+    }
+    if let Some(name) = user_name() {
+        put("user.name", name);
+    }
+    if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        put("os.version", release.trim().to_owned());
+    }
+    put("corral.version", env!("CARGO_PKG_VERSION").into());
+    put(
+        "znode.container.checkIntervalMs",
+        c.container_check_interval.as_millis().to_string(),
+    );
+    put("jute.maxbuffer", c.max_frame_len.to_string());
+    put("readonlymode.enabled", c.read_only_mode.to_string());
+    put(
+        "zookeeper.extendedTypesEnabled",
+        c.extended_types_enabled.to_string(),
+    );
+    put("zookeeper.enforceQuota", c.enforce_quota.to_string());
+    put(
+        "zookeeper.4lw.commands.whitelist",
+        c.four_letter_whitelist
+            .as_ref()
+            .map_or("*".to_owned(), |w| {
+                w.iter().cloned().collect::<Vec<_>>().join(",")
+            }),
+    );
+    put(
+        "zookeeper.admin.enableServer",
+        c.admin_addr.is_some().to_string(),
+    );
+    if let Some(a) = c.admin_addr {
+        put("zookeeper.admin.serverAddress", a.ip().to_string());
+        put("zookeeper.admin.serverPort", a.port().to_string());
+    }
+    put(
+        "zookeeper.admin.rateLimiterIntervalInMS",
+        c.admin_rate_limit_interval.as_millis().to_string(),
+    );
+    put(
+        "zookeeper.admin.snapshot.enabled",
+        c.admin_snapshot_enabled.to_string(),
+    );
+    put(
+        "zookeeper.admin.restore.enabled",
+        c.admin_restore_enabled.to_string(),
+    );
+    p
+}
+
+/// The process's user name, as Java's `user.name` finds it: the password
+/// entry of its uid (`/proc/self/status`, `/etc/passwd`), else `$USER`.
+fn user_name() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok();
+    let uid = status.as_deref().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+    });
+    let from_passwd = uid.and_then(|uid| {
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+            p.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)? == uid).then(|| name.to_owned())
+            })
+        })
+    });
+    from_passwd.or_else(|| std::env::var("USER").ok())
+}
+
+/// ZooKeeper's `MultipleAddresses` as Jackson writes it, for one address.
+fn multiple_addresses(host: &str, port: &str) -> Value {
+    let addr = format!("{host}:{port}");
+    let port_num: u64 = port.parse().unwrap_or(0);
+    json!({
+        "empty": false,
+        "all_addresses": [addr],
+        "all_reachable_addresses": [addr],
+        "one": addr,
+        "reachable_address": addr,
+        "wildcard_addresses": [format!("0.0.0.0:{port}")],
+        "all_ports": [port_num],
+        "all_host_strings": [host],
+        "all_reachable_addresses_or_all": [addr],
+        "reachable_or_one": addr,
+    })
+}
+
+/// `zabstate`: on a member of an ensemble, ZooKeeper's fields with the
+/// Raft state behind them (`broadcast` while serving, `election`
+/// otherwise; the zxid's epoch is the Raft term); standalone, only
+/// `voting` false and an empty state, as ZooKeeper's.
+fn zabstate(core: &Core, m: &mut Map<String, Value>) {
+    let c = &core.config;
+    let me = c.servers.iter().find(|s| u64::from(c.server_id) == s.id);
+    let Some(me) = me.filter(|_| !c.is_standalone()) else {
+        m.insert("voting".into(), json!(false));
+        m.insert("zabstate".into(), json!(""));
+        return;
+    };
+    let (host, quorum_port) = me
+        .quorum_addr
+        .rsplit_once(':')
+        .unwrap_or((&me.quorum_addr, "0"));
+    let zxid = core.lock().tree.last_zxid();
+    m.insert("myid".into(), json!(me.id));
+    m.insert("is_leader".into(), json!(core.is_leader()));
+    m.insert(
+        "quorum_address".into(),
+        multiple_addresses(host, quorum_port),
+    );
+    m.insert(
+        "election_address".into(),
+        multiple_addresses(host, &me.election_port.to_string()),
+    );
+    m.insert("client_address".into(), json!(c.client_addr.to_string()));
+    m.insert("voting".into(), json!(!me.observer));
+    m.insert("last_zxid".into(), json!(format!("0x{zxid:x}")));
+    m.insert("zab_epoch".into(), json!(zxid >> 32));
+    m.insert("zab_counter".into(), json!(zxid & 0xffff_ffff));
+    let state = if core.serving() {
+        "broadcast"
+    } else {
+        "election"
+    };
+    m.insert("zabstate".into(), json!(state));
 }
 
 fn mon_json(v: &MonValue) -> Value {
@@ -295,7 +575,7 @@ fn connection_lists(core: &Core, full: bool, m: &mut Map<String, Value>) {
     m.insert("secure_connections".into(), json!([]));
 }
 
-fn fields(core: &Core, name: &str) -> Map<String, Value> {
+fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, Value> {
     let c = &core.config;
     let mut m = Map::new();
     let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -382,6 +662,81 @@ fn fields(core: &Core, name: &str) -> Map<String, Value> {
         "is_read_only" => {
             m.insert("read_only".into(), json!(core.read_only()));
         }
+        "get_trace_mask" => {
+            let mask = core.admin.trace_mask.load(Ordering::Relaxed);
+            m.insert("tracemask".into(), json!(mask));
+        }
+        "set_trace_mask" => match kwargs.iter().find(|(k, _)| k == "traceMask") {
+            None => {
+                m.insert(
+                    "error".into(),
+                    json!("setTraceMask requires long traceMask argument"),
+                );
+            }
+            Some((_, v)) => match v.parse::<i64>() {
+                Ok(mask) => {
+                    core.admin.trace_mask.store(mask, Ordering::Relaxed);
+                    m.insert("tracemask".into(), json!(mask));
+                }
+                Err(_) => {
+                    m.insert(
+                        "error".into(),
+                        json!(format!(
+                            "setTraceMask requires long traceMask argument, got {v}"
+                        )),
+                    );
+                }
+            },
+        },
+        "hash" => {
+            // ZooKeeper keeps a digest every 128 transactions; Corral
+            // computes the tree's digest when asked, at the last zxid.
+            let st = core.lock();
+            let digest = storage::digest::tree_digest(&st.tree);
+            m.insert(
+                "digests".into(),
+                json!([{
+                    "zxid": st.tree.last_zxid(),
+                    "digest_version": storage::digest::DIGEST_VERSION,
+                    "digest": digest,
+                }]),
+            );
+        }
+        "last_snapshot" => {
+            let (zxid, secs) = core.lock().last_snapshot.unwrap_or((-1, -1));
+            m.insert("zxid".into(), json!(format!("{:x}", zxid)));
+            m.insert("timestamp".into(), json!(secs));
+        }
+        "observer_connection_stat_reset" => {}
+        "observers" => {
+            // The leader's observers (Raft learners), each with what
+            // Corral knows of it: ZooKeeper's per-learner packet counters
+            // are not kept.
+            let mut list = Vec::new();
+            if core.is_leader() {
+                for s in c.servers.iter().filter(|s| s.observer) {
+                    list.push(json!({
+                        "remote_socket_address": s.quorum_addr,
+                        "sid": s.id,
+                    }));
+                }
+            }
+            m.insert(
+                "synced_observers".into(),
+                json!(if core.is_leader() {
+                    core.raft_view().synced_observers
+                } else {
+                    0
+                }),
+            );
+            m.insert("observers".into(), Value::Array(list));
+        }
+        "system_properties" => {
+            for (k, v) in system_properties(core) {
+                m.insert(k, json!(v));
+            }
+        }
+        "zabstate" => zabstate(core, &mut m),
         "leader" => {
             if c.is_standalone() {
                 m.insert("error".into(), json!("server is not initialized"));

@@ -274,7 +274,7 @@ impl consensus::Host for ServerHost {
         }
     }
 
-    fn reset(&mut self, _tree: &Tree) {
+    fn reset(&mut self, tree: &Tree) {
         // The tree was replaced by a snapshot: watches registered against
         // the old one are meaningless. Clients reconnect and re-register
         // them with setWatches, which fires what they missed.
@@ -282,6 +282,8 @@ impl consensus::Host for ServerHost {
             let _ = conn.tx.send(Outgoing::Close);
         }
         self.watches = WatchManager::default();
+        // The sessions are the new tree's; each gets a full timeout.
+        self.restart_timers(tree);
     }
 }
 
@@ -325,6 +327,8 @@ pub(crate) struct Core {
     /// The leader's applied Raft index as it last answered this member's
     /// report (`keep_in_touch`); 0 before the first answer.
     pub leader_applied: std::sync::atomic::AtomicU64,
+    /// The AdminServer's rate limiters and the trace mask.
+    pub admin: crate::admin_ops::AdminOps,
 }
 
 /// Raft as this member sees it (for `mntr`, metrics and `/ready`).
@@ -455,6 +459,7 @@ impl Core {
         let metrics = crate::metrics::Metrics::new(&write_metrics)?;
         node.metrics = Some(write_metrics.clone());
         let started = consensus::start(node, host).await?;
+        let admin = crate::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
         let core = Core {
             config,
             stats: crate::stats::Stats::default(),
@@ -471,6 +476,7 @@ impl Core {
             write_metrics,
             started: Instant::now(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),
+            admin,
         };
         {
             let mut r = core.lock();

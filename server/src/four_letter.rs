@@ -49,7 +49,11 @@ pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
         W::Isro if !serving => "null".to_owned(),
         W::Isro => "rw".to_owned(),
         W::Envi => envi(),
-        W::Gtmk => "306".to_owned(),
+        W::Gtmk => core
+            .admin
+            .trace_mask
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .to_string(),
         _ if !serving => NOT_SERVING.to_owned(),
         W::Srvr => stat(core, false),
         W::Stat => stat(core, true),
@@ -69,7 +73,18 @@ pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
         W::Dirs => dirs(core),
         W::Wchs | W::Wchc | W::Wchp => watches(core, word),
         W::Dump => dump(core),
-        // hash and stmk are not served: the connection closes.
+        // ZooKeeper lists its digest log; Corral computes the tree's
+        // digest at the last zxid when asked.
+        W::Hash => {
+            let st = core.lock();
+            format!(
+                "{:x}: {}\n",
+                st.tree.last_zxid(),
+                storage::digest::tree_digest(&st.tree)
+            )
+        }
+        // stmk (which reads a mask after the word) is not served: the
+        // connection closes.
         _ => String::new(),
     }
 }

@@ -102,6 +102,7 @@ pub fn apply(tree: &mut Tree, cmd: &Command, zxid: i64) -> ApplyOutcome {
         }
         CommandOp::Write(req) => write(tree, &ctx, req),
         CommandOp::SetConfig { version, data } => set_config(tree, &ctx, *version, data),
+        CommandOp::Restore { snapshot } => restore(tree, snapshot),
     };
     out.quota_exceeded = ctx.quota.take();
     tree.last_zxid = zxid;
@@ -753,6 +754,27 @@ fn set_config(tree: &mut Tree, ctx: &Ctx<'_>, version: i64, data: &Bytes) -> App
         acl: tree.acls.shared(acl),
     };
     ApplyOutcome::ok(Response::Empty, vec![event])
+}
+
+// --------------------------------------------------------------- restore ---
+
+/// The tree becomes the snapshot's, sessions included; its zxid is the
+/// restore's own (set by [`apply`]), so zxids never go back. A snapshot
+/// that does not parse changes nothing (BADARGUMENTS). No watch fires:
+/// the server drops every watch and connection after a restore
+/// (`Host::reset`), as ZooKeeper's restore starts a new database.
+fn restore(tree: &mut Tree, snapshot: &Bytes) -> ApplyOutcome {
+    match crate::snapshot::read(&mut snapshot.as_ref(), tree.config.clone()) {
+        Ok(mut restored) => {
+            restored.changes = tree.changes.as_ref().map(|_| crate::tree::Changes {
+                everything: true,
+                ..Default::default()
+            });
+            *tree = restored;
+            ApplyOutcome::ok(Response::Empty, Vec::new())
+        }
+        Err(_) => ApplyOutcome::err(ErrorCode::BadArguments),
+    }
 }
 
 // --------------------------------------------------------------- session ---

@@ -54,6 +54,14 @@ pub enum CommandOp {
         /// The node's new data.
         data: Bytes,
     },
+    /// Replace the whole tree and session table with a snapshot
+    /// ([`crate::snapshot`]'s format): the AdminServer's `restore`, made a
+    /// replicated command so every member restores the same state and
+    /// zxids keep growing.
+    Restore {
+        /// The snapshot.
+        snapshot: Bytes,
+    },
 }
 
 /// Format version of [`Command::encode`].
@@ -69,6 +77,7 @@ impl Command {
             CommandOp::CloseSession => 1,
             CommandOp::Error { .. } => 5,
             CommandOp::SetConfig { data, .. } => 13 + data.len(),
+            CommandOp::Restore { snapshot } => 5 + snapshot.len(),
         };
         17 + self.auth.encoded_len() + op
     }
@@ -82,6 +91,7 @@ impl Command {
     ///   2 CloseSession
     ///   3 Error:         [err i32]
     ///   4 SetConfig:     [version i64][buffer data]
+    ///   5 Restore:       [buffer snapshot]
     /// ```
     ///
     /// Tags are only ever added: a log written before a tag existed reads
@@ -113,6 +123,10 @@ impl Command {
                 buf.put_u8(4);
                 version.encode(buf);
                 data.encode(buf);
+            }
+            CommandOp::Restore { snapshot } => {
+                buf.put_u8(5);
+                snapshot.encode(buf);
             }
         }
     }
@@ -153,6 +167,9 @@ impl Command {
                 let (_, data) = Bytes::decode(rest).map_err(|_| corrupt("config"))?;
                 CommandOp::SetConfig { version, data }
             }
+            5 => CommandOp::Restore {
+                snapshot: Bytes::decode(rest).map_err(|_| corrupt("snapshot"))?.1,
+            },
             _ => return Err(corrupt("unknown tag")),
         };
         Ok(Command {

@@ -21,6 +21,7 @@
 //! - [`quota`]: quota roots, `StatsTrack`, the stats kept by `apply` and
 //!   the `enforceQuota` checks.
 //! - `events`: the change events handed to the watch manager.
+//! - [`digest`]: ZooKeeper's tree digest (CRC32 per node, summed).
 //! - [`snapshot`]: the whole tree as one stream, for replicas that fell
 //!   behind.
 //! - [`persist`]: the [`Store`] on fjall — one atomic batch per commit,
@@ -40,6 +41,7 @@
 pub mod acl;
 mod apply;
 mod command;
+pub mod digest;
 mod error;
 mod events;
 pub mod node;

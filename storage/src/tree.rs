@@ -48,6 +48,9 @@ pub struct Tree {
 pub(crate) struct Changes {
     pub nodes: BTreeSet<String>,
     pub sessions: BTreeSet<i64>,
+    /// The whole tree was replaced (a restore): the store rewrites
+    /// everything.
+    pub everything: bool,
 }
 
 /// The system subtree ZooKeeper creates in every tree.

@@ -749,3 +749,82 @@ fn set_config_replaces_zookeeper_config_as_zookeeper_does() {
     assert_eq!(buf.len(), cmd.approx_len());
     assert_eq!(storage::Command::decode(&buf).ok(), Some(cmd));
 }
+
+#[test]
+fn restore_replaces_the_tree_and_keeps_zxids_growing() {
+    let mut source = Harness::new();
+    source.must_create("/kept");
+    source.must_create("/kept/child");
+    let mut snapshot = Vec::new();
+    storage::snapshot::write(&source.tree, &mut snapshot).expect("snapshot");
+
+    let mut h = Harness::new();
+    for _ in 0..20 {
+        h.must_create(&format!("/gone{}", h.zxid));
+    }
+    let before = h.tree.last_zxid();
+    // Not a snapshot: nothing changes.
+    let out = h.run(
+        0,
+        CommandOp::Restore {
+            snapshot: Bytes::from_static(b"garbage"),
+        },
+    );
+    assert_eq!(out.result, Err(ErrorCode::BadArguments));
+    assert!(h.tree.node("/gone1").is_some() || h.tree.node_count() > 20);
+    let out = h.run(
+        0,
+        CommandOp::Restore {
+            snapshot: Bytes::from(snapshot),
+        },
+    );
+    assert_eq!(out.result, Ok(Response::Empty));
+    assert!(h.tree.last_zxid() > before, "zxids never go back");
+    assert!(h.tree.node("/kept/child").is_some());
+    assert_eq!(h.tree.node_count(), source.tree.node_count());
+    assert!(h.tree.iter_nodes().all(|n| !n.path().starts_with("/gone")));
+    assert_eq!(
+        h.tree.get_data("/kept", &[]).expect("kept").stat,
+        source.tree.get_data("/kept", &[]).expect("kept").stat,
+        "the snapshot's Stat"
+    );
+    // The snapshot's sessions.
+    assert_eq!(h.tree.sessions().len(), source.tree.sessions().len());
+}
+
+#[test]
+fn a_restore_is_stored_whole() {
+    use storage::{Durability, Store};
+    let mut source = Harness::new();
+    source.must_create("/from-snapshot");
+    let mut snapshot = Vec::new();
+    storage::snapshot::write(&source.tree, &mut snapshot).expect("snapshot");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let config = TreeConfig::default();
+    let (store, tree) = Store::open(dir.path(), config.clone()).expect("open");
+    let mut h = Harness::new();
+    h.tree = tree;
+    h.open(S1);
+    h.must_create("/before-restore");
+    store
+        .commit(&mut h.tree, Durability::Synced)
+        .expect("commit");
+    let out = h.run(
+        0,
+        CommandOp::Restore {
+            snapshot: Bytes::from(snapshot),
+        },
+    );
+    assert_eq!(out.result, Ok(Response::Empty));
+    store
+        .commit(&mut h.tree, Durability::Synced)
+        .expect("commit");
+    let zxid = h.tree.last_zxid();
+    drop(store);
+    let (_store, tree) = Store::open(dir.path(), config).expect("reopen");
+    assert!(tree.node("/from-snapshot").is_some());
+    assert!(tree.node("/before-restore").is_none());
+    assert_eq!(tree.last_zxid(), zxid);
+    assert_eq!(tree.node_count(), source.tree.node_count());
+}

@@ -269,6 +269,7 @@ impl Model {
             CommandOp::Error { err } => {
                 Err(ErrorCode::try_from(*err).unwrap_or(ErrorCode::SystemError))
             }
+            CommandOp::Restore { .. } => Err(ErrorCode::Unimplemented),
             CommandOp::SetConfig { version, data } => {
                 let n = self
                     .nodes

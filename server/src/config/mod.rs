@@ -102,6 +102,15 @@ pub struct Config {
     /// mode needs it; sessions on a read-write member stay global in
     /// Corral (they survive a move to another member).
     pub local_sessions_enabled: bool,
+    /// ZooKeeper's `zookeeper.admin.rateLimiterIntervalInMS` (default
+    /// 5 minutes): the AdminServer's `restore` runs at most once per
+    /// interval, `snapshot` once per interval read as microseconds (as
+    /// ZooKeeper 3.9's `SnapshotCommand` builds its limiter).
+    pub admin_rate_limit_interval: Duration,
+    /// ZooKeeper's `zookeeper.admin.snapshot.enabled` (default true).
+    pub admin_snapshot_enabled: bool,
+    /// ZooKeeper's `zookeeper.admin.restore.enabled` (default true).
+    pub admin_restore_enabled: bool,
     /// Corral's own (`corral.existsAclCheck`): whether `exists` needs READ
     /// on a node that exists. `true` is ZooKeeper 3.7.3, 3.8.4 and 3.9.2
     /// onwards (ZOOKEEPER-2590, a security fix); `false` answers as 3.5.0
@@ -177,6 +186,9 @@ impl Config {
             exists_acl_check: true,
             read_only_mode: false,
             local_sessions_enabled: false,
+            admin_rate_limit_interval: Duration::from_millis(300_000),
+            admin_snapshot_enabled: true,
+            admin_restore_enabled: true,
             admin_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_ADMIN_PORT))),
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             initial_configuration: None,
@@ -335,6 +347,17 @@ impl Config {
                                 "Corral always serves Prometheus metrics (metricsProvider.httpPort=0 turns them off)"
                             );
                         }
+                    }
+                    "admin.rateLimiterIntervalInMS" | "zookeeper.admin.rateLimiterIntervalInMS" => {
+                        c.admin_rate_limit_interval = Duration::from_millis(num("milliseconds")?);
+                    }
+                    "admin.snapshot.enabled" | "zookeeper.admin.snapshot.enabled" => {
+                        c.admin_snapshot_enabled =
+                            value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "admin.restore.enabled" | "zookeeper.admin.restore.enabled" => {
+                        c.admin_restore_enabled =
+                            value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "readonlymode.enabled" | "zookeeper.readonlymode.enabled" => {
                         c.read_only_mode = value.parse().map_err(|_| bad("true or false"))?;

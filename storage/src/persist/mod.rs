@@ -131,6 +131,9 @@ impl Store {
             Durability::Buffered => PersistMode::Buffer,
             Durability::Synced => PersistMode::SyncData,
         };
+        if changes.everything {
+            return self.replace_with(tree, extra, mode);
+        }
         let mut batch = self.db.batch().durability(Some(mode));
         for p in &changes.nodes {
             match tree.nodes.get(p.as_str()) {
@@ -184,7 +187,16 @@ impl Store {
     /// # Errors
     /// [`StorageError`]: fatal, the node must stop.
     pub fn replace(&self, tree: &mut Tree, extra: &[(&str, &[u8])]) -> Result<(), StorageError> {
-        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        self.replace_with(tree, extra, PersistMode::SyncData)
+    }
+
+    fn replace_with(
+        &self,
+        tree: &mut Tree,
+        extra: &[(&str, &[u8])],
+        mode: PersistMode,
+    ) -> Result<(), StorageError> {
+        let mut batch = self.db.batch().durability(Some(mode));
         for kv in self.nodes.iter() {
             let key = kv.key()?;
             let gone = std::str::from_utf8(&key).map_or(true, |p| !tree.nodes.contains(p));
