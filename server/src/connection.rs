@@ -258,9 +258,7 @@ async fn handshake(
             return None;
         }
         if req.session_id == 0 {
-            let mut pw = [0u8; 16];
-            rand::rng().fill_bytes(&mut pw);
-            (st.host.next_session_id(), Bytes::copy_from_slice(&pw), true)
+            (st.host.next_session_id(), new_password(), true)
         } else {
             match st.tree.sessions().get(req.session_id) {
                 Some(info) if info.passwd == req.passwd => {
@@ -271,13 +269,7 @@ async fn handshake(
                         session_id = format_args!("0x{:x}", req.session_id),
                         "session expired or wrong password"
                     );
-                    let _ = tx.send(Outgoing::Connect(ConnectResponse {
-                        protocol_version: 0,
-                        time_out: 0,
-                        session_id: 0,
-                        passwd: Bytes::from_static(&[0; 16]),
-                        read_only,
-                    }));
+                    answer_expired(tx, read_only);
                     return None;
                 }
             }
@@ -300,6 +292,25 @@ async fn handshake(
         return None;
     }
     attach(&mut st, session, tx, passwd, read_only)
+}
+
+/// A new session's 16-byte password.
+fn new_password() -> Bytes {
+    let mut pw = [0u8; 16];
+    rand::rng().fill_bytes(&mut pw);
+    Bytes::copy_from_slice(&pw)
+}
+
+/// Answers a handshake for a session that is gone (or never was here):
+/// timeout 0, which the client reads as expired.
+fn answer_expired(tx: &mpsc::UnboundedSender<Outgoing>, read_only: Option<bool>) {
+    let _ = tx.send(Outgoing::Connect(ConnectResponse {
+        protocol_version: 0,
+        time_out: 0,
+        session_id: 0,
+        passwd: Bytes::from_static(&[0; 16]),
+        read_only,
+    }));
 }
 
 /// Routes the session's traffic to this connection and answers the
@@ -376,10 +387,8 @@ fn read_only_handshake(
             info!("read-only mode: a new session needs localSessionsEnabled=true; closing");
             return None;
         }
-        let mut pw = [0u8; 16];
-        rand::rng().fill_bytes(&mut pw);
         let id = st.host.next_session_id();
-        let pw = Bytes::copy_from_slice(&pw);
+        let pw = new_password();
         st.host.local_sessions.insert(id, pw.clone());
         (id, pw)
     } else {
@@ -390,13 +399,7 @@ fn read_only_handshake(
                     session_id = format_args!("0x{:x}", req.session_id),
                     "read-only mode: not a session of this member; answered as expired"
                 );
-                let _ = tx.send(Outgoing::Connect(ConnectResponse {
-                    protocol_version: 0,
-                    time_out: 0,
-                    session_id: 0,
-                    passwd: Bytes::from_static(&[0; 16]),
-                    read_only: Some(true),
-                }));
+                answer_expired(tx, Some(true));
                 return None;
             }
         }

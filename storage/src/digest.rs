@@ -59,33 +59,22 @@ mod tests {
             pzxid: 9,
             ..Default::default()
         };
-        // The same bytes through a CRC32 by hand.
-        let mut bytes = b"/a".to_vec();
-        bytes.extend_from_slice(b"xy");
-        for v in [1i64, 2, 9, 3, 4] {
-            bytes.extend_from_slice(&v.to_be_bytes());
-        }
-        for v in [5i32, 6, 7] {
-            bytes.extend_from_slice(&v.to_be_bytes());
-        }
-        bytes.extend_from_slice(&8i64.to_be_bytes());
-        assert_eq!(
-            node_digest("/a", Some(b"xy"), &stat),
+        // The same bytes through a CRC32 by hand: path, data, then czxid,
+        // mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner.
+        let by_hand = |prefix: &[u8]| {
+            let mut bytes = prefix.to_vec();
+            for v in [1i64, 2, 9, 3, 4] {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
+            for v in [5i32, 6, 7] {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
+            bytes.extend_from_slice(&8i64.to_be_bytes());
             u64::from(crc32fast::hash(&bytes))
-        );
+        };
+        assert_eq!(node_digest("/a", Some(b"xy"), &stat), by_hand(b"/axy"));
         assert_eq!(node_digest("/zookeeper/quota", None, &stat), 0);
         // The root hashes as "".
-        let mut root = Vec::new();
-        for v in [1i64, 2, 9, 3, 4] {
-            root.extend_from_slice(&v.to_be_bytes());
-        }
-        for v in [5i32, 6, 7] {
-            root.extend_from_slice(&v.to_be_bytes());
-        }
-        root.extend_from_slice(&8i64.to_be_bytes());
-        assert_eq!(
-            node_digest("/", None, &stat),
-            u64::from(crc32fast::hash(&root))
-        );
+        assert_eq!(node_digest("/", None, &stat), by_hand(b""));
     }
 }
