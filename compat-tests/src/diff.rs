@@ -432,6 +432,56 @@ fn acl(rng: &mut StdRng) -> AclChoice {
     }
 }
 
+/// The ACL shapes `ops` write (creates, `setACL`, creates inside multis),
+/// by name: `Open`, `WorldWithout(2)`, `DigestOnly`, … (a digest's user
+/// left out), so a run can show it covered them all.
+pub fn acl_shapes(ops: &[Op]) -> BTreeSet<String> {
+    let name = |a: &AclChoice| match a {
+        AclChoice::Digest(_) => "Digest".to_owned(),
+        AclChoice::DigestOnly(_) => "DigestOnly".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut out = BTreeSet::new();
+    for op in ops {
+        match op {
+            Op::Create { acl, .. } | Op::SetAcl { acl, .. } => {
+                out.insert(name(acl));
+            }
+            Op::Multi { ops, .. } => {
+                for m in ops {
+                    if let MultiOp::Create(_, _, acl) = m {
+                        out.insert(name(acl));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every shape [`acl_shapes`] can name: 18 of them.
+pub fn all_acl_shapes() -> BTreeSet<String> {
+    let mut all: BTreeSet<String> = [
+        "Open",
+        "Digest",
+        "DigestOnly",
+        "IpOther",
+        "Creator",
+        "CreatorOnly",
+        "Empty",
+        "BadScheme",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for i in 0..PERMS.len() {
+        all.insert(format!("WorldWithout({i})"));
+        all.insert(format!("IpLocal({i})"));
+    }
+    all
+}
+
 /// `n` ops from `seed`.
 pub fn generate(seed: u64, n: usize) -> Vec<Op> {
     let mut rng = StdRng::seed_from_u64(seed);

@@ -22,8 +22,10 @@ fn bounded_differential_run_matches_zookeeper() {
     let (_zk, _corral, _dir, servers) = diff::start_servers();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut total: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut shapes = std::collections::BTreeSet::new();
     for seed in SEEDS {
         let ops = diff::generate(seed, OPS);
+        shapes.extend(diff::acl_shapes(&ops));
         let outcome = rt
             .block_on(diff::run(servers, &ops, Tamper::None))
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
@@ -47,6 +49,8 @@ fn bounded_differential_run_matches_zookeeper() {
         println!("  {k:22} {n}");
     }
     assert_eq!(sum, SEEDS.len() * OPS);
+    // Every ACL shape was written somewhere for the ops to meet.
+    assert_eq!(shapes, diff::all_acl_shapes(), "ACL shapes written");
     // Every kind of op was exercised.
     assert!(total.len() >= 22, "kinds run: {total:?}");
 }
