@@ -299,7 +299,7 @@ pub(crate) enum ProposeError {
 pub(crate) struct Core {
     pub config: Config,
     /// Counters for the four-letter words.
-    pub stats: crate::stats::Stats,
+    pub stats: crate::monitor::stats::Stats,
     pub me: NodeId,
     pub raft: Raft,
     pub proposer: Proposer,
@@ -319,7 +319,7 @@ pub(crate) struct Core {
     /// Members to add as non-voting learners (`:observer` lines).
     pub observers: BTreeMap<NodeId, Peer>,
     /// Prometheus metrics of the request path.
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: crate::monitor::metrics::Metrics,
     /// The write path's (proposer, Raft log).
     pub write_metrics: consensus::WriteMetrics,
     /// When this server started (`zk_uptime`).
@@ -328,7 +328,7 @@ pub(crate) struct Core {
     /// report (`keep_in_touch`); 0 before the first answer.
     pub leader_applied: std::sync::atomic::AtomicU64,
     /// The AdminServer's rate limiters and the trace mask.
-    pub admin: crate::admin_ops::AdminOps,
+    pub admin: crate::monitor::admin_ops::AdminOps,
 }
 
 /// Raft as this member sees it (for `mntr`, metrics and `/ready`).
@@ -454,15 +454,15 @@ impl Core {
         let standalone = config.is_standalone();
         // ZooKeeper's monotonic times (`cons`' lresp, `dump`'s buckets)
         // count from the start.
-        crate::stats::monotonic_ms();
+        crate::monitor::stats::monotonic_ms();
         let write_metrics = consensus::WriteMetrics::new()?;
-        let metrics = crate::metrics::Metrics::new(&write_metrics)?;
+        let metrics = crate::monitor::metrics::Metrics::new(&write_metrics)?;
         node.metrics = Some(write_metrics.clone());
         let started = consensus::start(node, host).await?;
-        let admin = crate::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
+        let admin = crate::monitor::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
         let core = Core {
             config,
-            stats: crate::stats::Stats::default(),
+            stats: crate::monitor::stats::Stats::default(),
             me,
             raft: started.raft,
             proposer: started.proposer,

@@ -5,24 +5,25 @@
 //! - [`cli`]: the `corral` binary's arguments.
 //! - `config`: the typed [`Config`] with ZooKeeper's defaults (zoo.cfg,
 //!   myid, flags).
-//! - `listener`: the accept loop, the peer listener of an ensemble member,
-//!   the periodic tasks, graceful shutdown.
-//! - `connection`: one task per socket, framed by [`jute::ServerCodec`].
+//! - `net`: the accept loop (`net::listener`: the peer listener of an
+//!   ensemble member, the periodic tasks, graceful shutdown) and one task
+//!   per socket (`net::connection`, framed by [`jute::ServerCodec`]).
+//! - `auth`: the ids a credential stands for, one file per scheme.
 //! - `pipeline`: every request's handling (reads under the replica lock,
 //!   writes handed to Raft).
 //! - `core`: the Raft handle, the replica and this server's state
 //!   (watches, attached sessions, deadlines), serving or not.
 //! - `leader_tasks`: session expiry and container reaping (leader only),
 //!   keeping in touch with the quorum (every member).
-//! - `four_letter`: the four-letter words in ZooKeeper's formats.
-//! - `session`, `watch`, `stats`: a connection's auth ids, watches,
-//!   counters.
+//! - `monitor`: the four-letter words, the AdminServer, Prometheus
+//!   metrics and the counters behind them.
+//! - `session`, `watch`: a connection's auth ids, watches.
 //!
 //! # Pipeline
 //!
 //! ```text
 //! TcpListener ─► connection task ─► ServerCodec ─► Frame
-//!                     │  FourLetter ─► four_letter::answer, then close
+//!                     │  FourLetter ─► monitor::four_letter::answer, then close
 //!                     │  Connect    ─► handshake (a new session through Raft,
 //!                     │                or a resumed one) ─► ConnectResponse
 //!                     │  Request    ─► pipeline::serve: reads answered under
@@ -36,21 +37,17 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod admin;
-mod admin_ops;
+mod auth;
 pub mod cli;
 mod config;
-mod connection;
 mod core;
-mod four_letter;
 mod leader_tasks;
-mod listener;
-mod metrics;
+mod monitor;
+mod net;
 mod pipeline;
 mod session;
-mod stats;
 mod watch;
 
 pub use config::Config;
 pub use config::zoo_cfg::{ServerLine, parse_server_line};
-pub use listener::run;
+pub use net::listener::run;

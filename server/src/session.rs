@@ -26,6 +26,8 @@ pub(crate) struct SessionCtx {
     /// A read-only member's local session: reads only (writes and `sync`
     /// are NOTREADONLY), known to this member alone.
     pub read_only: bool,
+    /// The client's address (the `ip` scheme's id).
+    pub peer: std::net::IpAddr,
 }
 
 /// Java's `String.hashCode` over UTF-16 code units.
@@ -54,8 +56,9 @@ impl SessionCtx {
             conn_id,
             auth: Vec::new(),
             read_only: false,
+            peer: peer.ip(),
         };
-        s.add_auth(Id::new("ip", peer.ip().to_string()));
+        s.add_auth(crate::auth::peer_id(peer.ip()));
         s
     }
 

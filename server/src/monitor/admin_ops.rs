@@ -116,7 +116,7 @@ fn answer(
     let mut m = fields;
     m.insert("command".into(), json!(command));
     m.insert("error".into(), error.map_or(Value::Null, |e| json!(e)));
-    crate::admin::json_response(status, &Value::Object(m))
+    crate::monitor::admin::json_response(status, &Value::Object(m))
 }
 
 /// The ids an `Authorization` header authenticates
@@ -130,19 +130,11 @@ fn authenticate(core: &Core, auth: &str, peer: IpAddr) -> Option<Vec<Id>> {
         [s, c] => (*s, Some(*c)),
         _ => return None,
     };
-    match (scheme, credentials) {
-        ("digest", Some(c)) => {
-            let id = storage::acl::digest_id(c);
-            let mut ids = Vec::new();
-            if core.config.super_digest.as_deref() == Some(id.as_str()) {
-                ids.push(Id::new("super", ""));
-            }
-            ids.push(Id::new("digest", id));
-            Some(ids)
-        }
-        ("ip", _) => Some(vec![Id::new("ip", peer.to_string())]),
-        _ => None,
+    if scheme == "digest" && credentials.is_none() {
+        return None;
     }
+    let credentials = credentials.unwrap_or_default().as_bytes();
+    crate::auth::authenticate(&core.config, scheme, credentials, peer)
 }
 
 /// The 3.9.4 rule: ALL on `/`, each permission bit checked on its own.

@@ -203,7 +203,7 @@ impl Conn {
             );
             m.insert(
                 "last_operation".into(),
-                json!(crate::four_letter::op_name(
+                json!(crate::monitor::four_letter::op_name(
                     self.last_op.load(Ordering::Relaxed)
                 )),
             );
@@ -258,7 +258,7 @@ impl Conn {
             out.push_str(&format!(
                 ",sid=0x{:x},lop={},est={},to={}",
                 sid,
-                crate::four_letter::op_name(self.last_op.load(Ordering::Relaxed)),
+                crate::monitor::four_letter::op_name(self.last_op.load(Ordering::Relaxed)),
                 self.established_ms.load(Ordering::Relaxed),
                 self.timeout_ms.load(Ordering::Relaxed)
             ));

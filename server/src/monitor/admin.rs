@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::Core;
-use crate::four_letter::{self, MonValue, NOT_SERVING};
+use crate::monitor::four_letter::{self, MonValue, NOT_SERVING};
 
 /// A command: its primary name, its aliases, and whether it needs a
 /// serving server (ZooKeeper's `CommandBase.isServerRequired`).
@@ -190,7 +190,9 @@ pub(crate) fn admin_router(core: Arc<Core>) -> Router {
         .route("/commands", get(listing))
         .route("/commands/", get(listing))
         .route("/commands/{*name}", get(command).post(command_post))
-        .layer(DefaultBodyLimit::max(crate::admin_ops::MAX_RESTORE_BYTES))
+        .layer(DefaultBodyLimit::max(
+            crate::monitor::admin_ops::MAX_RESTORE_BYTES,
+        ))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .with_state(core)
@@ -281,7 +283,8 @@ async fn command(
     let kwargs = query_pairs(query.as_deref());
     match lookup(&name).map(|c| c.name) {
         Some("snapshot") if core.answering() => {
-            crate::admin_ops::snapshot(&core, "snapshot", &kwargs, &headers, peer.ip()).await
+            crate::monitor::admin_ops::snapshot(&core, "snapshot", &kwargs, &headers, peer.ip())
+                .await
         }
         Some("restore") => {
             let mut m = Map::new();
@@ -303,7 +306,7 @@ async fn command_post(
 ) -> Response {
     match lookup(&name).map(|c| c.name) {
         Some("restore") if core.answering() => {
-            crate::admin_ops::restore(&core, "restore", &headers, peer.ip(), body).await
+            crate::monitor::admin_ops::restore(&core, "restore", &headers, peer.ip(), body).await
         }
         Some("restore") => json_response(StatusCode::OK, &Value::Object(run(&core, &name, &[]))),
         Some(other) => {
@@ -618,7 +621,7 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
         "dump" => {
             let tick = ms(c.tick_time).max(1);
             let now = std::time::Instant::now();
-            let base = crate::stats::monotonic_ms();
+            let base = crate::monitor::stats::monotonic_ms();
             let st = core.lock();
             let mut expiry: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
             for (id, at) in &st.host.deadlines {
@@ -815,7 +818,7 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
 
 /// `GET /metrics`: Prometheus' text format.
 async fn metrics(State(core): State<Arc<Core>>) -> Response {
-    let text = crate::metrics::render(&core);
+    let text = crate::monitor::metrics::render(&core);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, debug_span, info, info_span};
 
 use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
+use crate::monitor::stats::Conn;
 use crate::pipeline::{self, Next, Step};
 use crate::session::SessionCtx;
-use crate::stats::Conn;
 
 static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 
@@ -78,11 +78,11 @@ pub(crate) async fn serve(
                 core.stats.received();
                 conn.received.fetch_add(1, Ordering::Relaxed);
                 conn.four_letter.store(true, Ordering::Relaxed);
-                crate::four_letter::answer(framed.into_inner(), word, &core).await;
+                crate::monitor::four_letter::answer(framed.into_inner(), word, &core).await;
                 return;
             }
             Ok(Some(Err(e))) => {
-                core.metrics.error(crate::metrics::class::MALFORMED_FRAME);
+                core.metrics.error(crate::monitor::metrics::class::MALFORMED_FRAME);
                 debug!(error = %e, "bad handshake; closing");
                 return;
             }
@@ -94,7 +94,7 @@ pub(crate) async fn serve(
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
         let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
-            core.metrics.error(crate::metrics::class::HANDSHAKE_REFUSED);
+            core.metrics.error(crate::monitor::metrics::class::HANDSHAKE_REFUSED);
             let _ = tx.send(Outgoing::Close);
             let _ = writer.await;
             return;
@@ -130,7 +130,7 @@ pub(crate) async fn serve(
                             break;
                         }
                         Some(Err(e)) => {
-                            core.metrics.error(crate::metrics::class::MALFORMED_FRAME);
+                            core.metrics.error(crate::monitor::metrics::class::MALFORMED_FRAME);
                             info!(error = %e, "malformed frame; closing");
                             break;
                         }
@@ -177,7 +177,7 @@ pub(crate) async fn serve(
                                 async move {
                                     let result = done.await;
                                     if let Err(e) = &result {
-                                        core.metrics.error(crate::metrics::class::PROPOSAL_FAILED);
+                                        core.metrics.error(crate::monitor::metrics::class::PROPOSAL_FAILED);
                                         // Not committed (stopping, or no quorum): the
                                         // client sees the connection drop, as with
                                         // ZooKeeper, and retries.
@@ -199,7 +199,7 @@ pub(crate) async fn serve(
                                             (true, started, xid, OpCode::Sync.into())
                                         }
                                         Err(e) => {
-                                            core.metrics.error(crate::metrics::class::PROPOSAL_FAILED);
+                                            core.metrics.error(crate::monitor::metrics::class::PROPOSAL_FAILED);
                                             debug!(error = %e, "sync failed; closing");
                                             (false, started, xid, OpCode::Sync.into())
                                         }

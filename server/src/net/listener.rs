@@ -12,9 +12,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::Config;
-use crate::connection;
 use crate::core::Core;
 use crate::leader_tasks;
+use crate::net::connection;
 
 /// Serves ZooKeeper clients on `listener` until `shutdown` is cancelled, then
 /// closes every connection and returns.
@@ -75,8 +75,8 @@ pub async fn run(
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
     if let Some(addr) = core.config.admin_addr {
-        let router = crate::admin::admin_router(core.clone());
-        tasks.spawn(crate::admin::serve(
+        let router = crate::monitor::admin::admin_router(core.clone());
+        tasks.spawn(crate::monitor::admin::serve(
             "AdminServer",
             addr,
             router,
@@ -84,8 +84,8 @@ pub async fn run(
         ));
     }
     if let Some(addr) = core.config.metrics_addr {
-        let router = crate::admin::metrics_router(core.clone());
-        tasks.spawn(crate::admin::serve(
+        let router = crate::monitor::admin::metrics_router(core.clone());
+        tasks.spawn(crate::monitor::admin::serve(
             "Prometheus metrics",
             addr,
             router,
@@ -112,7 +112,7 @@ pub async fn run(
                 else {
                     // ZooKeeper closes the newcomer: "Too many connections".
                     core.metrics
-                        .error(crate::metrics::class::CONNECTION_REFUSED);
+                        .error(crate::monitor::metrics::class::CONNECTION_REFUSED);
                     warn!(%peer, max = core.config.max_client_cnxns, "too many connections from this address; closing");
                     drop(socket);
                     continue;

@@ -19,7 +19,7 @@ use prometheus::proto::{Gauge, Metric, MetricFamily, MetricType, Quantile, Summa
 use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 use crate::core::Core;
-use crate::four_letter::{MonValue, QUOTA_METRICS, monitor_values};
+use crate::monitor::four_letter::{MonValue, QUOTA_METRICS, monitor_values};
 
 /// Errors that are not a reply's error code.
 pub(crate) mod class {

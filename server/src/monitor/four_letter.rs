@@ -214,7 +214,7 @@ fn advanced_summary(
     out: &mut Vec<(String, MonValue)>,
     name: &str,
     t: &consensus::Timings,
-    buckets: &crate::metrics::Buckets,
+    buckets: &crate::monitor::metrics::Buckets,
 ) {
     basic_summary(out, name, t);
     for (key, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {

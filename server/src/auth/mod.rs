@@ -1,0 +1,39 @@
+//! Authentication: which ids a credential of a scheme stands for, one
+//! file per scheme (ZooKeeper's `AuthenticationProvider`s), asked by the
+//! pipeline (`addauth`) and by the AdminServer (its `Authorization`
+//! header); it asks nothing of them.
+//!
+//! - `digest`: `user:password` → `digest:user:<base64 sha1>`, and the
+//!   super user when it matches `DigestAuthenticationProvider.superDigest`.
+//! - `ip`: the caller's address.
+//!
+//! `x509` and `sasl` land here with issue #17.
+
+mod digest;
+mod ip;
+
+use std::net::IpAddr;
+
+use jute::Id;
+
+use crate::Config;
+
+/// The ids `credentials` of `scheme` authenticate, in the order ZooKeeper
+/// adds them; `None` for a scheme no provider serves (AUTHFAILED).
+pub(crate) fn authenticate(
+    config: &Config,
+    scheme: &str,
+    credentials: &[u8],
+    peer: IpAddr,
+) -> Option<Vec<Id>> {
+    match scheme {
+        "digest" => Some(digest::ids(config, credentials)),
+        "ip" => Some(vec![ip::id(peer)]),
+        _ => None,
+    }
+}
+
+/// The id every connection has from the start: its address.
+pub(crate) fn peer_id(peer: IpAddr) -> Id {
+    ip::id(peer)
+}

@@ -1,0 +1,15 @@
+//! The network side: the accept loop and the connection tasks.
+//!
+//! - `listener`: binds the client port, accepts (with ZooKeeper's
+//!   per-address `maxClientCnxns`), starts the peer listener of an
+//!   ensemble member and the periodic tasks, and shuts down gracefully.
+//! - `connection`: one task per socket: the handshake (a new, resumed or
+//!   read-only session), then requests in order through
+//!   [`crate::pipeline`]; a writer task drains the session's outbound
+//!   queue, the only path to the socket.
+//!
+//! TLS (rustls, port unification, certificate reload) lands here
+//! (issue #17).
+
+pub(crate) mod connection;
+pub(crate) mod listener;

@@ -1,0 +1,196 @@
+//! Session control and watches: `ping`, `auth` (asking [`crate::auth`]),
+//! `whoAmI`, `setWatches(2)`, `addWatch`, `checkWatches`, `removeWatches`,
+//! and the answer to a `sync` once it has caught up. None needs a
+//! permission (see `docs/compatibility.md`).
+
+use jute::proto::*;
+use jute::{ClientInfo, ErrorCode, Response, WatcherType, xid};
+
+use super::{Call, Next, reply};
+use crate::core::{Core, Outbound, State};
+use crate::session::SessionCtx;
+use crate::watch::Kind;
+
+/// `ping`: answered with its reserved xid.
+pub(super) fn ping(c: &Call<'_>) {
+    reply(c.tx, xid::PING, c.last, Ok(Response::Empty));
+}
+
+/// `whoAmI`: the session's ids as ZooKeeper's `AuthUtil.getClientInfos`
+/// names them (a digest's user; an address).
+pub(super) fn who_am_i(c: &Call<'_>) {
+    let client_info = c
+        .auth
+        .iter()
+        .map(|id| ClientInfo {
+            auth_scheme: id.scheme.clone(),
+            user: match id.scheme.as_str() {
+                "digest" => id.id.split(':').next().unwrap_or("").to_owned(),
+                "ip" => id.id.clone(),
+                _ => String::new(),
+            },
+        })
+        .collect();
+    c.reply(Ok(Response::WhoAmI(WhoAmIResponse { client_info })));
+}
+
+/// `addauth`: the ids [`crate::auth`] finds for the credential join the
+/// connection's (and its route's, for notifications); a scheme no
+/// provider serves is AUTHFAILED and the connection closes. Replies carry
+/// zxid 0.
+pub(super) fn auth(
+    core: &Core,
+    st: &mut State,
+    session: &mut SessionCtx,
+    tx: &Outbound,
+    xid: i32,
+    packet: &AuthPacket,
+) -> Next {
+    let next =
+        match crate::auth::authenticate(&core.config, &packet.scheme, &packet.auth, session.peer) {
+            Some(ids) => {
+                for id in ids {
+                    session.add_auth(id);
+                }
+                reply(tx, xid, 0, Ok(Response::Empty));
+                Next::Continue
+            }
+            None => {
+                reply(tx, xid, 0, Err(ErrorCode::AuthFailed));
+                Next::Close
+            }
+        };
+    if let Some(a) = st.host.attached.get_mut(&session.id) {
+        a.auth = session.auth().to_vec();
+    }
+    next
+}
+
+/// `setWatches` (101): the standard watches again.
+pub(super) fn set_watches(st: &mut State, c: &Call<'_>, w: &SetWatches) {
+    reregister(
+        st,
+        c.session,
+        w.relative_zxid,
+        &w.data_watches,
+        &w.exist_watches,
+        &w.child_watches,
+    );
+    c.reply(Ok(Response::Empty));
+}
+
+/// `setWatches2` (105): the standard and the persistent watches again.
+pub(super) fn set_watches2(st: &mut State, c: &Call<'_>, w: &SetWatches2) {
+    reregister(
+        st,
+        c.session,
+        w.relative_zxid,
+        &w.data_watches,
+        &w.exist_watches,
+        &w.child_watches,
+    );
+    for p in &w.persistent_watches {
+        st.host.watches.add(c.session, p, Kind::Persistent);
+    }
+    for p in &w.persistent_recursive_watches {
+        st.host.watches.add(c.session, p, Kind::Recursive);
+    }
+    c.reply(Ok(Response::Empty));
+}
+
+/// `addWatch`: persistent (0) or persistent-recursive (1).
+pub(super) fn add_watch(st: &mut State, c: &Call<'_>, r: &AddWatchRequest) {
+    let kind = match r.mode {
+        0 => Kind::Persistent,
+        1 => Kind::Recursive,
+        _ => return c.reply(Err(ErrorCode::MarshallingError)),
+    };
+    st.host.watches.add(c.session, &r.path, kind);
+    c.reply(Ok(Response::AddWatch(ErrorResponse { err: 0 })));
+}
+
+/// `checkWatches`: NOWATCHER unless this session watches the path so.
+pub(super) fn check_watches(st: &State, c: &Call<'_>, r: &CheckWatchesRequest) {
+    let result = match WatcherType::try_from(r.kind) {
+        Ok(t) if st.host.watches.contains(c.session, &r.path, t) => Ok(Response::Empty),
+        Ok(_) => Err(ErrorCode::NoWatcher),
+        Err(_) => Err(ErrorCode::MarshallingError),
+    };
+    c.reply(result);
+}
+
+/// `removeWatches`: NOWATCHER unless there was one to remove.
+pub(super) fn remove_watches(st: &mut State, c: &Call<'_>, r: &RemoveWatchesRequest) {
+    let result = match WatcherType::try_from(r.kind) {
+        Ok(t) if st.host.watches.remove(c.session, &r.path, t) => Ok(Response::Empty),
+        Ok(_) => Err(ErrorCode::NoWatcher),
+        Err(_) => Err(ErrorCode::MarshallingError),
+    };
+    c.reply(result);
+}
+
+/// Re-registers a reconnecting client's watches, firing at once what it
+/// missed since `relative_zxid` (`DataTree.setWatches`).
+fn reregister(
+    st: &mut State,
+    session: i64,
+    relative_zxid: i64,
+    data: &[String],
+    exist: &[String],
+    child: &[String],
+) {
+    use jute::{EventType, KeeperState};
+    let mut fire = Vec::new();
+    for p in data {
+        match st.tree.node(p) {
+            None => fire.push((p.clone(), EventType::NodeDeleted)),
+            Some(n) if n.stat.mzxid > relative_zxid => {
+                fire.push((p.clone(), EventType::NodeDataChanged))
+            }
+            Some(_) => st.host.watches.add(session, p, Kind::Data),
+        }
+    }
+    for p in exist {
+        match st.tree.node(p) {
+            Some(_) => fire.push((p.clone(), EventType::NodeCreated)),
+            None => st.host.watches.add(session, p, Kind::Data),
+        }
+    }
+    for p in child {
+        match st.tree.node(p) {
+            None => fire.push((p.clone(), EventType::NodeDeleted)),
+            Some(n) if n.stat.pzxid > relative_zxid => {
+                fire.push((p.clone(), EventType::NodeChildrenChanged))
+            }
+            Some(_) => st.host.watches.add(session, p, Kind::Child),
+        }
+    }
+    let last = st.tree.last_zxid();
+    for (path, kind) in fire {
+        let event = WatcherEvent {
+            kind: kind.into(),
+            state: KeeperState::SyncConnected.into(),
+            path,
+        };
+        st.host.send(
+            session,
+            ReplyHeader {
+                xid: xid::NOTIFICATION,
+                zxid: last,
+                err: 0,
+            },
+            Response::Notification(event),
+        );
+    }
+}
+
+/// Answers a `sync` once the wait for the leader is over.
+pub(crate) fn sync_done(core: &Core, tx: &Outbound, xid: i32, path: String) {
+    let st = core.lock();
+    reply(
+        tx,
+        xid,
+        st.tree.last_zxid(),
+        Ok(Response::Sync(SyncResponse { path })),
+    );
+}
