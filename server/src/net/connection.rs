@@ -249,12 +249,7 @@ async fn handshake(
     let read_only = req.read_only.map(|_| false);
     let (id, passwd, new) = {
         let mut st = core.lock();
-        if req.last_zxid_seen > st.tree.last_zxid() {
-            info!(
-                client_zxid = req.last_zxid_seen,
-                our_zxid = st.tree.last_zxid(),
-                "refusing a client that has seen a newer zxid"
-            );
+        if client_ahead(&st, req) {
             return None;
         }
         if req.session_id == 0 {
@@ -292,6 +287,20 @@ async fn handshake(
         return None;
     }
     attach(&mut st, session, tx, passwd, read_only)
+}
+
+/// Whether the client has seen a newer zxid than this server has applied
+/// (ZooKeeper refuses it: the client would go back in time), logged.
+fn client_ahead(st: &crate::core::State, req: &ConnectRequest) -> bool {
+    let ahead = req.last_zxid_seen > st.tree.last_zxid();
+    if ahead {
+        info!(
+            client_zxid = req.last_zxid_seen,
+            our_zxid = st.tree.last_zxid(),
+            "refusing a client that has seen a newer zxid"
+        );
+    }
+    ahead
 }
 
 /// A new session's 16-byte password.
@@ -374,12 +383,7 @@ fn read_only_handshake(
     }
     let timeout = negotiate_timeout(&core.config, req.time_out);
     let mut st = core.lock();
-    if req.last_zxid_seen > st.tree.last_zxid() {
-        info!(
-            client_zxid = req.last_zxid_seen,
-            our_zxid = st.tree.last_zxid(),
-            "refusing a client that has seen a newer zxid"
-        );
+    if client_ahead(&st, req) {
         return None;
     }
     let (id, passwd) = if req.session_id == 0 {
