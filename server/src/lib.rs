@@ -18,6 +18,8 @@
 //! - `monitor`: the four-letter words, the AdminServer, Prometheus
 //!   metrics and the counters behind them.
 //! - `session`, `watch`: a connection's auth ids, watches.
+//! - `view`: what core publishes for `monitor/` (owned copies taken under
+//!   its lock, so `monitor/` never holds it).
 //!
 //! # Pipeline
 //!
@@ -46,6 +48,7 @@ mod monitor;
 mod net;
 mod pipeline;
 mod session;
+mod view;
 mod watch;
 
 pub use config::Config;

@@ -482,7 +482,7 @@ fn zabstate(core: &Core, m: &mut Map<String, Value>) {
         .quorum_addr
         .rsplit_once(':')
         .unwrap_or((&me.quorum_addr, "0"));
-    let zxid = core.lock().tree.last_zxid();
+    let zxid = core.last_zxid();
     m.insert("myid".into(), json!(me.id));
     m.insert("is_leader".into(), json!(core.is_leader()));
     m.insert(
@@ -520,10 +520,8 @@ fn mon_json(v: &MonValue) -> Value {
 fn server_stats(core: &Core) -> Map<String, Value> {
     let s = core.stats.snapshot();
     let (tree, log) = four_letter::data_dirs(core);
-    let (zxid, nodes) = {
-        let st = core.lock();
-        (st.tree.last_zxid(), st.tree.node_count() + 1)
-    };
+    let counts = core.counts();
+    let (zxid, nodes) = (counts.last_zxid, counts.znodes);
     let sizes = json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1});
     let mut stats = Map::new();
     stats.insert("packets_sent".into(), json!(s.sent));
@@ -562,7 +560,7 @@ fn server_stats(core: &Core) -> Map<String, Value> {
 /// Session id → paths (`watches`), or path → session ids
 /// (`watches_by_path`): data watches, as ZooKeeper reports them.
 fn watch_maps(core: &Core) -> BTreeMap<String, BTreeSet<i64>> {
-    core.lock().host.watches.data_watches()
+    core.data_watches()
 }
 
 /// `connections` (every connection, in the full form or the brief one)
@@ -622,9 +620,9 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
             let tick = ms(c.tick_time).max(1);
             let now = std::time::Instant::now();
             let base = crate::monitor::stats::monotonic_ms();
-            let st = core.lock();
+            let view = core.sessions_view();
             let mut expiry: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
-            for (id, at) in &st.host.deadlines {
+            for (id, at) in &view.deadlines {
                 let ahead = ms(at.saturating_duration_since(now));
                 let at = u64::try_from(base).unwrap_or(0) + ahead;
                 expiry.entry((at / tick + 1) * tick).or_default().push(*id);
@@ -634,16 +632,8 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
                 .map(|(k, v)| (k.to_string(), json!(v)))
                 .collect();
             let mut ephemerals = Map::new();
-            for (id, _) in st.tree.sessions().iter() {
-                let paths: Vec<String> = st
-                    .tree
-                    .sessions()
-                    .ephemerals_of(*id)
-                    .map(String::from)
-                    .collect();
-                if !paths.is_empty() {
-                    ephemerals.insert(id.to_string(), json!(paths));
-                }
+            for (id, paths) in view.ephemerals {
+                ephemerals.insert(id.to_string(), json!(paths));
             }
             m.insert("expiry_time_to_session_ids".into(), Value::Object(expiry));
             m.insert(
@@ -694,19 +684,18 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
         "hash" => {
             // ZooKeeper keeps a digest every 128 transactions; Corral
             // computes the tree's digest when asked, at the last zxid.
-            let st = core.lock();
-            let digest = storage::digest::tree_digest(&st.tree);
+            let (zxid, digest) = core.digest();
             m.insert(
                 "digests".into(),
                 json!([{
-                    "zxid": st.tree.last_zxid(),
+                    "zxid": zxid,
                     "digest_version": storage::digest::DIGEST_VERSION,
                     "digest": digest,
                 }]),
             );
         }
         "last_snapshot" => {
-            let (zxid, secs) = core.lock().last_snapshot.unwrap_or((-1, -1));
+            let (zxid, secs) = core.last_snapshot().unwrap_or((-1, -1));
             m.insert("zxid".into(), json!(format!("{:x}", zxid)));
             m.insert("timestamp".into(), json!(secs));
         }

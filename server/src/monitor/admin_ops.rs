@@ -159,13 +159,7 @@ fn refusal(core: &Core, command: &str, headers: &HeaderMap, peer: IpAddr) -> Opt
             Map::new(),
         ));
     };
-    let st = core.lock();
-    let acl = st
-        .tree
-        .node("/")
-        .map(|n| st.tree.acl_of(n).to_vec())
-        .unwrap_or_default();
-    drop(st);
+    let acl = core.root_acl();
     let all = [
         Perms::READ,
         Perms::WRITE,
@@ -211,10 +205,7 @@ pub(crate) async fn snapshot(
         .iter()
         .find(|(k, _)| k == "streaming")
         .is_none_or(|(_, v)| v.eq_ignore_ascii_case("true"));
-    let (view, zxid) = {
-        let st = core.lock();
-        (st.store_view(), st.tree.last_zxid())
-    };
+    let (view, zxid) = core.store_view();
     let started = Instant::now();
     let written = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
@@ -280,7 +271,7 @@ pub(crate) async fn restore(
         return answer(StatusCode::TOO_MANY_REQUESTS, command, None, Map::new());
     }
     // Checked here, so that the replicated command cannot fail.
-    let config = core.lock().tree.config().clone();
+    let config = core.tree_config();
     let check = body.clone();
     let parsed = tokio::task::spawn_blocking(move || {
         storage::snapshot::read(&mut check.as_ref(), config).map(|t| t.node_count())
@@ -312,7 +303,7 @@ pub(crate) async fn restore(
         tracing::warn!(error = %e, "restore: not committed");
         return answer(StatusCode::INTERNAL_SERVER_ERROR, command, None, Map::new());
     }
-    let last_zxid = core.lock().tree.last_zxid();
+    let last_zxid = core.last_zxid();
     let mut fields = Map::new();
     fields.insert("last_zxid".into(), json!(last_zxid));
     answer(StatusCode::OK, command, None, fields)

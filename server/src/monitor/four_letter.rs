@@ -76,12 +76,8 @@ pub(crate) fn respond(word: FourLetterWord, core: &Core) -> String {
         // ZooKeeper lists its digest log; Corral computes the tree's
         // digest at the last zxid when asked.
         W::Hash => {
-            let st = core.lock();
-            format!(
-                "{:x}: {}\n",
-                st.tree.last_zxid(),
-                storage::digest::tree_digest(&st.tree)
-            )
+            let (zxid, digest) = core.digest();
+            format!("{zxid:x}: {digest}\n")
         }
         // stmk (which reads a mask after the word) is not served: the
         // connection closes.
@@ -134,11 +130,8 @@ pub(crate) fn op_name(op: i32) -> &'static str {
 
 /// `srvr`, and `stat` with its list of clients (`StatCommand`).
 fn stat(core: &Core, clients: bool) -> String {
-    let (zxid, nodes) = {
-        let st = core.lock();
-        // ZooKeeper keys the root twice ("" and "/"), and counts both.
-        (st.tree.last_zxid(), st.tree.node_count() + 1)
-    };
+    let counts = core.counts();
+    let (zxid, nodes) = (counts.last_zxid, counts.znodes);
     let s = core.stats.snapshot();
     let mut out = format!("Zookeeper version: {}\n", version_string());
     if clients {
@@ -237,21 +230,19 @@ pub(crate) const QUOTA_METRICS: [&str; 5] = [
 ];
 
 pub(crate) fn monitor_values(core: &Core) -> Vec<(String, MonValue)> {
-    let (znodes, watches, ephemerals, data_size, sessions, snaps, quotas, quota_errors) = {
-        let st = core.lock();
-        // ZooKeeper's approximateDataSize: path and data lengths of every
-        // node (its map holds the root twice; the empty key adds nothing).
-        (
-            st.tree.node_count() + 1,
-            st.host.watches.len(),
-            st.tree.sessions().ephemeral_count(),
-            st.tree.approximate_data_size(),
-            st.tree.sessions().len(),
-            st.snapshot_builds,
-            storage::quota::by_namespace(&st.tree),
-            st.host.quota.errors.clone(),
-        )
-    };
+    // ZooKeeper keys the root twice ("" and "/") and counts both; its
+    // approximateDataSize is the path and data lengths of every node.
+    let crate::view::Counts {
+        znodes,
+        watches,
+        ephemerals,
+        data_size,
+        sessions,
+        snapshot_builds: snaps,
+        quotas,
+        quota_errors,
+        ..
+    } = core.counts();
     let s = core.stats.snapshot();
     let mode = core.mode();
     let mut out: Vec<(String, MonValue)> = Vec::new();
@@ -553,7 +544,7 @@ fn java_os_name() -> String {
 /// (those of `getData` and `exists`, and persistent ones), as it reports
 /// them.
 fn watches(core: &Core, word: FourLetterWord) -> String {
-    let by_path: BTreeMap<String, BTreeSet<i64>> = core.lock().host.watches.data_watches();
+    let by_path: BTreeMap<String, BTreeSet<i64>> = core.data_watches();
     let mut out = String::new();
     match word {
         FourLetterWord::Wchs => {
@@ -653,54 +644,34 @@ fn dump(core: &Core) -> String {
         let ahead = at.saturating_duration_since(now).as_millis();
         now_wall + i64::try_from(ahead).unwrap_or(0)
     };
-    let (tracker, ephemerals, sessions_of_conns) = {
-        let st = core.lock();
-        let tracker = if core.mode() == "follower" || core.mode() == "observer" {
-            let mut sessions: Vec<(i64, i32)> = st
-                .tree
-                .sessions()
-                .iter()
-                .map(|(id, info)| (*id, info.timeout_ms))
-                .collect();
-            sessions.sort_unstable();
-            let mut t = format!("Global Sessions({}):\n", sessions.len());
-            for (id, to) in sessions {
-                t.push_str(&format!("0x{id:x}\t{to}ms\n"));
-            }
-            t
-        } else {
-            let mut d: Vec<(i64, String)> = st
-                .host
-                .deadlines
-                .iter()
-                .map(|(id, at)| (wall(*at), format!("0x{id:x}")))
-                .collect();
-            d.sort();
-            format!("Session {}", expiry_queue(&d, tick))
-        };
-        let mut eph = String::new();
-        let owners: Vec<i64> = st
-            .tree
-            .sessions()
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| st.tree.sessions().ephemerals_of(*id).next().is_some())
-            .collect();
-        eph.push_str(&format!("Sessions with Ephemerals ({}):\n", owners.len()));
-        for id in owners {
-            eph.push_str(&format!("0x{id:x}:\n"));
-            for p in st.tree.sessions().ephemerals_of(id) {
-                eph.push_str(&format!("\t{p}\n"));
-            }
+    let view = core.sessions_view();
+    let tracker = if core.mode() == "follower" || core.mode() == "observer" {
+        let mut t = format!("Global Sessions({}):\n", view.timeouts.len());
+        for (id, to) in &view.timeouts {
+            t.push_str(&format!("0x{id:x}\t{to}ms\n"));
         }
-        let deadlines: BTreeMap<i64, i64> = st
-            .host
+        t
+    } else {
+        let mut d: Vec<(i64, String)> = view
             .deadlines
             .iter()
-            .map(|(id, at)| (*id, wall(*at)))
+            .map(|(id, at)| (wall(*at), format!("0x{id:x}")))
             .collect();
-        (tracker, eph, deadlines)
+        d.sort();
+        format!("Session {}", expiry_queue(&d, tick))
     };
+    let mut ephemerals = format!("Sessions with Ephemerals ({}):\n", view.ephemerals.len());
+    for (id, paths) in &view.ephemerals {
+        ephemerals.push_str(&format!("0x{id:x}:\n"));
+        for p in paths {
+            ephemerals.push_str(&format!("\t{p}\n"));
+        }
+    }
+    let sessions_of_conns: BTreeMap<i64, i64> = view
+        .deadlines
+        .iter()
+        .map(|(id, at)| (*id, wall(*at)))
+        .collect();
     // Each connection expires with its session (a connection without one,
     // like this one, after the shortest session timeout).
     let min_timeout = i64::try_from(core.config.min_session_timeout.as_millis()).unwrap_or(0);
