@@ -533,6 +533,16 @@ impl ZooKeeperServer {
             "slf4j-log4j12.jar",
             "log4j-1.2.jar",
             "servlet-api.jar",
+            // NettyServerCnxnFactory, for the secure client port (Debian's
+            // netty-all.jar is an empty aggregate: the parts themselves).
+            "netty-buffer.jar",
+            "netty-codec.jar",
+            "netty-common.jar",
+            "netty-handler.jar",
+            "netty-resolver.jar",
+            "netty-transport.jar",
+            "netty-transport-native-unix-common.jar",
+            "netty-transport-native-epoll.jar",
         ] {
             let p = format!("{JAVA_DIR}/{jar}");
             if Path::new(&p).exists() {

@@ -51,6 +51,6 @@ mod session;
 mod view;
 mod watch;
 
-pub use config::Config;
 pub use config::zoo_cfg::{ServerLine, parse_server_line};
+pub use config::{ClientAuth, Config, SslConfig};
 pub use net::listener::run;

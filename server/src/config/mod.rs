@@ -44,11 +44,47 @@ pub enum ConfigError {
     Unsupported(String),
 }
 
+/// ZooKeeper's `ssl.clientAuth`: whether a TLS client must present a
+/// certificate the trust store vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// Required (ZooKeeper's default).
+    #[default]
+    Need,
+    /// Checked if presented.
+    Want,
+    /// Not asked for.
+    None,
+}
+
+/// The `ssl.*` keys of zoo.cfg (`zookeeper.ssl.*` as ZooKeeper's
+/// properties) for the client port's TLS.
+#[derive(Debug, Clone, Default)]
+pub struct SslConfig {
+    /// `ssl.keyStore.location`: the server's key and certificate chain.
+    pub key_store: Option<PathBuf>,
+    /// `ssl.keyStore.type`: PEM (or guessed from the file name).
+    pub key_store_type: Option<String>,
+    /// `ssl.keyStore.password` (PEM keys are read unencrypted).
+    pub key_store_password: Option<String>,
+    /// `ssl.trustStore.location`: the CA certificates clients' must chain to.
+    pub trust_store: Option<PathBuf>,
+    /// `ssl.trustStore.type`.
+    pub trust_store_type: Option<String>,
+    /// `ssl.clientAuth`.
+    pub client_auth: ClientAuth,
+}
+
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address for ZooKeeper clients.
     pub client_addr: SocketAddr,
+    /// ZooKeeper's `secureClientPort` and `secureClientPortAddress`: TLS
+    /// for clients, configured by [`Config::ssl`]; `None` without one.
+    pub secure_client_addr: Option<SocketAddr>,
+    /// The `ssl.*` keys.
+    pub ssl: SslConfig,
     /// Data directory (the tree).
     pub data_dir: PathBuf,
     /// Directory of the Raft log (`dataLogDir`, else under `data_dir`).
@@ -165,6 +201,8 @@ impl Config {
         let tick = Duration::from_millis(2000);
         Config {
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
+            secure_client_addr: None,
+            ssl: SslConfig::default(),
             data_dir: PathBuf::from("./data"),
             data_log_dir: None,
             tick_time: tick,
@@ -210,6 +248,8 @@ impl Config {
         let mut jute_maxbuffer = jute::DEFAULT_MAX_BUFFER;
         let mut client_port: Option<u16> = None;
         let mut client_host: Option<IpAddr> = None;
+        let mut secure_port: Option<u16> = None;
+        let mut secure_host: Option<IpAddr> = None;
         let mut admin_enabled = true;
         let mut admin_host: Option<IpAddr> = None;
         let mut admin_port = DEFAULT_ADMIN_PORT;
@@ -359,6 +399,39 @@ impl Config {
                         c.admin_restore_enabled =
                             value.parse().map_err(|_| bad("true or false"))?;
                     }
+                    "secureClientPort" => secure_port = Some(port("a port")?),
+                    "secureClientPortAddress" => {
+                        secure_host = Some(value.parse().map_err(|_| bad("an IP address"))?)
+                    }
+                    "ssl.keyStore.location" | "zookeeper.ssl.keyStore.location" => {
+                        c.ssl.key_store = Some(PathBuf::from(value));
+                    }
+                    "ssl.keyStore.type" | "zookeeper.ssl.keyStore.type" => {
+                        c.ssl.key_store_type = Some(value.to_owned());
+                    }
+                    "ssl.keyStore.password" | "zookeeper.ssl.keyStore.password" => {
+                        c.ssl.key_store_password = Some(value.to_owned());
+                    }
+                    "ssl.trustStore.location" | "zookeeper.ssl.trustStore.location" => {
+                        c.ssl.trust_store = Some(PathBuf::from(value));
+                    }
+                    "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
+                        c.ssl.trust_store_type = Some(value.to_owned());
+                    }
+                    "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
+                        c.ssl.client_auth = match value.to_ascii_lowercase().as_str() {
+                            "need" => ClientAuth::Need,
+                            "want" => ClientAuth::Want,
+                            "none" => ClientAuth::None,
+                            _ => return Err(bad("need, want or none")),
+                        };
+                    }
+                    "serverCnxnFactory" => {
+                        info!(
+                            key,
+                            value, "accepted: Corral has one connection layer, TLS included"
+                        );
+                    }
                     "readonlymode.enabled" | "zookeeper.readonlymode.enabled" => {
                         c.read_only_mode = value.parse().map_err(|_| bad("true or false"))?;
                     }
@@ -394,9 +467,7 @@ impl Config {
                     | "electionAlg"
                     | "leaderServes"
                     | "cnxTimeout"
-                    | "secureClientPort"
-                    | "portUnification"
-                    | "serverCnxnFactory" => {
+                    | "portUnification" => {
                         warn!(
                             key,
                             value,
@@ -492,6 +563,7 @@ impl Config {
             (None, None) => c.client_addr,
         };
         let ip = c.client_addr.ip();
+        c.secure_client_addr = secure_port.map(|p| SocketAddr::new(secure_host.unwrap_or(ip), p));
         c.admin_addr = (admin_enabled && admin_port != 0)
             .then(|| SocketAddr::new(admin_host.unwrap_or(ip), admin_port));
         c.metrics_addr =
@@ -568,6 +640,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn load(cfg: &str, extra: impl FnOnce(&mut Args)) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().map_err(|e| ConfigError::Unsupported(e.to_string()))?;
@@ -633,6 +706,16 @@ mod tests {
         assert!(!c.enforce_quota);
         let c = load("zookeeper.enforceQuota=true\n", |_| {}).expect("valid");
         assert!(c.enforce_quota);
+        let c = load(
+            "secureClientPort=2281\nssl.keyStore.location=/k.pem\nssl.keyStore.type=PEM\nzookeeper.ssl.trustStore.location=/t.pem\nssl.clientAuth=want\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.secure_client_addr.map(|a| a.port()), Some(2281));
+        assert_eq!(c.ssl.key_store.as_deref(), Some(Path::new("/k.pem")));
+        assert_eq!(c.ssl.trust_store.as_deref(), Some(Path::new("/t.pem")));
+        assert_eq!(c.ssl.client_auth, ClientAuth::Want);
+        assert!(load("ssl.clientAuth=maybe\n", |_| {}).is_err());
         assert!(!c.read_only_mode && !c.local_sessions_enabled);
         let c = load(
             "readonlymode.enabled=true\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n",

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use jute::{FourLetterWord, OpCode};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use crate::core::Core;
 
@@ -18,7 +17,11 @@ use crate::core::Core;
 pub(crate) const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
 /// Answers `word` on `socket` and closes it, as ZooKeeper does.
-pub(crate) async fn answer(mut socket: TcpStream, word: FourLetterWord, core: &Core) {
+pub(crate) async fn answer(
+    mut socket: impl tokio::io::AsyncWrite + Unpin,
+    word: FourLetterWord,
+    core: &Core,
+) {
     let text = respond(word, core);
     let _ = socket.write_all(text.as_bytes()).await;
     let _ = socket.shutdown().await;

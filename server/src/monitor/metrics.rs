@@ -32,6 +32,8 @@ pub(crate) mod class {
     pub const CONNECTION_REFUSED: &str = "connection_refused";
     /// A write that Raft did not commit (the connection is closed).
     pub const PROPOSAL_FAILED: &str = "proposal_failed";
+    /// A TLS handshake on the secure port that failed or timed out.
+    pub const TLS_HANDSHAKE_FAILED: &str = "tls_handshake_failed";
 }
 
 /// This server's metrics.

@@ -15,7 +15,7 @@ use jute::proto::{ConnectRequest, ConnectResponse};
 use jute::{Frame, OpCode, ServerCodec};
 use rand::RngCore;
 use storage::CommandOp;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -50,12 +50,16 @@ fn finished(core: &Core, conn: &Conn, (ok, started, xid, op): Done) -> bool {
     ok
 }
 
-type Sink = SplitSink<Framed<TcpStream, ServerCodec>, Outgoing>;
+/// A client's byte stream: a TCP socket, or TLS over one.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+
+type Sink<S> = SplitSink<Framed<S, ServerCodec>, Outgoing>;
 
 /// Serves one connection until the client leaves, misbehaves, its session
 /// ends, or the server shuts down.
-pub(crate) async fn serve(
-    socket: TcpStream,
+pub(crate) async fn serve<S: Stream>(
+    socket: S,
     peer: SocketAddr,
     core: Arc<Core>,
     shutdown: CancellationToken,
@@ -430,8 +434,8 @@ fn detach(core: &Core, session: &SessionCtx) {
 
 /// Drains the outbound queue into the socket, flushing whenever the queue
 /// runs dry (so a burst of replies shares one write), until told to close.
-async fn write_loop(
-    mut sink: Sink,
+async fn write_loop<S: Stream>(
+    mut sink: Sink<S>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     closing: CancellationToken,
     core: Arc<Core>,

@@ -47,6 +47,17 @@ pub async fn run(
         let addr = consensus::network::resolve(&own).await?;
         Some(TcpListener::bind(addr).await?)
     };
+    // The secure port: its settings checked and its port bound before
+    // anything starts.
+    let secure = match config.secure_client_addr {
+        Some(addr) => {
+            let acceptor = crate::net::tls::acceptor(&config.ssl).map_err(std::io::Error::other)?;
+            let l = TcpListener::bind(addr).await?;
+            info!(addr = %l.local_addr().unwrap_or(addr), "corral listening for ZooKeeper clients over TLS");
+            Some((l, acceptor))
+        }
+        None => None,
+    };
     let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
     if let Some(peers) = peer_listener {
@@ -93,6 +104,16 @@ pub async fn run(
         ));
     }
     let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
+    if let Some((l, acceptor)) = secure {
+        tasks.spawn(accept_tls(
+            l,
+            acceptor,
+            core.clone(),
+            per_ip.clone(),
+            tasks.clone(),
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(leader_tasks::expire_sessions(
         core.clone(),
         shutdown.clone(),
@@ -138,6 +159,59 @@ pub async fn run(
     core.shutdown().await;
     info!("shut down");
     Ok(())
+}
+
+/// The secure port's accept loop: each socket is counted against
+/// `maxClientCnxns` with the plaintext ones, handshaken (bounded by the
+/// shortest session timeout, as a handshake that never completes), then
+/// served as any connection. A failed handshake ends that socket alone.
+async fn accept_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    core: Arc<Core>,
+    per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (socket, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                warn!(error = %e, "accept failed on the secure port");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = PerIp::admit(&per_ip, peer.ip(), core.config.max_client_cnxns) else {
+            core.metrics
+                .error(crate::monitor::metrics::class::CONNECTION_REFUSED);
+            warn!(%peer, max = core.config.max_client_cnxns, "too many connections from this address; closing");
+            continue;
+        };
+        let _ = socket.set_nodelay(true);
+        let (acceptor, core, shutdown) = (acceptor.clone(), core.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let limit = core.config.min_session_timeout;
+            match tokio::time::timeout(limit, acceptor.accept(socket)).await {
+                Ok(Ok(stream)) => connection::serve(stream, peer, core, shutdown).await,
+                Ok(Err(e)) => {
+                    core.metrics
+                        .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
+                    info!(%peer, error = %e, "TLS handshake failed; closing");
+                }
+                Err(_) => {
+                    core.metrics
+                        .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
+                    info!(%peer, "TLS handshake not done in time; closing");
+                }
+            }
+            drop(slot);
+        });
+    }
 }
 
 /// One connection's place in the per-address count (`maxClientCnxns`),

@@ -8,8 +8,11 @@
 //!   [`crate::pipeline`]; a writer task drains the session's outbound
 //!   queue, the only path to the socket.
 //!
-//! TLS (rustls, port unification, certificate reload) lands here
-//! (issue #17).
+//! - `tls`: the rustls acceptor of `secureClientPort` from ZooKeeper's
+//!   `ssl.*` keys; accepted sockets are handshaken, then served by the
+//!   same connection task (port unification and certificate reload come
+//!   next, issue #17).
 
 pub(crate) mod connection;
 pub(crate) mod listener;
+pub(crate) mod tls;

@@ -1,0 +1,172 @@
+//! TLS on the client port (`secureClientPort`, issue #17 item 1, first
+//! step): PEM key and trust stores as ZooKeeper 3.6+ reads them
+//! (`ssl.keyStore.type=PEM`), `ssl.clientAuth=need`. The same kazoo client
+//! (`use_ssl=True` with a client certificate) runs its CRUD against Corral
+//! and against the reference ZooKeeper 3.8 (Netty, the same stores); a
+//! client whose certificate comes from another CA is refused by both.
+//! Certificates are made by `openssl` in a temporary directory.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use compat_tests::{
+    CorralServer, PYTHON, ZooKeeperServer, clients_dir, free_port, require_kazoo, run_with_timeout,
+};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA named `ca` in `dir` (`<ca>.pem`, `<ca>.key`).
+fn make_ca(dir: &Path, ca: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={ca}"),
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+        ],
+    );
+}
+
+/// A certificate `name` (`<name>.crt`, `<name>.key`) signed by `ca`, for
+/// the server (SAN 127.0.0.1) or a client.
+fn make_cert(dir: &Path, ca: &str, name: &str, server: bool) {
+    let ext = if server {
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    } else {
+        "extendedKeyUsage=clientAuth\n"
+    };
+    std::fs::write(dir.join(format!("{name}.ext")), ext).expect("ext file");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.crt"),
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+/// kazoo's CRUD over TLS with `cert`; its one line of output.
+fn kazoo(port: u16, dir: &Path, cert: &str) -> String {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_tls.py"))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(dir.join("ca.pem"))
+        .arg(dir.join(format!("{cert}.crt")))
+        .arg(dir.join(format!("{cert}.key")))
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run_with_timeout(cmd, b"", Duration::from_secs(60));
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with("ok ") || l.starts_with("refused"))
+        .unwrap_or_else(|| panic!("kazoo said nothing useful:\n{}", out.transcript()))
+        .to_owned()
+}
+
+#[test]
+fn kazoo_over_tls_against_corral_and_zookeeper() {
+    require_kazoo();
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    make_ca(d, "ca");
+    make_ca(d, "other-ca");
+    make_cert(d, "ca", "server", true);
+    make_cert(d, "ca", "client", false);
+    make_cert(d, "other-ca", "stranger", false);
+    // ZooKeeper's PEM key store: the key and the chain in one file.
+    let key_store = d.join("server-keystore.pem");
+    let mut pem = std::fs::read(d.join("server.key")).expect("key");
+    pem.extend(std::fs::read(d.join("server.crt")).expect("cert"));
+    std::fs::write(&key_store, pem).expect("key store");
+    let trust = d.join("ca.pem");
+
+    let zk_port = free_port();
+    let zk = ZooKeeperServer::start_with(&[
+        &format!("secureClientPort={zk_port}"),
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+        &format!("ssl.keyStore.location={}", key_store.display()),
+        "ssl.keyStore.type=PEM",
+        &format!("ssl.trustStore.location={}", trust.display()),
+        "ssl.trustStore.type=PEM",
+    ]);
+
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let corral_port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
+    config.ssl = server::SslConfig {
+        key_store: Some(key_store.clone()),
+        key_store_type: Some("PEM".into()),
+        trust_store: Some(trust.clone()),
+        trust_store_type: Some("PEM".into()),
+        ..Default::default()
+    };
+    let corral = CorralServer::start_with(config, 0);
+
+    for (name, port) in [("ZooKeeper", zk_port), ("Corral", corral_port)] {
+        assert_eq!(
+            kazoo(port, d, "client"),
+            "ok v2",
+            "{name}: a trusted client"
+        );
+        assert!(
+            kazoo(port, d, "stranger").starts_with("refused"),
+            "{name}: a client certificate from another CA is refused"
+        );
+    }
+    // The plaintext port still serves.
+    assert_eq!(
+        compat_tests::four_letter(corral.addr(), "ruok").expect("ruok"),
+        "imok"
+    );
+    drop(zk);
+}

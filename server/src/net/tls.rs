@@ -1,0 +1,213 @@
+//! TLS for clients on `secureClientPort`, with rustls (no OpenSSL), from
+//! the keys ZooKeeper operators already set (X509Util's, with
+//! `ssl.keyStore.type=PEM` as ZooKeeper 3.6+ reads it):
+//!
+//! - `ssl.keyStore.location`: a PEM file with the server's private key
+//!   (PKCS#8, PKCS#1 or SEC1, unencrypted) and its certificate chain;
+//! - `ssl.trustStore.location`: a PEM file with the CA certificates a
+//!   client's certificate must chain to;
+//! - `ssl.clientAuth`: `need` (ZooKeeper's default: a trusted client
+//!   certificate is required), `want` (checked if presented), `none`.
+//!
+//! PKCS#12 and JKS stores are refused at start with the command that
+//! converts them to PEM. The handshake is bounded by the session timeout
+//! floor; a client that fails it (no certificate, an untrusted one, not
+//! TLS at all) loses only its own connection.
+
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{ClientAuth, SslConfig};
+
+/// Why the TLS settings cannot be used; one line naming the key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TlsError {
+    /// A key the secure port needs is missing.
+    #[error("secureClientPort needs {0}")]
+    Missing(&'static str),
+    /// A store type Corral does not read.
+    #[error(
+        "{key}={kind} is not read by Corral; convert the store to PEM, e.g. `openssl pkcs12 -in store.p12 -out store.pem -nodes` (for JKS, first `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12`)"
+    )]
+    StoreType {
+        /// The key.
+        key: &'static str,
+        /// Its value.
+        kind: String,
+    },
+    /// A store could not be read or parsed.
+    #[error("{key} {path}: {why}")]
+    Store {
+        /// The key.
+        key: &'static str,
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// rustls refused the combination.
+    #[error("TLS settings: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Refuses store types other than PEM (the type as given, or guessed from
+/// the file's extension as ZooKeeper's `KeyStoreFileType.fromFilename`).
+fn check_type(key: &'static str, kind: Option<&str>, path: &Path) -> Result<(), TlsError> {
+    let kind = kind.map(str::to_ascii_uppercase).unwrap_or_else(|| {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
+            Some(e) if e == "p12" || e == "pfx" => "PKCS12".into(),
+            Some(e) if e == "jks" => "JKS".into(),
+            Some(e) if e == "bcfks" => "BCFKS".into(),
+            _ => "PEM".into(),
+        }
+    });
+    if kind == "PEM" {
+        Ok(())
+    } else {
+        Err(TlsError::StoreType { key, kind })
+    }
+}
+
+fn store_err(key: &'static str, path: &Path, why: impl std::fmt::Display) -> TlsError {
+    TlsError::Store {
+        key,
+        path: path.display().to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|e| store_err(key, path, e))
+}
+
+/// The certificates of a PEM file, in order.
+fn certificates(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = read(key, path)?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_reader_iter(&mut BufReader::new(bytes.as_slice()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| store_err(key, path, e))?;
+    if certs.is_empty() {
+        return Err(store_err(key, path, "no CERTIFICATE in it"));
+    }
+    Ok(certs)
+}
+
+/// The acceptor for `ssl`, checked now so that a bad setting stops the
+/// start with one line rather than failing every handshake.
+///
+/// # Errors
+/// [`TlsError`]: a missing key, a store that is not PEM or does not parse,
+/// or settings rustls refuses.
+pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
+    const KEY_STORE: &str = "ssl.keyStore.location";
+    const TRUST_STORE: &str = "ssl.trustStore.location";
+    let key_path = ssl
+        .key_store
+        .as_deref()
+        .ok_or(TlsError::Missing(KEY_STORE))?;
+    check_type("ssl.keyStore.type", ssl.key_store_type.as_deref(), key_path)?;
+    let chain = certificates(KEY_STORE, key_path)?;
+    let key_bytes = read(KEY_STORE, key_path)?;
+    if String::from_utf8_lossy(&key_bytes).contains("ENCRYPTED PRIVATE KEY") {
+        return Err(store_err(
+            KEY_STORE,
+            key_path,
+            "the private key is encrypted; store it unencrypted (`openssl pkcs8 -in key.pem -out plain.pem`) and keep the file private",
+        ));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| store_err(KEY_STORE, key_path, e))?;
+    // ring, not aws-lc-rs: no cmake or large C build on the 2-core CI.
+    // rustls deprecates it for lacking post-quantum key exchange, which
+    // no ZooKeeper client offers yet.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = if ssl.client_auth == ClientAuth::None {
+        builder.with_no_client_auth()
+    } else {
+        let trust_path = ssl
+            .trust_store
+            .as_deref()
+            .ok_or(TlsError::Missing(TRUST_STORE))?;
+        check_type(
+            "ssl.trustStore.type",
+            ssl.trust_store_type.as_deref(),
+            trust_path,
+        )?;
+        let mut roots = RootCertStore::empty();
+        for cert in certificates(TRUST_STORE, trust_path)? {
+            roots
+                .add(cert)
+                .map_err(|e| store_err(TRUST_STORE, trust_path, e))?;
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+        let verifier = if ssl.client_auth == ClientAuth::Want {
+            verifier.allow_unauthenticated()
+        } else {
+            verifier
+        };
+        let verifier = verifier
+            .build()
+            .map_err(|e| store_err(TRUST_STORE, trust_path, e))?;
+        builder.with_client_cert_verifier(verifier)
+    };
+    let config = builder.with_single_cert(chain, key)?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_with_the_key() {
+        let none = SslConfig::default();
+        let e = acceptor(&none)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("ssl.keyStore.location"), "{e}");
+        let p12 = SslConfig {
+            key_store: Some("/etc/zk/keystore.p12".into()),
+            ..SslConfig::default()
+        };
+        let e = acceptor(&p12)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("PKCS12") && e.contains("openssl pkcs12"), "{e}");
+        let jks = SslConfig {
+            key_store: Some("/etc/zk/keystore".into()),
+            key_store_type: Some("JKS".into()),
+            ..SslConfig::default()
+        };
+        let e = acceptor(&jks)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("JKS") && e.contains("keytool"), "{e}");
+        let missing = SslConfig {
+            key_store: Some("/nonexistent/keystore.pem".into()),
+            ..SslConfig::default()
+        };
+        let e = acceptor(&missing)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("/nonexistent/keystore.pem"), "{e}");
+    }
+}
