@@ -1,6 +1,7 @@
 """kazoo (Debian's python3-kazoo) over TLS: one session's CRUD.
 
     python3 kazoo_tls.py HOST:PORT CA_PEM CLIENT_CERT CLIENT_KEY
+    python3 kazoo_tls.py HOST:PORT plain
 
 Prints "ok <data>" after creating, reading, updating and deleting a node,
 or "refused: <error>" when the session cannot be had (within 8 s).
@@ -12,10 +13,16 @@ from kazoo.client import KazooClient
 
 
 def main():
-    hosts, ca, cert, key = sys.argv[1:5]
-    client = KazooClient(hosts=hosts, use_ssl=True, ca=ca, certfile=cert,
-                         keyfile=key, verify_certs=True, timeout=10.0,
-                         connection_retry={"max_tries": 3, "delay": 0.2})
+    hosts = sys.argv[1]
+    retry = {"max_tries": 3, "delay": 0.2}
+    if sys.argv[2] == "plain":
+        client = KazooClient(hosts=hosts, timeout=10.0,
+                             connection_retry=retry)
+    else:
+        ca, cert, key = sys.argv[2:5]
+        client = KazooClient(hosts=hosts, use_ssl=True, ca=ca, certfile=cert,
+                             keyfile=key, verify_certs=True, timeout=10.0,
+                             connection_retry=retry)
     try:
         client.start(timeout=8)
     except Exception as e:  # noqa: BLE001 - reported to the test

@@ -95,15 +95,20 @@ fn make_cert(dir: &Path, ca: &str, name: &str, server: bool) {
     );
 }
 
-/// kazoo's CRUD over TLS with `cert`; its one line of output.
+/// kazoo's CRUD over TLS with `cert` (or in plaintext, for `plain`); its
+/// one line of output.
 fn kazoo(port: u16, dir: &Path, cert: &str) -> String {
     let mut cmd = Command::new(PYTHON);
     cmd.arg(clients_dir().join("kazoo_tls.py"))
-        .arg(format!("127.0.0.1:{port}"))
-        .arg(dir.join("ca.pem"))
-        .arg(dir.join(format!("{cert}.crt")))
-        .arg(dir.join(format!("{cert}.key")))
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .arg(format!("127.0.0.1:{port}"));
+    if cert == "plain" {
+        cmd.arg("plain");
+    } else {
+        cmd.arg(dir.join("ca.pem"))
+            .arg(dir.join(format!("{cert}.crt")))
+            .arg(dir.join(format!("{cert}.key")));
+    }
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
     let out = run_with_timeout(cmd, b"", Duration::from_secs(60));
     out.stdout
         .lines()
@@ -112,9 +117,9 @@ fn kazoo(port: u16, dir: &Path, cert: &str) -> String {
         .to_owned()
 }
 
-#[test]
-fn kazoo_over_tls_against_corral_and_zookeeper() {
-    require_kazoo();
+/// The CA, server, client and stranger certificates, and the server's
+/// PEM key store, in a fresh directory.
+fn certificates() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     make_ca(d, "ca");
@@ -128,6 +133,14 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
     pem.extend(std::fs::read(d.join("server.crt")).expect("cert"));
     std::fs::write(&key_store, pem).expect("key store");
     let trust = d.join("ca.pem");
+    (dir, key_store, trust)
+}
+
+#[test]
+fn kazoo_over_tls_against_corral_and_zookeeper() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
 
     let zk_port = free_port();
     let zk = ZooKeeperServer::start_with(&[
@@ -169,4 +182,53 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
         "imok"
     );
     drop(zk);
+}
+
+#[test]
+fn one_port_for_tls_and_plaintext_on_corral_and_zookeeper() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    let zk = ZooKeeperServer::start_with(&[
+        "client.portUnification=true",
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+        // Without it ZooKeeper's unified port drops every TLS client
+        // ("X509 Auth provider not found: x509").
+        "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+        &format!("ssl.keyStore.location={}", key_store.display()),
+        "ssl.keyStore.type=PEM",
+        &format!("ssl.trustStore.location={}", trust.display()),
+        "ssl.trustStore.type=PEM",
+    ]);
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    config.client_port_unification = true;
+    config.ssl = server::SslConfig {
+        key_store: Some(key_store.clone()),
+        trust_store: Some(trust.clone()),
+        ..Default::default()
+    };
+    let corral = CorralServer::start_with(config, 0);
+    for (name, addr) in [("ZooKeeper", zk.addr()), ("Corral", corral.addr())] {
+        let port = addr.port();
+        assert_eq!(
+            kazoo(port, d, "client"),
+            "ok v2",
+            "{name}: TLS on the client port"
+        );
+        assert_eq!(
+            kazoo(port, d, "plain"),
+            "ok v2",
+            "{name}: plaintext on it too"
+        );
+        assert!(
+            kazoo(port, d, "stranger").starts_with("refused"),
+            "{name}: an untrusted certificate is refused"
+        );
+        assert_eq!(
+            compat_tests::four_letter(addr, "ruok").expect("ruok"),
+            "imok",
+            "{name}: four-letter words in plaintext"
+        );
+    }
 }

@@ -85,6 +85,9 @@ pub struct Config {
     pub secure_client_addr: Option<SocketAddr>,
     /// The `ssl.*` keys.
     pub ssl: SslConfig,
+    /// ZooKeeper's `client.portUnification`: the client port takes TLS
+    /// and plaintext clients alike, told apart by their first byte.
+    pub client_port_unification: bool,
     /// Data directory (the tree).
     pub data_dir: PathBuf,
     /// Directory of the Raft log (`dataLogDir`, else under `data_dir`).
@@ -203,6 +206,7 @@ impl Config {
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             secure_client_addr: None,
             ssl: SslConfig::default(),
+            client_port_unification: false,
             data_dir: PathBuf::from("./data"),
             data_log_dir: None,
             tick_time: tick,
@@ -425,6 +429,10 @@ impl Config {
                             "none" => ClientAuth::None,
                             _ => return Err(bad("need, want or none")),
                         };
+                    }
+                    "client.portUnification" | "zookeeper.client.portUnification" => {
+                        c.client_port_unification =
+                            value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "serverCnxnFactory" => {
                         info!(
@@ -716,6 +724,11 @@ mod tests {
         assert_eq!(c.ssl.trust_store.as_deref(), Some(Path::new("/t.pem")));
         assert_eq!(c.ssl.client_auth, ClientAuth::Want);
         assert!(load("ssl.clientAuth=maybe\n", |_| {}).is_err());
+        assert!(
+            load("client.portUnification=true\n", |_| {})
+                .expect("valid")
+                .client_port_unification
+        );
         assert!(!c.read_only_mode && !c.local_sessions_enabled);
         let c = load(
             "readonlymode.enabled=true\nlocalSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n",

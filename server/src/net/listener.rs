@@ -47,17 +47,23 @@ pub async fn run(
         let addr = consensus::network::resolve(&own).await?;
         Some(TcpListener::bind(addr).await?)
     };
-    // The secure port: its settings checked and its port bound before
+    // TLS: its settings checked, and the secure port bound, before
     // anything starts.
-    let secure = match config.secure_client_addr {
-        Some(addr) => {
-            let acceptor = crate::net::tls::acceptor(&config.ssl).map_err(std::io::Error::other)?;
+    let acceptor = if config.secure_client_addr.is_some() || config.client_port_unification {
+        Some(crate::net::tls::acceptor(&config.ssl).map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
+    let secure = match (config.secure_client_addr, &acceptor) {
+        (Some(addr), Some(acceptor)) => {
             let l = TcpListener::bind(addr).await?;
             info!(addr = %l.local_addr().unwrap_or(addr), "corral listening for ZooKeeper clients over TLS");
-            Some((l, acceptor))
+            Some((l, acceptor.clone()))
         }
-        None => None,
+        _ => None,
     };
+    // client.portUnification: the client port takes TLS too.
+    let unified = acceptor.filter(|_| config.client_port_unification);
     let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
     if let Some(peers) = peer_listener {
@@ -139,9 +145,14 @@ pub async fn run(
                     continue;
                 };
                 let _ = socket.set_nodelay(true);
-                let conn = connection::serve(socket, peer, core.clone(), shutdown.clone());
+                let (core, shutdown, unified) = (core.clone(), shutdown.clone(), unified.clone());
                 tasks.spawn(async move {
-                    conn.await;
+                    match unified {
+                        Some(acceptor) if starts_tls(&socket, &core).await => {
+                            serve_tls(socket, peer, acceptor, core, shutdown).await;
+                        }
+                        _ => connection::serve(socket, peer, core, shutdown).await,
+                    }
                     drop(slot);
                 });
             }
@@ -195,23 +206,50 @@ async fn accept_tls(
         let _ = socket.set_nodelay(true);
         let (acceptor, core, shutdown) = (acceptor.clone(), core.clone(), shutdown.clone());
         tasks.spawn(async move {
-            let limit = core.config.min_session_timeout;
-            match tokio::time::timeout(limit, acceptor.accept(socket)).await {
-                Ok(Ok(stream)) => connection::serve(stream, peer, core, shutdown).await,
-                Ok(Err(e)) => {
-                    core.metrics
-                        .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
-                    info!(%peer, error = %e, "TLS handshake failed; closing");
-                }
-                Err(_) => {
-                    core.metrics
-                        .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
-                    info!(%peer, "TLS handshake not done in time; closing");
-                }
-            }
+            serve_tls(socket, peer, acceptor, core, shutdown).await;
             drop(slot);
         });
     }
+}
+
+/// The TLS handshake (bounded by the shortest session timeout, as a
+/// handshake that never completes), then the connection as any other. A
+/// failed handshake ends that socket alone.
+async fn serve_tls(
+    socket: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    core: Arc<Core>,
+    shutdown: CancellationToken,
+) {
+    let limit = core.config.min_session_timeout;
+    match tokio::time::timeout(limit, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => connection::serve(stream, peer, core, shutdown).await,
+        Ok(Err(e)) => {
+            core.metrics
+                .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
+            info!(%peer, error = %e, "TLS handshake failed; closing");
+        }
+        Err(_) => {
+            core.metrics
+                .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
+            info!(%peer, "TLS handshake not done in time; closing");
+        }
+    }
+}
+
+/// Whether a client on the unified port opens with a TLS handshake
+/// record (content type 22), as ZooKeeper's `UnifiedServerSocket` tells
+/// them apart; anything else (a ZooKeeper handshake's length, a
+/// four-letter word) is plaintext. Waits for the first byte at most the
+/// shortest session timeout.
+async fn starts_tls(socket: &tokio::net::TcpStream, core: &Core) -> bool {
+    let mut first = [0u8; 1];
+    let limit = core.config.min_session_timeout;
+    matches!(
+        tokio::time::timeout(limit, socket.peek(&mut first)).await,
+        Ok(Ok(1)) if first[0] == 0x16
+    )
 }
 
 /// One connection's place in the per-address count (`maxClientCnxns`),
