@@ -232,3 +232,88 @@ fn one_port_for_tls_and_plaintext_on_corral_and_zookeeper() {
         );
     }
 }
+
+/// The common name of the certificate Corral's TLS port presents.
+fn served_cn(port: u16, d: &Path) -> String {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("tls_peer.py"))
+        .args(["127.0.0.1", &port.to_string()])
+        .arg(d.join("ca.pem"))
+        .arg(d.join("client.crt"))
+        .arg(d.join("client.key"));
+    let out = run_with_timeout(cmd, b"", Duration::from_secs(30));
+    out.stdout.trim().to_owned()
+}
+
+#[test]
+fn a_replaced_certificate_serves_new_clients_and_keeps_old_ones() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    make_cert(d, "ca", "server2", true);
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    config.client_cert_reload = true;
+    config.ssl = server::SslConfig {
+        key_store: Some(key_store.clone()),
+        trust_store: Some(trust.clone()),
+        ..Default::default()
+    };
+    let _corral = CorralServer::start_with(config, 0);
+    assert_eq!(served_cn(port, d), "cn server");
+
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_tls_hold.py"))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(d.join("ca.pem"))
+        .arg(d.join("client.crt"))
+        .arg(d.join("client.key"))
+        .env("PYTHONUNBUFFERED", "1");
+    let mut held = compat_tests::Conversation::start(cmd, "kazoo holding a TLS session");
+    let connected = held
+        .expect("connected", Duration::from_secs(30), |l| {
+            l.starts_with("> connected")
+        })
+        .expect("kazoo connects");
+    let session = connected
+        .last()
+        .cloned()
+        .unwrap_or_default()
+        .replace("> connected ", "");
+
+    // Replace the key store (written beside it, then renamed over it).
+    let mut pem = std::fs::read(d.join("server2.key")).expect("key");
+    pem.extend(std::fs::read(d.join("server2.crt")).expect("cert"));
+    let tmp = d.join("keystore.new");
+    std::fs::write(&tmp, pem).expect("write");
+    std::fs::rename(&tmp, &key_store).expect("rename");
+    let swapped = compat_tests::poll_until(Duration::from_secs(10), || {
+        (served_cn(port, d) == "cn server2").then_some(())
+    });
+    assert!(
+        swapped.is_some(),
+        "the new certificate is served within 10 s"
+    );
+
+    // The session made before goes on, on its first connection.
+    held.send("check").expect("send");
+    let lines = held
+        .expect("ok", Duration::from_secs(30), |l| l.starts_with("> ok"))
+        .expect("the held session still works");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(format!("> ok {session}").as_str())
+    );
+    assert!(
+        !held
+            .transcript
+            .iter()
+            .any(|l| l.contains("Connection dropped")),
+        "the connection was not dropped:\n{}",
+        held.transcript.join("\n")
+    );
+    held.send("quit").expect("quit");
+    let _ = held.finish(Duration::from_secs(20));
+}

@@ -88,6 +88,9 @@ pub struct Config {
     /// ZooKeeper's `client.portUnification`: the client port takes TLS
     /// and plaintext clients alike, told apart by their first byte.
     pub client_port_unification: bool,
+    /// ZooKeeper's `client.certReload`: the key and trust stores are read
+    /// again when their files change.
+    pub client_cert_reload: bool,
     /// Data directory (the tree).
     pub data_dir: PathBuf,
     /// Directory of the Raft log (`dataLogDir`, else under `data_dir`).
@@ -207,6 +210,7 @@ impl Config {
             secure_client_addr: None,
             ssl: SslConfig::default(),
             client_port_unification: false,
+            client_cert_reload: false,
             data_dir: PathBuf::from("./data"),
             data_log_dir: None,
             tick_time: tick,
@@ -429,6 +433,9 @@ impl Config {
                             "none" => ClientAuth::None,
                             _ => return Err(bad("need, want or none")),
                         };
+                    }
+                    "client.certReload" | "zookeeper.client.certReload" => {
+                        c.client_cert_reload = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "client.portUnification" | "zookeeper.client.portUnification" => {
                         c.client_port_unification =
@@ -728,6 +735,11 @@ mod tests {
             load("client.portUnification=true\n", |_| {})
                 .expect("valid")
                 .client_port_unification
+        );
+        assert!(
+            load("zookeeper.client.certReload=true\n", |_| {})
+                .expect("valid")
+                .client_cert_reload
         );
         assert!(!c.read_only_mode && !c.local_sessions_enabled);
         let c = load(

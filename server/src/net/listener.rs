@@ -50,10 +50,12 @@ pub async fn run(
     // TLS: its settings checked, and the secure port bound, before
     // anything starts.
     let acceptor = if config.secure_client_addr.is_some() || config.client_port_unification {
-        Some(crate::net::tls::acceptor(&config.ssl).map_err(std::io::Error::other)?)
+        let a = crate::net::tls::Acceptor::new(&config.ssl).map_err(std::io::Error::other)?;
+        Some(Arc::new(a))
     } else {
         None
     };
+    let reload = acceptor.clone().filter(|_| config.client_cert_reload);
     let secure = match (config.secure_client_addr, &acceptor) {
         (Some(addr), Some(acceptor)) => {
             let l = TcpListener::bind(addr).await?;
@@ -66,6 +68,9 @@ pub async fn run(
     let unified = acceptor.filter(|_| config.client_port_unification);
     let core = Arc::new(Core::open(config).await.map_err(std::io::Error::other)?);
     let tasks = TaskTracker::new();
+    if let Some(acceptor) = reload {
+        tasks.spawn(crate::net::tls::watch(acceptor, shutdown.clone()));
+    }
     if let Some(peers) = peer_listener {
         let handler_core = core.clone();
         let app: consensus::network::AppHandler =
@@ -149,7 +154,7 @@ pub async fn run(
                 tasks.spawn(async move {
                     match unified {
                         Some(acceptor) if starts_tls(&socket, &core).await => {
-                            serve_tls(socket, peer, acceptor, core, shutdown).await;
+                            serve_tls(socket, peer, acceptor.get(), core, shutdown).await;
                         }
                         _ => connection::serve(socket, peer, core, shutdown).await,
                     }
@@ -178,7 +183,7 @@ pub async fn run(
 /// served as any connection. A failed handshake ends that socket alone.
 async fn accept_tls(
     listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: Arc<crate::net::tls::Acceptor>,
     core: Arc<Core>,
     per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
     tasks: TaskTracker,
@@ -204,7 +209,7 @@ async fn accept_tls(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let (acceptor, core, shutdown) = (acceptor.clone(), core.clone(), shutdown.clone());
+        let (acceptor, core, shutdown) = (acceptor.get(), core.clone(), shutdown.clone());
         tasks.spawn(async move {
             serve_tls(socket, peer, acceptor, core, shutdown).await;
             drop(slot);

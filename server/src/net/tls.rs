@@ -104,6 +104,99 @@ fn certificates(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'st
     Ok(certs)
 }
 
+/// The acceptor in use, replaced when its files change (ZooKeeper's
+/// `client.certReload`): each new connection takes the current one, so a
+/// certificate replaced on disk serves new clients within a second while
+/// the connections already made keep theirs.
+pub(crate) struct Acceptor {
+    current: std::sync::RwLock<TlsAcceptor>,
+    ssl: SslConfig,
+    /// The key and trust stores' (modified time, length) when last read.
+    stamp: std::sync::Mutex<Vec<Option<(std::time::SystemTime, u64)>>>,
+}
+
+impl Acceptor {
+    /// The acceptor for `ssl` (see [`acceptor`]).
+    ///
+    /// # Errors
+    /// As [`acceptor`].
+    pub(crate) fn new(ssl: &SslConfig) -> Result<Self, TlsError> {
+        Ok(Acceptor {
+            current: std::sync::RwLock::new(acceptor(ssl)?),
+            stamp: std::sync::Mutex::new(stamps(ssl)),
+            ssl: ssl.clone(),
+        })
+    }
+
+    /// The acceptor for the next connection.
+    pub(crate) fn get(&self) -> TlsAcceptor {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the stores again if they changed since last read, and
+    /// swaps the acceptor if they make a good one; a store caught half
+    /// written (or wrong) leaves the old acceptor in place, and is read
+    /// again at the next change.
+    pub(crate) fn reload_if_changed(&self) {
+        let now = stamps(&self.ssl);
+        {
+            let mut last = self
+                .stamp
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *last == now {
+                return;
+            }
+            *last = now;
+        }
+        match acceptor(&self.ssl) {
+            Ok(fresh) => {
+                *self
+                    .current
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+                tracing::info!("TLS key or trust store changed: new connections use the new one");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "TLS stores changed but cannot be used; keeping the old ones")
+            }
+        }
+    }
+}
+
+/// The stores' modification times and lengths.
+fn stamps(ssl: &SslConfig) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    [&ssl.key_store, &ssl.trust_store]
+        .into_iter()
+        .map(|p| {
+            p.as_deref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .and_then(|m| m.modified().ok().map(|t| (t, m.len())))
+        })
+        .collect()
+}
+
+/// Watches the stores (`client.certReload`), every second, until
+/// `shutdown`.
+pub(crate) async fn watch(
+    acceptor: std::sync::Arc<Acceptor>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let a = acceptor.clone();
+        // Reading and parsing the files is blocking work.
+        let _ = tokio::task::spawn_blocking(move || a.reload_if_changed()).await;
+    }
+}
+
 /// The acceptor for `ssl`, checked now so that a bad setting stops the
 /// start with one line rather than failing every handshake.
 ///

@@ -1,0 +1,27 @@
+"""The common name of the certificate a TLS server presents.
+
+    python3 tls_peer.py HOST PORT CA_PEM CLIENT_CERT CLIENT_KEY
+
+Prints "cn <name>", or "failed: <error>".
+"""
+
+import socket
+import ssl
+import sys
+
+
+def main():
+    host, port, ca, cert, key = sys.argv[1:6]
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.load_cert_chain(cert, key)
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=host) as tls:
+                subject = dict(x[0] for x in tls.getpeercert()["subject"])
+                print("cn %s" % subject.get("commonName"), flush=True)
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        print("failed: %s" % e, flush=True)
+
+
+if __name__ == "__main__":
+    main()
