@@ -136,6 +136,31 @@ fn certificates() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)
     (dir, key_store, trust)
 }
 
+/// The reference ZooKeeper's TLS lines (Netty, the PEM stores), then
+/// `extra`.
+fn zookeeper_tls(key_store: &Path, trust: &Path, extra: &[&str]) -> ZooKeeperServer {
+    let mut cfg = vec![
+        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory".to_owned(),
+        format!("ssl.keyStore.location={}", key_store.display()),
+        "ssl.keyStore.type=PEM".to_owned(),
+        format!("ssl.trustStore.location={}", trust.display()),
+        "ssl.trustStore.type=PEM".to_owned(),
+    ];
+    cfg.extend(extra.iter().map(|l| (*l).to_owned()));
+    ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Corral's settings for the same stores.
+fn corral_ssl(key_store: &Path, trust: &Path) -> server::SslConfig {
+    server::SslConfig {
+        key_store: Some(key_store.to_path_buf()),
+        key_store_type: Some("PEM".into()),
+        trust_store: Some(trust.to_path_buf()),
+        trust_store_type: Some("PEM".into()),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn kazoo_over_tls_against_corral_and_zookeeper() {
     require_kazoo();
@@ -143,26 +168,17 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
     let d = dir.path();
 
     let zk_port = free_port();
-    let zk = ZooKeeperServer::start_with(&[
-        &format!("secureClientPort={zk_port}"),
-        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
-        &format!("ssl.keyStore.location={}", key_store.display()),
-        "ssl.keyStore.type=PEM",
-        &format!("ssl.trustStore.location={}", trust.display()),
-        "ssl.trustStore.type=PEM",
-    ]);
+    let zk = zookeeper_tls(
+        &key_store,
+        &trust,
+        &[&format!("secureClientPort={zk_port}")],
+    );
 
     let data = tempfile::tempdir().expect("dir");
     let mut config = server::Config::for_tests(data.path().to_path_buf());
     let corral_port = free_port();
     config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
-    config.ssl = server::SslConfig {
-        key_store: Some(key_store.clone()),
-        key_store_type: Some("PEM".into()),
-        trust_store: Some(trust.clone()),
-        trust_store_type: Some("PEM".into()),
-        ..Default::default()
-    };
+    config.ssl = corral_ssl(&key_store, &trust);
     let corral = CorralServer::start_with(config, 0);
 
     for (name, port) in [("ZooKeeper", zk_port), ("Corral", corral_port)] {
@@ -189,25 +205,20 @@ fn one_port_for_tls_and_plaintext_on_corral_and_zookeeper() {
     require_kazoo();
     let (dir, key_store, trust) = certificates();
     let d = dir.path();
-    let zk = ZooKeeperServer::start_with(&[
-        "client.portUnification=true",
-        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
-        // Without it ZooKeeper's unified port drops every TLS client
-        // ("X509 Auth provider not found: x509").
-        "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
-        &format!("ssl.keyStore.location={}", key_store.display()),
-        "ssl.keyStore.type=PEM",
-        &format!("ssl.trustStore.location={}", trust.display()),
-        "ssl.trustStore.type=PEM",
-    ]);
+    let zk = zookeeper_tls(
+        &key_store,
+        &trust,
+        &[
+            "client.portUnification=true",
+            // Without it ZooKeeper's unified port drops every TLS client
+            // ("X509 Auth provider not found: x509").
+            "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+        ],
+    );
     let data = tempfile::tempdir().expect("dir");
     let mut config = server::Config::for_tests(data.path().to_path_buf());
     config.client_port_unification = true;
-    config.ssl = server::SslConfig {
-        key_store: Some(key_store.clone()),
-        trust_store: Some(trust.clone()),
-        ..Default::default()
-    };
+    config.ssl = corral_ssl(&key_store, &trust);
     let corral = CorralServer::start_with(config, 0);
     for (name, addr) in [("ZooKeeper", zk.addr()), ("Corral", corral.addr())] {
         let port = addr.port();
@@ -256,11 +267,7 @@ fn a_replaced_certificate_serves_new_clients_and_keeps_old_ones() {
     let port = free_port();
     config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
     config.client_cert_reload = true;
-    config.ssl = server::SslConfig {
-        key_store: Some(key_store.clone()),
-        trust_store: Some(trust.clone()),
-        ..Default::default()
-    };
+    config.ssl = corral_ssl(&key_store, &trust);
     let _corral = CorralServer::start_with(config, 0);
     assert_eq!(served_cn(port, d), "cn server");
 
