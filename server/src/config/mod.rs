@@ -65,12 +65,15 @@ pub struct SslConfig {
     pub key_store: Option<PathBuf>,
     /// `ssl.keyStore.type`: PEM (or guessed from the file name).
     pub key_store_type: Option<String>,
-    /// `ssl.keyStore.password` (PEM keys are read unencrypted).
+    /// `ssl.keyStore.password` (a PKCS#12 store's; PEM keys are read
+    /// unencrypted).
     pub key_store_password: Option<String>,
     /// `ssl.trustStore.location`: the CA certificates clients' must chain to.
     pub trust_store: Option<PathBuf>,
     /// `ssl.trustStore.type`.
     pub trust_store_type: Option<String>,
+    /// `ssl.trustStore.password` (a PKCS#12 trust store's).
+    pub trust_store_password: Option<String>,
     /// `ssl.clientAuth`.
     pub client_auth: ClientAuth,
 }
@@ -425,6 +428,9 @@ impl Config {
                     }
                     "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
                         c.ssl.trust_store_type = Some(value.to_owned());
+                    }
+                    "ssl.trustStore.password" | "zookeeper.ssl.trustStore.password" => {
+                        c.ssl.trust_store_password = Some(value.to_owned());
                     }
                     "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
                         c.ssl.client_auth = match value.to_ascii_lowercase().as_str() {

@@ -34,7 +34,7 @@ pub(crate) enum TlsError {
     Missing(&'static str),
     /// A store type Corral does not read.
     #[error(
-        "{key}={kind} is not read by Corral; convert the store to PEM, e.g. `openssl pkcs12 -in store.p12 -out store.pem -nodes` (for JKS, first `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12`)"
+        "{key}={kind} is not read by Corral (PEM and PKCS12 are); convert the store, e.g. `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12`"
     )]
     StoreType {
         /// The key.
@@ -57,9 +57,17 @@ pub(crate) enum TlsError {
     Rustls(#[from] rustls::Error),
 }
 
-/// Refuses store types other than PEM (the type as given, or guessed from
-/// the file's extension as ZooKeeper's `KeyStoreFileType.fromFilename`).
-fn check_type(key: &'static str, kind: Option<&str>, path: &Path) -> Result<(), TlsError> {
+/// A store's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreKind {
+    Pem,
+    Pkcs12,
+}
+
+/// The store's type as given, or guessed from the file's extension as
+/// ZooKeeper's `KeyStoreFileType.fromFilename` does; PEM and PKCS#12 are
+/// read, JKS and BCFKS refused with the conversion command.
+fn store_kind(key: &'static str, kind: Option<&str>, path: &Path) -> Result<StoreKind, TlsError> {
     let kind = kind.map(str::to_ascii_uppercase).unwrap_or_else(|| {
         match path
             .extension()
@@ -72,10 +80,10 @@ fn check_type(key: &'static str, kind: Option<&str>, path: &Path) -> Result<(), 
             _ => "PEM".into(),
         }
     });
-    if kind == "PEM" {
-        Ok(())
-    } else {
-        Err(TlsError::StoreType { key, kind })
+    match kind.as_str() {
+        "PEM" => Ok(StoreKind::Pem),
+        "PKCS12" => Ok(StoreKind::Pkcs12),
+        _ => Err(TlsError::StoreType { key, kind }),
     }
 }
 
@@ -197,31 +205,113 @@ pub(crate) async fn watch(
     }
 }
 
+/// A PKCS#12 store, opened with its password (empty if none is set).
+fn pkcs12(
+    key: &'static str,
+    path: &Path,
+    password: Option<&str>,
+    policy: p12_keystore::Pkcs12ImportPolicy,
+) -> Result<p12_keystore::KeyStore, TlsError> {
+    let bytes = read(key, path)?;
+    p12_keystore::KeyStore::from_pkcs12(&bytes, password.unwrap_or(""), policy)
+        .map_err(|e| store_err(key, path, format!("cannot open it as PKCS#12: {e}")))
+}
+
+type KeyAndChain = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// The server's key and certificate chain from the key store.
+fn key_store(ssl: &SslConfig) -> Result<KeyAndChain, TlsError> {
+    const KEY_STORE: &str = "ssl.keyStore.location";
+    let path = ssl
+        .key_store
+        .as_deref()
+        .ok_or(TlsError::Missing(KEY_STORE))?;
+    match store_kind("ssl.keyStore.type", ssl.key_store_type.as_deref(), path)? {
+        StoreKind::Pem => {
+            let chain = certificates(KEY_STORE, path)?;
+            let bytes = read(KEY_STORE, path)?;
+            if String::from_utf8_lossy(&bytes).contains("ENCRYPTED PRIVATE KEY") {
+                return Err(store_err(
+                    KEY_STORE,
+                    path,
+                    "the private key is encrypted; store it unencrypted (`openssl pkcs8 -in key.pem -out plain.pem`), or use a PKCS12 store with ssl.keyStore.password",
+                ));
+            }
+            let key =
+                PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| store_err(KEY_STORE, path, e))?;
+            Ok((chain, key))
+        }
+        StoreKind::Pkcs12 => {
+            let store = pkcs12(
+                KEY_STORE,
+                path,
+                ssl.key_store_password.as_deref(),
+                p12_keystore::Pkcs12ImportPolicy::Relaxed,
+            )?;
+            store
+                .entries()
+                .find_map(|(_, e)| match e {
+                    p12_keystore::KeyStoreEntry::PrivateKeyChain(c) if !c.certs().is_empty() => {
+                        let chain = c
+                            .certs()
+                            .iter()
+                            .map(|cert| CertificateDer::from(cert.as_der().to_vec()))
+                            .collect();
+                        let key = PrivateKeyDer::Pkcs8(c.key().as_der().to_vec().into());
+                        Some((chain, key))
+                    }
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    store_err(KEY_STORE, path, "no private key with its certificate in it")
+                })
+        }
+    }
+}
+
+/// The CA certificates of the trust store.
+fn trust_store(ssl: &SslConfig) -> Result<(Vec<CertificateDer<'static>>, &Path), TlsError> {
+    const TRUST_STORE: &str = "ssl.trustStore.location";
+    let path = ssl
+        .trust_store
+        .as_deref()
+        .ok_or(TlsError::Missing(TRUST_STORE))?;
+    let certs = match store_kind("ssl.trustStore.type", ssl.trust_store_type.as_deref(), path)? {
+        StoreKind::Pem => certificates(TRUST_STORE, path)?,
+        StoreKind::Pkcs12 => {
+            // Raw: every certificate, whether or not a tool marked it
+            // trusted (Java's keytool does, openssl does not).
+            let store = pkcs12(
+                TRUST_STORE,
+                path,
+                ssl.trust_store_password.as_deref(),
+                p12_keystore::Pkcs12ImportPolicy::Raw,
+            )?;
+            store
+                .entries()
+                .filter_map(|(_, e)| match e {
+                    p12_keystore::KeyStoreEntry::Certificate(c) => {
+                        Some(CertificateDer::from(c.as_der().to_vec()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+    };
+    if certs.is_empty() {
+        return Err(store_err(TRUST_STORE, path, "no certificate in it"));
+    }
+    Ok((certs, path))
+}
+
 /// The acceptor for `ssl`, checked now so that a bad setting stops the
 /// start with one line rather than failing every handshake.
 ///
 /// # Errors
-/// [`TlsError`]: a missing key, a store that is not PEM or does not parse,
-/// or settings rustls refuses.
+/// [`TlsError`]: a missing key, a store of another type or that does not
+/// open, or settings rustls refuses.
 pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
-    const KEY_STORE: &str = "ssl.keyStore.location";
-    const TRUST_STORE: &str = "ssl.trustStore.location";
-    let key_path = ssl
-        .key_store
-        .as_deref()
-        .ok_or(TlsError::Missing(KEY_STORE))?;
-    check_type("ssl.keyStore.type", ssl.key_store_type.as_deref(), key_path)?;
-    let chain = certificates(KEY_STORE, key_path)?;
-    let key_bytes = read(KEY_STORE, key_path)?;
-    if String::from_utf8_lossy(&key_bytes).contains("ENCRYPTED PRIVATE KEY") {
-        return Err(store_err(
-            KEY_STORE,
-            key_path,
-            "the private key is encrypted; store it unencrypted (`openssl pkcs8 -in key.pem -out plain.pem`) and keep the file private",
-        ));
-    }
-    let key =
-        PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| store_err(KEY_STORE, key_path, e))?;
+    let (chain, key) = key_store(ssl)?;
     // ring, not aws-lc-rs: no cmake or large C build on the 2-core CI.
     // rustls deprecates it for lacking post-quantum key exchange, which
     // no ZooKeeper client offers yet.
@@ -232,20 +322,12 @@ pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
     let builder = if ssl.client_auth == ClientAuth::None {
         builder.with_no_client_auth()
     } else {
-        let trust_path = ssl
-            .trust_store
-            .as_deref()
-            .ok_or(TlsError::Missing(TRUST_STORE))?;
-        check_type(
-            "ssl.trustStore.type",
-            ssl.trust_store_type.as_deref(),
-            trust_path,
-        )?;
+        let (certs, path) = trust_store(ssl)?;
         let mut roots = RootCertStore::empty();
-        for cert in certificates(TRUST_STORE, trust_path)? {
+        for cert in certs {
             roots
                 .add(cert)
-                .map_err(|e| store_err(TRUST_STORE, trust_path, e))?;
+                .map_err(|e| store_err("ssl.trustStore.location", path, e))?;
         }
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
         let verifier = if ssl.client_auth == ClientAuth::Want {
@@ -255,7 +337,7 @@ pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
         };
         let verifier = verifier
             .build()
-            .map_err(|e| store_err(TRUST_STORE, trust_path, e))?;
+            .map_err(|e| store_err("ssl.trustStore.location", path, e))?;
         builder.with_client_cert_verifier(verifier)
     };
     let config = builder.with_single_cert(chain, key)?;
@@ -282,7 +364,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("PKCS12") && e.contains("openssl pkcs12"), "{e}");
+        assert!(e.contains("/etc/zk/keystore.p12"), "{e}");
         let jks = SslConfig {
             key_store: Some("/etc/zk/keystore".into()),
             key_store_type: Some("JKS".into()),
