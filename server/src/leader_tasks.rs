@@ -241,12 +241,12 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
 /// text. A static configuration's version is 0, as in ZooKeeper.
 async fn publish_config(core: &Core) {
     let want = crate::config::zoo_cfg::dynamic_config(&core.config.servers, 0);
-    let current = core
+    let up_to_date = core
         .lock()
         .tree
         .node(storage::CONFIG)
-        .and_then(|n| n.data.clone());
-    if current.as_deref() == Some(want.as_bytes()) {
+        .is_some_and(|n| n.data.as_deref() == Some(want.as_bytes()));
+    if up_to_date {
         return;
     }
     let op = CommandOp::SetConfig {

@@ -16,8 +16,6 @@ use crate::core::Core;
 /// The tree's and the host's counts, for `mntr`, `srvr` and the gauges.
 #[derive(Debug, Clone)]
 pub(crate) struct Counts {
-    /// The last applied zxid.
-    pub last_zxid: i64,
     /// Znodes, counting the root twice as ZooKeeper's map does.
     pub znodes: usize,
     /// Watches held here.
@@ -52,7 +50,6 @@ impl Core {
     pub(crate) fn counts(&self) -> Counts {
         let st = self.lock();
         Counts {
-            last_zxid: st.tree.last_zxid(),
             znodes: st.tree.node_count() + 1,
             watches: st.host.watches.len(),
             ephemerals: st.tree.sessions().ephemeral_count(),
@@ -62,6 +59,13 @@ impl Core {
             quotas: storage::quota::by_namespace(&st.tree),
             quota_errors: st.host.quota.errors.clone(),
         }
+    }
+
+    /// The last applied zxid and the znodes, counting the root twice as
+    /// ZooKeeper's map does (`srvr`, `server_stats`).
+    pub(crate) fn zxid_and_znodes(&self) -> (i64, usize) {
+        let st = self.lock();
+        (st.tree.last_zxid(), st.tree.node_count() + 1)
     }
 
     /// The last applied zxid.

@@ -531,7 +531,6 @@ fn set_acl(
 /// `ZooKeeperServer.checkQuota`, with `enforceQuota`: whether adding
 /// `count` nodes and `bytes` bytes at `p` stays within the deepest quota's
 /// limits. Past a hard limit: `QUOTAEXCEEDED`; past a soft one: noted.
-#[inline]
 fn check_quota(
     tree: &Tree,
     ctx: &Ctx<'_>,
@@ -539,23 +538,9 @@ fn check_quota(
     bytes: i64,
     count: i64,
 ) -> Result<(), ErrorCode> {
-    if !tree.config.enforce_quota || tree.quota_roots.is_empty() {
+    if !tree.config.enforce_quota {
         return Ok(());
     }
-    check_quota_limits(tree, ctx, p, bytes, count)
-}
-
-/// [`check_quota`] once there is a quota to check (out of line: the
-/// common write has none).
-#[cold]
-#[inline(never)]
-fn check_quota_limits(
-    tree: &Tree,
-    ctx: &Ctx<'_>,
-    p: &str,
-    bytes: i64,
-    count: i64,
-) -> Result<(), ErrorCode> {
     let Some(root) = tree.quota_root_of(p) else {
         return Ok(());
     };
@@ -606,17 +591,7 @@ fn check_quota_limits(
 
 /// `DataTree.updateQuotaStat`: adds to the usage of the deepest quota at
 /// or above `p`, changing its stats node's data in place (its Stat stays).
-#[inline]
 fn quota_update(tree: &mut Tree, p: &str, bytes: i64, count: i64, undo: Option<&mut Vec<Undo>>) {
-    if !tree.quota_roots.is_empty() {
-        add_quota_usage(tree, p, bytes, count, undo);
-    }
-}
-
-/// [`quota_update`] once there are quotas (out of line, as above).
-#[cold]
-#[inline(never)]
-fn add_quota_usage(tree: &mut Tree, p: &str, bytes: i64, count: i64, undo: Option<&mut Vec<Undo>>) {
     let Some(root) = tree.quota_root_of(p) else {
         return;
     };

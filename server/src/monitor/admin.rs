@@ -520,8 +520,7 @@ fn mon_json(v: &MonValue) -> Value {
 fn server_stats(core: &Core) -> Map<String, Value> {
     let s = core.stats.snapshot();
     let (tree, log) = four_letter::data_dirs(core);
-    let counts = core.counts();
-    let (zxid, nodes) = (counts.last_zxid, counts.znodes);
+    let (zxid, nodes) = core.zxid_and_znodes();
     let sizes = json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1});
     let mut stats = Map::new();
     stats.insert("packets_sent".into(), json!(s.sent));

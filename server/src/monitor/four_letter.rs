@@ -133,8 +133,7 @@ pub(crate) fn op_name(op: i32) -> &'static str {
 
 /// `srvr`, and `stat` with its list of clients (`StatCommand`).
 fn stat(core: &Core, clients: bool) -> String {
-    let counts = core.counts();
-    let (zxid, nodes) = (counts.last_zxid, counts.znodes);
+    let (zxid, nodes) = core.zxid_and_znodes();
     let s = core.stats.snapshot();
     let mut out = format!("Zookeeper version: {}\n", version_string());
     if clients {
