@@ -1,8 +1,10 @@
-"""The common name of the certificate a TLS server presents.
+"""The common name of the certificate a TLS server presents, or the
+protocol and cipher suite it agreed to.
 
-    python3 tls_peer.py HOST PORT CA_PEM CLIENT_CERT CLIENT_KEY
+    python3 tls_peer.py HOST PORT CA_PEM CLIENT_CERT CLIENT_KEY [session]
 
-Prints "cn <name>", or "failed: <error>".
+Prints "cn <name>" (or, with `session`, "<version> <cipher>"), or
+"failed: <error>".
 """
 
 import socket
@@ -17,6 +19,10 @@ def main():
     try:
         with socket.create_connection((host, int(port)), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname=host) as tls:
+                if sys.argv[6:7] == ["session"]:
+                    print("%s %s" % (tls.version(), tls.cipher()[0]),
+                          flush=True)
+                    return
                 subject = dict(x[0] for x in tls.getpeercert()["subject"])
                 print("cn %s" % subject.get("commonName"), flush=True)
     except Exception as e:  # noqa: BLE001 - reported to the test

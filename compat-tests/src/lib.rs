@@ -301,6 +301,11 @@ impl CorralEnsemble {
         }
     }
 
+    /// Member `i`'s configuration, to change before it starts again.
+    pub fn config_mut(&mut self, i: usize) -> &mut server::Config {
+        &mut self.configs[i]
+    }
+
     /// The index of the current leader, if one is known.
     pub fn leader(&self) -> Option<usize> {
         self.modes().iter().position(|m| m == "leader")

@@ -79,6 +79,14 @@ const JARS: [&str; 6] = [
     "zookeeper-jute.jar",
 ];
 
+/// The Netty jars ZooKeeper's Netty client needs that zookeeper.jar's
+/// manifest leaves out (Debian's netty-all.jar is an empty aggregate).
+pub const NETTY_EXTRA: [&str; 3] = [
+    "netty-codec.jar",
+    "netty-resolver.jar",
+    "netty-transport-native-unix-common.jar",
+];
+
 /// What every run must print, in order.
 const RECIPES: [&str; 7] = [
     "mutex",
@@ -131,6 +139,13 @@ pub fn curator_recipes(target: &dyn Target, exists_needs_read: bool, recipes: &[
 /// `java` running the single-file program `clients/<file>` on Curator's
 /// class path, given `target`'s connect string.
 fn curator_program(file: &str, target: &dyn Target) -> Command {
+    java_program(file, &[], &[&target.connect_string()])
+}
+
+/// `java` with `jvm` options running the single-file program
+/// `clients/<file>` on Curator's (and ZooKeeper's) class path, with
+/// `args`.
+pub fn java_program(file: &str, jvm: &[&str], args: &[&str]) -> Command {
     require_file("/usr/bin/java", "Java (Debian default-jdk-headless)");
     let jars: Vec<String> = JARS
         .iter()
@@ -140,13 +155,24 @@ fn curator_program(file: &str, target: &dyn Target) -> Command {
             path
         })
         .collect();
+    let mut cp = jars.join(":");
+    // The Netty client (TLS) needs these beside what zookeeper.jar's
+    // manifest names.
+    for j in NETTY_EXTRA {
+        let path = format!("{JAVA_DIR}/{j}");
+        if std::path::Path::new(&path).exists() {
+            cp.push(':');
+            cp.push_str(&path);
+        }
+    }
     let mut cmd = Command::new("/usr/bin/java");
     cmd.arg("-Xmx256m")
         .arg("-XX:TieredStopAtLevel=1")
+        .args(jvm)
         .arg("-cp")
-        .arg(jars.join(":"))
+        .arg(cp)
         .arg(clients_dir().join(file))
-        .arg(target.connect_string());
+        .args(args);
     cmd
 }
 
@@ -537,9 +563,18 @@ pub fn zkcli_run(addr: std::net::SocketAddr) -> Finished {
 
 /// zkCli.sh against `addr`, `script` on its stdin.
 pub fn zkcli_run_script(addr: std::net::SocketAddr, script: &str) -> Finished {
+    zkcli_run_with(addr, script, &[])
+}
+
+/// zkCli.sh against `addr`, `script` on its stdin, with `jvm` (Java
+/// properties, such as the `zookeeper.ssl.*` ones) in `CLIENT_JVMFLAGS`.
+pub fn zkcli_run_with(addr: std::net::SocketAddr, script: &str, jvm: &[String]) -> Finished {
     require_file(ZKCLI, "zkCli.sh (Debian package zookeeper)");
     let mut cmd = Command::new(ZKCLI);
     cmd.arg("-server").arg(addr.to_string());
+    if !jvm.is_empty() {
+        cmd.env("CLIENT_JVMFLAGS", jvm.join(" "));
+    }
     run_with_timeout(cmd, script.as_bytes(), ZKCLI_TIMEOUT)
 }
 

@@ -52,6 +52,11 @@ fn make_ca(dir: &Path, ca: &str) {
 /// A certificate `name` (`<name>.crt`, `<name>.key`) signed by `ca`, for
 /// the server (SAN 127.0.0.1) or a client.
 fn make_cert(dir: &Path, ca: &str, name: &str, server: bool) {
+    make_cert_for(dir, ca, name, &format!("/CN={name}"), server);
+}
+
+/// As [`make_cert`], with the subject `subj` (openssl's `-subj` form).
+fn make_cert_for(dir: &Path, ca: &str, name: &str, subj: &str, server: bool) {
     let ext = if server {
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
     } else {
@@ -66,7 +71,7 @@ fn make_cert(dir: &Path, ca: &str, name: &str, server: bool) {
             "rsa:2048",
             "-nodes",
             "-subj",
-            &format!("/CN={name}"),
+            subj,
             "-keyout",
             &format!("{name}.key"),
             "-out",
@@ -415,4 +420,301 @@ fn pkcs12_stores_on_corral_and_zookeeper() {
     });
     let e = refused.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("ssl.keyStore.location"), "{e}");
+}
+
+#[test]
+fn x509_ids_acls_and_super_user_on_corral_and_zookeeper() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    // A subject with what Java's RFC 2253 form escapes, a multi-valued
+    // RDN and an attribute without a keyword (printed as #hex).
+    make_cert_for(
+        d,
+        "ca",
+        "client",
+        "/C=US/ST=CA/L=San Francisco/O=Corral, Inc./OU=QA+UID=42/CN=client one/emailAddress=c@example.com",
+        false,
+    );
+    make_cert(d, "ca", "other", false);
+    make_cert(d, "ca", "admin", false);
+    let zk_port = free_port();
+    let zk = zookeeper_tls(
+        &key_store,
+        &trust,
+        &[
+            &format!("secureClientPort={zk_port}"),
+            "X509AuthenticationProvider.superUser=CN=admin",
+        ],
+    );
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let corral_port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
+    config.ssl = corral_ssl(&key_store, &trust);
+    config.auth.x509_super_user = Some("CN=admin".into());
+    let _corral = CorralServer::start_with(config, 0);
+    let run = |port: u16| {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(clients_dir().join("kazoo_x509.py"))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg(d)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        let out = run_with_timeout(cmd, b"", Duration::from_secs(60));
+        assert!(out.success(), "kazoo_x509.py:\n{}", out.transcript());
+        out.stdout.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let theirs = run(zk_port);
+    let ours = run(corral_port);
+    println!("ZooKeeper: {theirs:#?}");
+    assert_eq!(theirs.len(), 4, "{theirs:?}");
+    assert!(
+        theirs[0].starts_with("acl x509:") && theirs[0].contains("O=Corral\\, Inc."),
+        "{theirs:?}"
+    );
+    assert_eq!(
+        theirs[1..],
+        ["client get ok", "other get NoAuthError", "admin get ok"]
+    );
+    assert_eq!(
+        ours, theirs,
+        "Corral names and checks x509 ids as ZooKeeper"
+    );
+    drop(zk);
+}
+
+/// What a TLS client agrees with the server on `port`: "<version>
+/// <cipher>".
+fn tls_session(port: u16, d: &Path) -> String {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("tls_peer.py"))
+        .args(["127.0.0.1", &port.to_string()])
+        .arg(d.join("ca.pem"))
+        .arg(d.join("client.crt"))
+        .arg(d.join("client.key"))
+        .arg("session");
+    let out = run_with_timeout(cmd, b"", Duration::from_secs(30));
+    out.stdout.trim().to_owned()
+}
+
+#[test]
+fn protocol_and_cipher_suites_as_configured_on_corral_and_zookeeper() {
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    let zk_port = free_port();
+    let zk = zookeeper_tls(
+        &key_store,
+        &trust,
+        &[
+            &format!("secureClientPort={zk_port}"),
+            "ssl.protocol=TLSv1.2",
+            "ssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        ],
+    );
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let corral_port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
+    config.ssl = server::SslConfig {
+        protocols: vec![server::TlsVersion::Tls12],
+        cipher_suites: vec!["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into()],
+        ..corral_ssl(&key_store, &trust)
+    };
+    let _corral = CorralServer::start_with(config, 0);
+    let theirs = tls_session(zk_port, d);
+    assert_eq!(theirs, "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384");
+    assert_eq!(tls_session(corral_port, d), theirs);
+    drop(zk);
+
+    // Unset, Corral takes TLSv1.3 (and TLSv1.2) with rustls's suites.
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    config.ssl = corral_ssl(&key_store, &trust);
+    let _corral = CorralServer::start_with(config, 0);
+    assert!(tls_session(port, d).starts_with("TLSv1.3 "));
+}
+
+/// The Java client's TLS properties (`zookeeper.client.secure` on the
+/// Netty socket, PEM stores) for the `client` certificate in `d`, and the
+/// class path its Netty client needs (given as a later `-cp`, which wins
+/// over zkCli.sh's own).
+fn java_tls_props(d: &Path) -> Vec<String> {
+    let key_store = d.join("client-keystore.pem");
+    let mut pem = std::fs::read(d.join("client.key")).expect("key");
+    pem.extend(std::fs::read(d.join("client.crt")).expect("cert"));
+    std::fs::write(&key_store, pem).expect("client key store");
+    vec![
+        "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty".to_owned(),
+        "-Dzookeeper.client.secure=true".to_owned(),
+        format!("-Dzookeeper.ssl.keyStore.location={}", key_store.display()),
+        "-Dzookeeper.ssl.keyStore.type=PEM".to_owned(),
+        format!(
+            "-Dzookeeper.ssl.trustStore.location={}",
+            d.join("ca.pem").display()
+        ),
+        "-Dzookeeper.ssl.trustStore.type=PEM".to_owned(),
+    ]
+}
+
+#[test]
+fn zkcli_and_curator_over_tls_on_corral_and_zookeeper() {
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    let zk_port = free_port();
+    let zk = zookeeper_tls(
+        &key_store,
+        &trust,
+        &[&format!("secureClientPort={zk_port}")],
+    );
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let corral_port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
+    config.ssl = corral_ssl(&key_store, &trust);
+    let _corral = CorralServer::start_with(config, 0);
+    let props = java_tls_props(d);
+    let mut cli = props.clone();
+    let mut cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar".to_owned();
+    for j in compat_tests::suites::NETTY_EXTRA {
+        cp.push_str(&format!(":/usr/share/java/{j}"));
+    }
+    cli.push(format!("-cp {cp}"));
+    let script = "create /tls-zkcli hello\nget /tls-zkcli\nset /tls-zkcli bye\nget /tls-zkcli\nls /\ndelete /tls-zkcli\nquit\n";
+    let mut transcripts = Vec::new();
+    for (name, port) in [("ZooKeeper", zk_port), ("Corral", corral_port)] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let run = compat_tests::suites::zkcli_run_with(addr, script, &cli);
+        let t = compat_tests::suites::zkcli_transcript(&run, port);
+        assert!(
+            t.out.iter().any(|l| l == "bye"),
+            "{name}: zkCli over TLS read its write back:\n{}",
+            run.transcript()
+        );
+        transcripts.push(t.out);
+
+        let jvm: Vec<&str> = props.iter().map(String::as_str).collect();
+        let mut cmd = compat_tests::suites::java_program(
+            "CuratorSuite.java",
+            &jvm,
+            &[&format!("127.0.0.1:{port}")],
+        );
+        cmd.env("RECIPES", "mutex,transactions")
+            .env("EXISTS_NEEDS_READ", "1");
+        let out = run_with_timeout(cmd, b"", Duration::from_secs(120));
+        assert!(
+            out.success()
+                && out.stdout.contains("ok mutex")
+                && out.stdout.contains("ok transactions"),
+            "{name}: Curator over TLS:\n{}",
+            out.transcript()
+        );
+    }
+    assert_eq!(
+        transcripts[1], transcripts[0],
+        "zkCli over TLS: Corral as ZooKeeper"
+    );
+    drop(zk);
+}
+
+/// Writes `bytes` to `port` (then half-closes if `eof`) and says whether
+/// the server closed the connection within `within`.
+fn closed_after(port: u16, bytes: &[u8], eof: bool, within: Duration) -> bool {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let _ = s.write_all(bytes);
+    if eof {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+    let _ = s.set_read_timeout(Some(within));
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn malformed_tls_records_close_only_their_connection() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    config.client_port_unification = true;
+    let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    config.metrics_addr = Some(metrics);
+    config.ssl = server::SslConfig {
+        handshake_timeout: Duration::from_secs(1),
+        ..corral_ssl(&key_store, &trust)
+    };
+    let corral = CorralServer::start_with(config, 0);
+    // The secure port is bound as the server starts, after this returns.
+    compat_tests::poll_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("the secure port opens");
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect();
+    let mut hello_then_noise = vec![0x16, 0x03, 0x01, 0x10, 0x00];
+    hello_then_noise.extend_from_slice(&noise);
+    let cases: [(&str, Vec<u8>, bool); 5] = [
+        ("a handshake record of noise", hello_then_noise, false),
+        (
+            "a truncated ClientHello, then EOF",
+            vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00],
+            true,
+        ),
+        (
+            "a record longer than TLS allows",
+            [&[0x16, 0x03, 0x03, 0xff, 0xff][..], &noise].concat(),
+            false,
+        ),
+        (
+            "an alert before any handshake",
+            vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
+            false,
+        ),
+        (
+            "a handshake that never finishes",
+            vec![0x16, 0x03, 0x01],
+            false,
+        ),
+    ];
+    for &p in &[port, corral.addr().port()] {
+        for (what, bytes, eof) in &cases {
+            // The secure port takes only TLS; the unified one hands
+            // non-TLS first bytes to the plaintext path, which closes
+            // on garbage too.
+            assert!(
+                closed_after(p, bytes, *eof, Duration::from_secs(8)),
+                "port {p}: {what}: the connection stayed open"
+            );
+        }
+        assert_eq!(
+            kazoo(p, d, "client"),
+            "ok v2",
+            "port {p}: others are served"
+        );
+    }
+    let errors = compat_tests::http_get(metrics, "/metrics")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    assert!(
+        errors.contains("class=\"tls_handshake_failed\""),
+        "failed handshakes are counted"
+    );
 }

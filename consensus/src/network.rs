@@ -17,6 +17,15 @@
 //! - Bad frames from a peer close that connection only.
 //! - [`Faults`] lets tests cut links (a partition) without touching the
 //!   operating system.
+//!
+//! ### TLS
+//! With [`PeerTls`] (ZooKeeper's `sslQuorum`) every connection is TLS
+//! with mutual authentication: a member dials with its certificate and
+//! checks the peer's against the trust store (and its address, with
+//! hostname verification), and accepts only peers whose certificate the
+//! trust store vouches for; a peer that fails the handshake is never
+//! heard. With `portUnification` the quorum port also takes plaintext
+//! peers (told apart by the first byte), for a rolling switch.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -100,6 +109,47 @@ struct Envelope<T> {
     body: T,
 }
 
+/// TLS between members: how to dial peers and accept them.
+#[derive(Clone)]
+pub struct PeerTls {
+    /// Dials peers: presents this member's certificate, checks theirs.
+    pub connector: tokio_rustls::TlsConnector,
+    /// Accepts peers: requires a certificate the trust store vouches for.
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    /// Dial with TLS (`sslQuorum=true`); otherwise plaintext, while the
+    /// quorum port takes both (`portUnification` alone, mid-switch).
+    pub dial_tls: bool,
+    /// The quorum port takes plaintext peers too (`portUnification`).
+    pub accept_plain: bool,
+    /// How long a peer has to finish the handshake
+    /// (`ssl.quorum.handshakeDetectionTimeoutMillis`).
+    pub handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for PeerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerTls")
+            .field("dial_tls", &self.dial_tls)
+            .field("accept_plain", &self.accept_plain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A peer connection's byte stream: TCP, or TLS over it.
+trait PeerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> PeerStream for S {}
+
+/// The name a peer's certificate is checked against: the host of its
+/// `host:port` address.
+fn server_name(addr: &str) -> io::Result<tokio_rustls::rustls::pki_types::ServerName<'static>> {
+    let host = addr
+        .rsplit_once(':')
+        .map_or(addr, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(io_other)
+}
+
 /// The server's handler for [`PeerRequest::App`] messages: the sender and
 /// the payload in, the reply out.
 pub type AppHandler = Arc<dyn Fn(NodeId, &[u8]) -> Vec<u8> + Send + Sync>;
@@ -145,6 +195,7 @@ struct PeerConn {
     target: NodeId,
     addr: String,
     queue: tokio::sync::Mutex<Option<mpsc::Sender<Call>>>,
+    tls: Option<PeerTls>,
 }
 
 impl PeerConn {
@@ -158,10 +209,28 @@ impl PeerConn {
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         socket.set_nodelay(true)?;
-        debug!(target_node = self.target, addr = %self.addr, "peer connection open");
         let (tx, rx) = mpsc::channel(QUEUE);
         let span = info_span!("peer_out", me, target_node = self.target);
-        tokio::spawn(run_client(socket, me, rx).instrument(span));
+        match self.tls.as_ref().filter(|t| t.dial_tls) {
+            Some(tls) => {
+                let name = server_name(&self.addr)?;
+                let stream = tokio::time::timeout(
+                    tls.handshake_timeout,
+                    tls.connector.connect(name, socket),
+                )
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
+                .inspect_err(|e| {
+                    warn!(target_node = self.target, addr = %self.addr, error = %e, "TLS handshake with a peer failed");
+                })?;
+                debug!(target_node = self.target, addr = %self.addr, "peer connection open (TLS)");
+                tokio::spawn(run_client(stream, me, rx).instrument(span));
+            }
+            None => {
+                debug!(target_node = self.target, addr = %self.addr, "peer connection open");
+                tokio::spawn(run_client(socket, me, rx).instrument(span));
+            }
+        }
         *q = Some(tx.clone());
         Ok(tx)
     }
@@ -169,7 +238,7 @@ impl PeerConn {
 
 /// Drives one outgoing connection: sends queued calls, matches replies to
 /// them by id. Ends (failing every call in flight) on any error.
-async fn run_client(socket: TcpStream, me: NodeId, mut rx: mpsc::Receiver<Call>) {
+async fn run_client<S: PeerStream>(socket: S, me: NodeId, mut rx: mpsc::Receiver<Call>) {
     let codec = LengthDelimitedCodec::builder()
         .max_frame_length(MAX_PEER_FRAME)
         .new_codec();
@@ -227,6 +296,7 @@ pub struct PeerClients {
     me: NodeId,
     faults: Arc<Faults>,
     conns: Arc<Mutex<HashMap<NodeId, Arc<PeerConn>>>>,
+    tls: Option<PeerTls>,
 }
 
 impl std::fmt::Debug for PeerClients {
@@ -238,12 +308,13 @@ impl std::fmt::Debug for PeerClients {
 }
 
 impl PeerClients {
-    /// Clients of server `me`, subject to `faults`.
-    pub fn new(me: NodeId, faults: Arc<Faults>) -> Self {
+    /// Clients of server `me`, subject to `faults`, over TLS with `tls`.
+    pub fn new(me: NodeId, faults: Arc<Faults>, tls: Option<PeerTls>) -> Self {
         PeerClients {
             me,
             faults,
             conns: Arc::default(),
+            tls,
         }
     }
 
@@ -258,6 +329,7 @@ impl PeerClients {
                     target,
                     addr: addr.to_owned(),
                     queue: tokio::sync::Mutex::new(None),
+                    tls: self.tls.clone(),
                 });
                 conns.insert(target, c.clone());
                 c
@@ -424,17 +496,19 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
 /// Serves peers on `listener` until `shutdown`: Raft RPCs go to `raft`,
 /// forwarded batches are committed through it (when this server leads),
-/// and [`PeerRequest::App`] messages go to `app`.
+/// and [`PeerRequest::App`] messages go to `app`. With `tls`, peers
+/// connect over TLS (and, with `accept_plain`, in plaintext too).
 pub async fn serve(
     listener: TcpListener,
     raft: Raft,
     me: NodeId,
     app: AppHandler,
     faults: Arc<Faults>,
+    tls: Option<PeerTls>,
     shutdown: CancellationToken,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        info!(%addr, "listening for peers");
+        info!(%addr, tls = tls.is_some(), "listening for peers");
     }
     loop {
         let accepted = tokio::select! {
@@ -445,15 +519,38 @@ pub async fn serve(
             Ok((socket, addr)) => {
                 let _ = socket.set_nodelay(true);
                 let span = info_span!("peer_in", me, %addr);
+                let (raft, app, faults, shutdown, tls) = (
+                    raft.clone(),
+                    app.clone(),
+                    faults.clone(),
+                    shutdown.clone(),
+                    tls.clone(),
+                );
                 tokio::spawn(
-                    serve_conn(
-                        socket,
-                        raft.clone(),
-                        me,
-                        app.clone(),
-                        faults.clone(),
-                        shutdown.clone(),
-                    )
+                    async move {
+                        let Some(tls) = tls else {
+                            return serve_conn(socket, raft, me, app, faults, shutdown).await;
+                        };
+                        if tls.accept_plain && !starts_tls(&socket, tls.handshake_timeout).await {
+                            return serve_conn(socket, raft, me, app, faults, shutdown).await;
+                        }
+                        match tokio::time::timeout(
+                            tls.handshake_timeout,
+                            tls.acceptor.accept(socket),
+                        )
+                        .await
+                        {
+                            Ok(Ok(stream)) => {
+                                serve_conn(stream, raft, me, app, faults, shutdown).await
+                            }
+                            Ok(Err(e)) => {
+                                warn!(error = %e, "a peer failed the TLS handshake; closing")
+                            }
+                            Err(_) => {
+                                warn!("a peer did not finish the TLS handshake in time; closing")
+                            }
+                        }
+                    }
                     .instrument(span),
                 );
             }
@@ -465,8 +562,18 @@ pub async fn serve(
     }
 }
 
-async fn serve_conn(
-    socket: TcpStream,
+/// Whether a peer opens with a TLS handshake record (content type 22),
+/// waiting at most `limit` for its first byte.
+async fn starts_tls(socket: &TcpStream, limit: Duration) -> bool {
+    let mut first = [0u8; 1];
+    matches!(
+        tokio::time::timeout(limit, socket.peek(&mut first)).await,
+        Ok(Ok(1)) if first[0] == 0x16
+    )
+}
+
+async fn serve_conn<S: PeerStream>(
+    socket: S,
     raft: Raft,
     me: NodeId,
     app: AppHandler,

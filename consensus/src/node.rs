@@ -72,6 +72,8 @@ pub struct NodeConfig {
     /// Where the write path's measurements go (`None`: a set of this
     /// member's own, made at start).
     pub metrics: Option<crate::WriteMetrics>,
+    /// TLS between members (`sslQuorum`), if on.
+    pub peer_tls: Option<crate::network::PeerTls>,
 }
 
 impl NodeConfig {
@@ -90,6 +92,7 @@ impl NodeConfig {
             commit_timeout: crate::proposer::DEFAULT_COMMIT_TIMEOUT,
             faults: Arc::default(),
             metrics: None,
+            peer_tls: None,
         }
     }
 
@@ -203,7 +206,7 @@ async fn start_here<H: Host>(
             .validate()
             .map_err(|e| StartError::Raft(e.to_string()))?,
     );
-    let clients = PeerClients::new(cfg.me, cfg.faults.clone());
+    let clients = PeerClients::new(cfg.me, cfg.faults.clone(), cfg.peer_tls.clone());
     let raft = Raft::new(
         cfg.me,
         config,

@@ -34,7 +34,7 @@ async fn start(
     let raft = Raft::new(
         1,
         config,
-        Network::new(PeerClients::new(1, Arc::default())),
+        Network::new(PeerClients::new(1, Arc::default(), None)),
         log,
         StateMachine::new(replica.clone()),
     )

@@ -98,6 +98,7 @@ impl Ensemble {
             id,
             app,
             faults.clone(),
+            None,
             stop.clone(),
         ));
         self.members.insert(

@@ -52,5 +52,5 @@ mod view;
 mod watch;
 
 pub use config::zoo_cfg::{ServerLine, parse_server_line};
-pub use config::{ClientAuth, Config, SslConfig};
+pub use config::{AuthConfig, ClientAuth, Config, SslConfig, TlsVersion};
 pub use net::listener::run;

@@ -28,6 +28,8 @@ pub(crate) struct SessionCtx {
     pub read_only: bool,
     /// The client's address (the `ip` scheme's id).
     pub peer: std::net::IpAddr,
+    /// The SASL exchange under way on this connection, if one began.
+    pub sasl: Option<crate::auth::sasl::DigestMd5>,
 }
 
 /// Java's `String.hashCode` over UTF-16 code units.
@@ -57,6 +59,7 @@ impl SessionCtx {
             auth: Vec::new(),
             read_only: false,
             peer: peer.ip(),
+            sasl: None,
         };
         s.add_auth(crate::auth::peer_id(peer.ip()));
         s

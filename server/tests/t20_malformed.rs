@@ -234,3 +234,128 @@ async fn malformed_input_is_contained() {
     drop(idle);
     server.shutdown.cancel();
 }
+
+/// Waits for the server to close `c` (EOF or an error) within 5 s.
+async fn expect_eof(c: &mut Client, what: &str) {
+    use futures::StreamExt;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match c.next().await {
+                None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "{what}: the connection stayed open");
+}
+
+fn sasl(token: &[u8]) -> Request {
+    Request::Sasl(GetSaslRequest {
+        token: Bytes::copy_from_slice(token),
+    })
+}
+
+/// Malformed, truncated and oversized SASL tokens end their own
+/// connection with AUTHFAILED (as ZooKeeper's `processSasl` does) and
+/// nobody else's; without a JAAS file SASL is answered OK with a null
+/// token, as ZooKeeper answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sasl_tokens_close_only_their_connection() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(dir.path().to_path_buf());
+    config.auth.sasl_provider = true;
+    config.auth.sasl_users = Some(std::sync::Arc::new(std::collections::BTreeMap::from([(
+        "bob".to_owned(),
+        "bobsecret".to_owned(),
+    )])));
+    let server = start_with(dir, config).await;
+    let addr = server.addr;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let good = tokio::spawn(good_client(addr, stop_rx));
+
+    // DIGEST-MD5 has no initial response.
+    let (mut c, _) = connect(addr, Some(false)).await;
+    let (h, rsp) = call(&mut c, 1, sasl(b"username=\"bob\"")).await;
+    assert_eq!(h.err, i32::from(ErrorCode::AuthFailed));
+    assert!(matches!(
+        rsp,
+        Response::Empty | Response::Sasl(SetSaslResponse { token: None })
+    ));
+    expect_eof(&mut c, "an initial response").await;
+
+    let long = vec![b'x'; 200_000];
+    let bad_responses: [(&[u8], &str); 6] = [
+        (b"\xff\xfe\x00", "bytes that are not UTF-8"),
+        (b"username=\"bob", "an unclosed quote"),
+        (b"username", "a directive without a value"),
+        (b"username=bob,username=eve", "a directive given twice"),
+        (
+            b"username=\"bob\",realm=\"zk-sasl-md5\",nonce=\"wrong\",cnonce=\"c\",nc=00000001,qop=auth,digest-uri=\"zookeeper/zk-sasl-md5\",response=0123",
+            "a response for another nonce",
+        ),
+        (&long, "a 200 kB token"),
+    ];
+    for (token, what) in bad_responses {
+        let (mut c, _) = connect(addr, Some(false)).await;
+        let (h, rsp) = call(&mut c, 1, sasl(b"")).await;
+        assert_eq!(h.err, 0, "{what}: the challenge");
+        let Response::Sasl(SetSaslResponse {
+            token: Some(challenge),
+        }) = rsp
+        else {
+            panic!("{what}: no challenge: {rsp:?}")
+        };
+        assert!(challenge.starts_with(b"realm=\"zk-sasl-md5\",nonce=\""));
+        let (h, _) = call(&mut c, 2, sasl(token)).await;
+        assert_eq!(h.err, i32::from(ErrorCode::AuthFailed), "{what}");
+        expect_eof(&mut c, what).await;
+    }
+    // A token past jute.maxbuffer: the frame is refused, the connection
+    // closed.
+    let (c, _) = connect(addr, Some(false)).await;
+    let mut raw = c.into_inner();
+    let mut frame_bytes = BytesMut::new();
+    frame_bytes.put_u32(8 + 4 + (2 << 20));
+    frame_bytes.put_i32(1);
+    frame_bytes.put_i32(102);
+    frame_bytes.put_i32(2 << 20);
+    let _ = raw.write_all(&frame_bytes).await;
+    let _ = raw.write_all(&vec![b'x'; 64 << 10]).await;
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match raw.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "an oversized SASL frame: the connection stayed open"
+    );
+
+    stop_tx.send(true).expect("stop");
+    let done = good.await.expect("the good client never saw an error");
+    assert!(done > 0, "the good client made progress during the abuse");
+    server.shutdown.cancel();
+
+    // No JAAS file: OK, a null token, no id.
+    let plain = start().await;
+    let (mut c, _) = connect(plain.addr, Some(false)).await;
+    let (h, rsp) = call(&mut c, 1, sasl(b"")).await;
+    assert_eq!(h.err, 0);
+    assert!(
+        matches!(rsp, Response::Sasl(SetSaslResponse { token: None })),
+        "{rsp:?}"
+    );
+    let (h, rsp) = call(&mut c, 2, Request::WhoAmI).await;
+    assert_eq!(h.err, 0);
+    let Response::WhoAmI(who) = rsp else {
+        panic!("{rsp:?}")
+    };
+    assert_eq!(who.client_info.len(), 1, "only the address: {who:?}");
+    plain.shutdown.cancel();
+}

@@ -2,11 +2,15 @@
 //!
 //! - [`check`]: ZooKeeper's `ZooKeeperServer.checkACL`: an empty ACL or a
 //!   `super` id allows everything; otherwise some entry must grant the
-//!   permission to `world:anyone` or to one of the caller's ids (`digest` by
-//!   equality, `ip` by address and mask).
+//!   permission to `world:anyone` or to one of the caller's ids (`digest`,
+//!   `x509` by equality, `sasl` by equality or as the SASL user `super`,
+//!   `ip` by address and mask).
 //! - [`fixup`]: `PrepRequestProcessor.fixupACL`: duplicates removed, `auth`
-//!   entries replaced by the caller's authenticated (digest) ids, every entry
-//!   validated; `INVALIDACL` otherwise.
+//!   entries replaced by the caller's authenticated (digest, x509, sasl)
+//!   ids, every entry validated; `INVALIDACL` otherwise.
+//!
+//! `x509` and `sasl` exist only where their providers are configured
+//! ([`Schemes`]); ZooKeeper's `ProviderRegistry` has no others.
 //! - [`AclTable`]: ACL lists interned with reference counts, like
 //!   ZooKeeper's `ReferenceCountedACLCache`, so a million nodes with the same
 //!   ACL share one list.
@@ -32,8 +36,31 @@ pub fn digest_id(credentials: &str) -> String {
     )
 }
 
+/// The auth schemes beyond `world`, `digest` and `ip` that are served:
+/// ZooKeeper registers `x509` with TLS for clients and `sasl` with
+/// `authProvider.N=…SASLAuthenticationProvider`. An ACL of a scheme not
+/// served is INVALIDACL and matches nobody.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Schemes {
+    /// `X509AuthenticationProvider`.
+    pub x509: bool,
+    /// `SASLAuthenticationProvider`.
+    pub sasl: bool,
+}
+
+impl Schemes {
+    fn serves(self, scheme: &str) -> bool {
+        match scheme {
+            "digest" | "ip" => true,
+            "x509" => self.x509,
+            "sasl" => self.sasl,
+            _ => false,
+        }
+    }
+}
+
 /// Whether `ids` may do `perm` on a node with `acl`.
-pub fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
+pub fn check(acl: &[Acl], perm: Perms, ids: &[Id], schemes: Schemes) -> Result<(), ErrorCode> {
     if acl.is_empty() || ids.iter().any(|id| id.scheme == "super") {
         return Ok(());
     }
@@ -45,9 +72,15 @@ pub fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
         if id.scheme == "world" && id.id == "anyone" {
             return Ok(());
         }
+        if !schemes.serves(&id.scheme) {
+            continue;
+        }
         for caller in ids.iter().filter(|c| c.scheme == id.scheme) {
             let matched = match id.scheme.as_str() {
-                "digest" => caller.id == id.id,
+                "digest" | "x509" => caller.id == id.id,
+                // SASLAuthenticationProvider.matches: the SASL user
+                // `super` matches every sasl entry.
+                "sasl" => caller.id == id.id || caller.id == "super",
                 "ip" => ip_matches(&caller.id, &id.id),
                 _ => false,
             };
@@ -113,13 +146,56 @@ fn java_split_colon(s: &str) -> usize {
 }
 
 /// Whether an id is valid for its scheme (`AuthenticationProvider.isValid`).
-fn valid_id(id: &Id) -> bool {
+fn valid_id(id: &Id, schemes: Schemes) -> bool {
     match id.scheme.as_str() {
         "world" => id.id == "anyone",
         "digest" => java_split_colon(&id.id) == 2,
         "ip" => parse_ip_expr(&id.id).is_some(),
+        "x509" => schemes.x509 && valid_dn(&id.id),
+        "sasl" => schemes.sasl && valid_kerberos_name(&id.id),
         _ => false,
     }
+}
+
+/// Whether `X500Principal` would parse `dn` (`X509AuthenticationProvider.isValid`):
+/// empty, or `type=value` parts split by unescaped `,`, `;` or `+`.
+fn valid_dn(dn: &str) -> bool {
+    if dn.trim().is_empty() {
+        return true;
+    }
+    let mut parts = Vec::new();
+    let (mut start, mut escaped, mut quoted) = (0, false, false);
+    for (i, c) in dn.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            ',' | ';' | '+' if !quoted => {
+                parts.push(&dn[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&dn[start..]);
+    !escaped
+        && !quoted
+        && parts
+            .iter()
+            .all(|p| p.split_once('=').is_some_and(|(k, _)| !k.trim().is_empty()))
+}
+
+/// Whether `KerberosName` takes `name` (`SASLAuthenticationProvider.isValid`):
+/// `primary[/instance]@REALM`, or any name without an `@`.
+fn valid_kerberos_name(name: &str) -> bool {
+    let Some((principal, realm)) = name.split_once('@') else {
+        return true;
+    };
+    !realm.contains(['@', '/'])
+        && match principal.split_once('/') {
+            Some((primary, instance)) => !primary.contains('@') && !instance.contains(['/', '@']),
+            None => true,
+        }
 }
 
 /// Turns a request's ACL into the one stored, as `fixupACL` does.
@@ -127,7 +203,7 @@ fn valid_id(id: &Id) -> bool {
 /// # Errors
 /// `INVALIDACL` for an empty list, an `auth` entry when the caller has no
 /// authenticated id, an unknown scheme or an invalid id.
-pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+pub fn fixup(acl: &[Acl], ids: &[Id], schemes: Schemes) -> Result<Vec<Acl>, ErrorCode> {
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
@@ -139,10 +215,14 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
     };
     for entry in acl {
         if entry.id.scheme == "auth" {
-            // Only authenticated ids stand in for `auth`: digest ids (an ip
-            // id is not "authenticated" in ZooKeeper's sense).
+            // Only authenticated ids stand in for `auth`: digest, x509 and
+            // sasl ids (an ip id is not "authenticated" in ZooKeeper's
+            // sense, and `super` has no provider).
             let mut any = false;
-            for id in ids.iter().filter(|id| id.scheme == "digest") {
+            for id in ids
+                .iter()
+                .filter(|id| id.scheme != "ip" && schemes.serves(&id.scheme))
+            {
                 push(
                     Acl {
                         perms: entry.perms,
@@ -155,7 +235,7 @@ pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             if !any {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if valid_id(&entry.id) {
+        } else if valid_id(&entry.id, schemes) {
             push(entry.clone(), &mut out);
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -255,7 +335,98 @@ impl AclTable {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{AclTable, ErrorCode, Id, Perms, Schemes, digest_id};
+    use jute::Acl;
+
+    /// With only the built-in schemes (digest, ip).
+    fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
+        super::check(acl, perm, ids, Schemes::default())
+    }
+
+    fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+        super::fixup(acl, ids, Schemes::default())
+    }
+
+    #[test]
+    fn x509_and_sasl_only_where_served() {
+        let all = Schemes {
+            x509: true,
+            sasl: true,
+        };
+        let me = vec![
+            Id::new("ip", "127.0.0.1"),
+            Id::new("x509", "CN=app,O=Example"),
+            Id::new("sasl", "bob"),
+        ];
+        let x = acl(Perms::ALL, "x509", "CN=app,O=Example");
+        let s = acl(Perms::ALL, "sasl", "bob");
+        assert_eq!(
+            fixup(std::slice::from_ref(&x), &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup(std::slice::from_ref(&s), &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            super::fixup(&[x.clone(), s.clone()], &me, all),
+            Ok(vec![x.clone(), s.clone()])
+        );
+        // `auth` stands for the x509 and sasl ids, not the address.
+        assert_eq!(
+            super::fixup(&[acl(Perms::ALL, "auth", "")], &me, all),
+            Ok(vec![x.clone(), s.clone()])
+        );
+        assert_eq!(
+            fixup(&[acl(Perms::ALL, "auth", "")], &me),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            super::check(std::slice::from_ref(&x), Perms::READ, &me, all),
+            Ok(())
+        );
+        assert_eq!(
+            check(std::slice::from_ref(&x), Perms::READ, &me),
+            Err(ErrorCode::NoAuth)
+        );
+        let other = [Id::new("x509", "CN=other")];
+        assert_eq!(
+            super::check(std::slice::from_ref(&x), Perms::READ, &other, all),
+            Err(ErrorCode::NoAuth)
+        );
+        // The SASL user `super` matches any sasl entry.
+        assert_eq!(
+            super::check(&[s], Perms::READ, &[Id::new("sasl", "super")], all),
+            Ok(())
+        );
+        for (id, ok) in [
+            ("", true),
+            ("CN=a", true),
+            ("CN=a\\,b,O=x", true),
+            ("CN=a+UID=1", true),
+            ("nonsense", false),
+            ("CN=a,", false),
+        ] {
+            assert_eq!(
+                super::fixup(&[acl(Perms::ALL, "x509", id)], &me, all).is_ok(),
+                ok,
+                "x509:{id}"
+            );
+        }
+        for (id, ok) in [
+            ("bob", true),
+            ("zk/host@REALM", true),
+            ("zk@REALM", true),
+            ("a@b@c", false),
+            ("a/b/c@R", false),
+        ] {
+            assert_eq!(
+                super::fixup(&[acl(Perms::ALL, "sasl", id)], &me, all).is_ok(),
+                ok,
+                "sasl:{id}"
+            );
+        }
+    }
 
     fn acl(perms: Perms, scheme: &str, id: &str) -> Acl {
         Acl {

@@ -22,6 +22,9 @@ pub struct TreeConfig {
     /// ZooKeeper's `enforceQuota` (3.7+): hard quota limits refuse writes
     /// with `QUOTAEXCEEDED`, soft ones are reported.
     pub enforce_quota: bool,
+    /// The auth schemes served beyond digest and ip (x509, sasl): which
+    /// ACLs are valid and which match.
+    pub acl_schemes: crate::acl::Schemes,
 }
 
 /// The znode tree plus the session table.
@@ -192,7 +195,12 @@ impl Tree {
 
     fn readable(&self, path: &str, auth: &[Id]) -> Result<&Node, ErrorCode> {
         let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
-        acl::check(self.acls.get(node.acl), Perms::READ, auth)?;
+        acl::check(
+            self.acls.get(node.acl),
+            Perms::READ,
+            auth,
+            self.config.acl_schemes,
+        )?;
         Ok(node)
     }
 
@@ -247,8 +255,9 @@ impl Tree {
     pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<GetAclResponse, ErrorCode> {
         let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let list = self.acls.get(node.acl);
-        acl::check(list, Perms::READ | Perms::ADMIN, auth)?;
-        let admin = acl::check(list, Perms::ADMIN, auth).is_ok();
+        let schemes = self.config.acl_schemes;
+        acl::check(list, Perms::READ | Perms::ADMIN, auth, schemes)?;
+        let admin = acl::check(list, Perms::ADMIN, auth, schemes).is_ok();
         let acl = list
             .iter()
             .map(|a| {

@@ -211,8 +211,10 @@ record! {
 record! {
     /// `class SetSASLResponse { buffer token; }`
     pub struct SetSaslResponse {
-        /// `buffer token`
-        pub token: Bytes,
+        /// `buffer token`: `None` is the null buffer (length -1) that
+        /// ZooKeeper sends when SASL has nothing to say (no JAAS
+        /// configuration, a failed exchange).
+        pub token: Option<Bytes>,
     }
 }
 

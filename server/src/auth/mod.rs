@@ -6,11 +6,15 @@
 //! - `digest`: `user:password` → `digest:user:<base64 sha1>`, and the
 //!   super user when it matches `DigestAuthenticationProvider.superDigest`.
 //! - `ip`: the caller's address.
-//!
-//! `x509` and `sasl` land here with issue #17.
+//! - `x509`: a TLS client's certificate subject ([`x509`]).
+//! - `sasl`: DIGEST-MD5 over the `sasl` request ([`sasl`]), with users
+//!   from a JAAS file ([`jaas`]).
 
 mod digest;
 mod ip;
+pub(crate) mod jaas;
+pub(crate) mod sasl;
+pub(crate) mod x509;
 
 use std::net::IpAddr;
 

@@ -1,7 +1,10 @@
 //! The server's typed configuration, with ZooKeeper's defaults, layered:
 //! defaults, then a zoo.cfg (`zoo_cfg`), then command-line flags.
 
+pub mod security;
 pub mod zoo_cfg;
+
+pub use security::{AuthConfig, ClientAuth, SslConfig, TlsVersion};
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -44,40 +47,6 @@ pub enum ConfigError {
     Unsupported(String),
 }
 
-/// ZooKeeper's `ssl.clientAuth`: whether a TLS client must present a
-/// certificate the trust store vouches for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClientAuth {
-    /// Required (ZooKeeper's default).
-    #[default]
-    Need,
-    /// Checked if presented.
-    Want,
-    /// Not asked for.
-    None,
-}
-
-/// The `ssl.*` keys of zoo.cfg (`zookeeper.ssl.*` as ZooKeeper's
-/// properties) for the client port's TLS.
-#[derive(Debug, Clone, Default)]
-pub struct SslConfig {
-    /// `ssl.keyStore.location`: the server's key and certificate chain.
-    pub key_store: Option<PathBuf>,
-    /// `ssl.keyStore.type`: PEM (or guessed from the file name).
-    pub key_store_type: Option<String>,
-    /// `ssl.keyStore.password` (a PKCS#12 store's; PEM keys are read
-    /// unencrypted).
-    pub key_store_password: Option<String>,
-    /// `ssl.trustStore.location`: the CA certificates clients' must chain to.
-    pub trust_store: Option<PathBuf>,
-    /// `ssl.trustStore.type`.
-    pub trust_store_type: Option<String>,
-    /// `ssl.trustStore.password` (a PKCS#12 trust store's).
-    pub trust_store_password: Option<String>,
-    /// `ssl.clientAuth`.
-    pub client_auth: ClientAuth,
-}
-
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -88,6 +57,18 @@ pub struct Config {
     pub secure_client_addr: Option<SocketAddr>,
     /// The `ssl.*` keys.
     pub ssl: SslConfig,
+    /// The auth providers, SASL's users and enforced authentication.
+    pub auth: AuthConfig,
+    /// ZooKeeper's `sslQuorum`: members talk over TLS with mutual
+    /// authentication, configured by [`Config::quorum_ssl`].
+    pub ssl_quorum: bool,
+    /// ZooKeeper's `portUnification`: the quorum port takes TLS and
+    /// plaintext peers (a rolling switch to or from `sslQuorum`).
+    pub quorum_port_unification: bool,
+    /// The `ssl.quorum.*` keys: the members' own stores.
+    pub quorum_ssl: SslConfig,
+    /// The members' TLS, built from [`Config::quorum_ssl`] at start.
+    pub peer_tls: Option<consensus::network::PeerTls>,
     /// ZooKeeper's `client.portUnification`: the client port takes TLS
     /// and plaintext clients alike, told apart by their first byte.
     pub client_port_unification: bool,
@@ -212,6 +193,11 @@ impl Config {
             client_addr: SocketAddr::from(([127, 0, 0, 1], 2181)),
             secure_client_addr: None,
             ssl: SslConfig::default(),
+            auth: AuthConfig::default(),
+            ssl_quorum: false,
+            quorum_port_unification: false,
+            quorum_ssl: SslConfig::default(),
+            peer_tls: None,
             client_port_unification: false,
             client_cert_reload: false,
             data_dir: PathBuf::from("./data"),
@@ -266,6 +252,8 @@ impl Config {
         let mut admin_port = DEFAULT_ADMIN_PORT;
         let mut metrics_host: Option<IpAddr> = None;
         let mut metrics_port = DEFAULT_METRICS_PORT;
+        let mut enabled_protocols_set = false;
+        let mut quorum_protocols_set = false;
         if let Some(path) = &args.config {
             let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
                 path: path.clone(),
@@ -290,6 +278,23 @@ impl Config {
                         .and_then(|p| u16::try_from(p).ok())
                         .ok_or_else(|| bad(why))
                 };
+                // The security keys, as zoo.cfg names them or as
+                // ZooKeeper's `zookeeper.*` properties.
+                let bare = key.strip_prefix("zookeeper.").unwrap_or(key);
+                let taken = if let Some(rest) = bare.strip_prefix("ssl.quorum.") {
+                    c.quorum_ssl
+                        .take(&format!("ssl.{rest}"), value, &mut quorum_protocols_set)
+                } else {
+                    match c.ssl.take(bare, value, &mut enabled_protocols_set) {
+                        security::Taken::NotMine => c.auth.take(bare, value),
+                        t => t,
+                    }
+                };
+                match taken {
+                    security::Taken::Ok => continue,
+                    security::Taken::Bad(why) => return Err(bad(&why)),
+                    security::Taken::NotMine => {}
+                }
                 match key {
                     "tickTime" => {
                         let t = num("a positive number of milliseconds")?;
@@ -368,17 +373,6 @@ impl Config {
                             "accepted: the Raft log is purged behind every snapshot, so no separate purge runs"
                         );
                     }
-                    k if k.starts_with("authProvider.") => {
-                        if !value.ends_with("DigestAuthenticationProvider")
-                            && !value.ends_with("IPAuthenticationProvider")
-                        {
-                            warn!(
-                                key,
-                                value,
-                                "only the digest and ip auth providers are built in; ignoring"
-                            );
-                        }
-                    }
                     "admin.enableServer" => {
                         admin_enabled = value.parse().map_err(|_| bad("true or false"))?;
                     }
@@ -413,32 +407,6 @@ impl Config {
                     "secureClientPort" => secure_port = Some(port("a port")?),
                     "secureClientPortAddress" => {
                         secure_host = Some(value.parse().map_err(|_| bad("an IP address"))?)
-                    }
-                    "ssl.keyStore.location" | "zookeeper.ssl.keyStore.location" => {
-                        c.ssl.key_store = Some(PathBuf::from(value));
-                    }
-                    "ssl.keyStore.type" | "zookeeper.ssl.keyStore.type" => {
-                        c.ssl.key_store_type = Some(value.to_owned());
-                    }
-                    "ssl.keyStore.password" | "zookeeper.ssl.keyStore.password" => {
-                        c.ssl.key_store_password = Some(value.to_owned());
-                    }
-                    "ssl.trustStore.location" | "zookeeper.ssl.trustStore.location" => {
-                        c.ssl.trust_store = Some(PathBuf::from(value));
-                    }
-                    "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
-                        c.ssl.trust_store_type = Some(value.to_owned());
-                    }
-                    "ssl.trustStore.password" | "zookeeper.ssl.trustStore.password" => {
-                        c.ssl.trust_store_password = Some(value.to_owned());
-                    }
-                    "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
-                        c.ssl.client_auth = match value.to_ascii_lowercase().as_str() {
-                            "need" => ClientAuth::Need,
-                            "want" => ClientAuth::Want,
-                            "none" => ClientAuth::None,
-                            _ => return Err(bad("need, want or none")),
-                        };
                     }
                     "client.certReload" | "zookeeper.client.certReload" => {
                         c.client_cert_reload = value.parse().map_err(|_| bad("true or false"))?;
@@ -488,12 +456,19 @@ impl Config {
                     | "electionAlg"
                     | "leaderServes"
                     | "cnxTimeout"
-                    | "portUnification" => {
+                    | "sslQuorumReloadCertFiles" => {
                         warn!(
                             key,
                             value,
                             "known ZooKeeper setting that Corral does not implement yet; ignored"
                         );
+                    }
+                    "sslQuorum" => {
+                        c.ssl_quorum = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "portUnification" => {
+                        c.quorum_port_unification =
+                            value.parse().map_err(|_| bad("true or false"))?;
                     }
                     k if k.starts_with("metricsProvider.")
                         || k.starts_with("ssl.")
@@ -600,6 +575,8 @@ impl Config {
             )));
         }
         c.max_frame_len = jute_maxbuffer.saturating_add(jute::MAX_BUFFER_EXTRA);
+        let tls = c.tls_enabled();
+        c.auth.finish(tls).map_err(ConfigError::Unsupported)?;
         c.check_ensemble()?;
         Ok(c)
     }
@@ -631,6 +608,17 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether TLS for clients is on (a secure port, or the client port
+    /// unified).
+    pub fn tls_enabled(&self) -> bool {
+        self.secure_client_addr.is_some() || self.client_port_unification
+    }
+
+    /// The auth schemes served beyond digest and ip.
+    pub fn acl_schemes(&self) -> storage::acl::Schemes {
+        self.auth.schemes(self.tls_enabled())
     }
 
     /// Whether this server runs alone (no `server.N` lines, or only its
@@ -754,6 +742,77 @@ mod tests {
         )
         .expect("valid");
         assert!(c.read_only_mode && c.local_sessions_enabled);
+    }
+
+    #[test]
+    fn security_keys_as_zoo_cfg_or_properties() {
+        let dir = tempfile::tempdir().expect("dir");
+        let jaas = dir.path().join("jaas.conf");
+        std::fs::write(
+            &jaas,
+            "Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob=\"pw\"; };\n",
+        )
+        .expect("jaas");
+        let c = load(
+            &format!(
+                "secureClientPort=2281\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
+                 java.security.auth.login.config={}\nzookeeper.superUser=bob\nsuperUser.2=carol\n\
+                 X509AuthenticationProvider.superUser=CN=admin\nsessionRequireClientSASLAuth=true\n\
+                 kerberos.removeRealmFromPrincipal=true\nssl.protocol=TLSv1.3\nssl.enabledProtocols=TLSv1.2\n\
+                 zookeeper.ssl.ciphersuites=TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n\
+                 ssl.handshakeDetectionTimeoutMillis=0\nssl.hostnameVerification=false\n\
+                 sslQuorum=true\nportUnification=true\nssl.quorum.keyStore.location=/q.pem\n\
+                 zookeeper.ssl.quorum.hostnameVerification=false\n",
+                jaas.display()
+            ),
+            |_| {},
+        )
+        .expect("valid");
+        let a = &c.auth;
+        assert!(a.sasl_provider && a.remove_realm_from_principal);
+        let mut supers = a.super_users.clone();
+        supers.sort();
+        assert_eq!(supers, ["bob", "carol"]);
+        assert_eq!(a.x509_super_user.as_deref(), Some("CN=admin"));
+        assert_eq!(a.enforced(), Some(&["sasl".to_owned()][..]));
+        assert_eq!(
+            a.sasl_users.as_deref().map(|u| u["bob"].as_str()),
+            Some("pw")
+        );
+        assert_eq!(
+            c.acl_schemes(),
+            storage::acl::Schemes {
+                x509: true,
+                sasl: true
+            }
+        );
+        // enabledProtocols wins over protocol.
+        assert_eq!(c.ssl.protocols, [TlsVersion::Tls12]);
+        assert_eq!(c.ssl.cipher_suites.len(), 2);
+        assert_eq!(c.ssl.handshake_timeout, Duration::from_millis(5000));
+        assert!(c.ssl_quorum && c.quorum_port_unification);
+        assert_eq!(c.quorum_ssl.key_store.as_deref(), Some(Path::new("/q.pem")));
+        assert!(!c.quorum_ssl.hostname_verification && !c.ssl.hostname_verification);
+        assert!(c.quorum_ssl.trust_store.is_none());
+        for bad in [
+            "ssl.quorum.protocol=SSLv3\n",
+            "ssl.crl=true\n",
+            "ssl.protocol=SSLv3\n",
+            "ssl.authProvider=sasl\n",
+            "enforce.auth.enabled=true\n",
+            "enforce.auth.enabled=true\nenforce.auth.schemes=x509\n",
+            "zookeeper.sasl.serverconfig=Server\n",
+        ] {
+            assert!(load(bad, |_| {}).is_err(), "{bad}");
+        }
+        // x509 is served with TLS on, as ZooKeeper registers it then.
+        assert!(
+            load(
+                "secureClientPort=2281\nenforce.auth.enabled=true\nenforce.auth.schemes=x509\n",
+                |_| {}
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn refusal(core: &Core, command: &str, headers: &HeaderMap, peer: IpAddr) -> Opt
     ];
     if all
         .iter()
-        .all(|p| storage::acl::check(&acl, *p, &ids).is_ok())
+        .all(|p| storage::acl::check(&acl, *p, &ids, core.config.acl_schemes()).is_ok())
     {
         None
     } else {

@@ -34,6 +34,13 @@ pub(crate) mod class {
     pub const PROPOSAL_FAILED: &str = "proposal_failed";
     /// A TLS handshake on the secure port that failed or timed out.
     pub const TLS_HANDSHAKE_FAILED: &str = "tls_handshake_failed";
+    /// A connection closed for failed authentication without an error
+    /// reply (a client certificate whose subject cannot be read); those
+    /// answered AUTHFAILED count under that code.
+    pub const AUTH_FAILED: &str = "auth_failed";
+    /// A request refused because its session has not authenticated with
+    /// an enforced scheme (`enforce.auth.enabled`).
+    pub const AUTH_REQUIRED: &str = "auth_required";
 }
 
 /// This server's metrics.

@@ -58,11 +58,15 @@ type Sink<S> = SplitSink<Framed<S, ServerCodec>, Outgoing>;
 
 /// Serves one connection until the client leaves, misbehaves, its session
 /// ends, or the server shuts down.
+///
+/// `ids` are what the transport proved (a TLS client certificate's
+/// `x509` id), the session's from the start besides its address.
 pub(crate) async fn serve<S: Stream>(
     socket: S,
     peer: SocketAddr,
     core: Arc<Core>,
     shutdown: CancellationToken,
+    ids: Vec<jute::Id>,
 ) {
     let conn_id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("conn", %peer, conn_id, session_id = tracing::field::Empty);
@@ -97,7 +101,7 @@ pub(crate) async fn serve<S: Stream>(
         let closing = CancellationToken::new();
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
-        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx).await else {
+        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx, &ids).await else {
             core.metrics.error(crate::monitor::metrics::class::HANDSHAKE_REFUSED);
             let _ = tx.send(Outgoing::Close);
             let _ = writer.await;
@@ -237,10 +241,11 @@ async fn handshake(
     peer: SocketAddr,
     conn_id: u64,
     tx: &mpsc::UnboundedSender<Outgoing>,
+    ids: &[jute::Id],
 ) -> Option<SessionCtx> {
     if !core.serving() {
         if core.read_only() {
-            return read_only_handshake(core, req, peer, conn_id, tx);
+            return read_only_handshake(core, req, peer, conn_id, tx, ids);
         }
         // Not in touch with a quorum: ZooKeeper closes such connections
         // at once ("ZooKeeperServer not running"); the client tries the
@@ -284,7 +289,10 @@ async fn handshake(
             return None;
         }
     }
-    let session = SessionCtx::new(id, timeout, conn_id, peer);
+    let mut session = SessionCtx::new(id, timeout, conn_id, peer);
+    for id in ids {
+        session.add_auth(id.clone());
+    }
     let mut st = core.lock();
     if !st.tree.sessions().is_live(id) {
         // Closed (expired) between the check and here.
@@ -380,6 +388,7 @@ fn read_only_handshake(
     peer: SocketAddr,
     conn_id: u64,
     tx: &mpsc::UnboundedSender<Outgoing>,
+    ids: &[jute::Id],
 ) -> Option<SessionCtx> {
     if req.read_only != Some(true) {
         debug!("read-only mode: refusing a read-write client");
@@ -414,6 +423,9 @@ fn read_only_handshake(
     };
     let mut session = SessionCtx::new(id, timeout, conn_id, peer);
     session.read_only = true;
+    for id in ids {
+        session.add_auth(id.clone());
+    }
     attach(&mut st, session, tx, passwd, Some(true))
 }
 

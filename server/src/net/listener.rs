@@ -26,7 +26,7 @@ use crate::net::connection;
 /// Only a failure of the listening socket itself; errors of single
 /// connections are logged and end that connection alone.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
@@ -56,6 +56,8 @@ pub async fn run(
         None
     };
     let reload = acceptor.clone().filter(|_| config.client_cert_reload);
+    // TLS between members (sslQuorum, portUnification), checked now too.
+    config.peer_tls = crate::net::tls::peer_tls(&config).map_err(std::io::Error::other)?;
     let secure = match (config.secure_client_addr, &acceptor) {
         (Some(addr), Some(acceptor)) => {
             let l = TcpListener::bind(addr).await?;
@@ -77,17 +79,18 @@ pub async fn run(
             Arc::new(move |from, payload| leader_tasks::on_touches(&handler_core, from, payload));
         // On Raft's runtime: AppendEntries go straight to its core.
         let peers = peers.into_std()?;
-        let (raft, me, faults, stop) = (
+        let (raft, me, faults, tls, stop) = (
             core.raft.clone(),
             core.me,
             core.config.peer_faults.clone(),
+            core.config.peer_tls.clone(),
             shutdown.clone(),
         );
         tasks.spawn_on(
             async move {
                 match TcpListener::from_std(peers) {
                     Ok(peers) => {
-                        consensus::network::serve(peers, raft, me, app, faults, stop).await
+                        consensus::network::serve(peers, raft, me, app, faults, tls, stop).await
                     }
                     Err(e) => tracing::error!(error = %e, "peer listener"),
                 }
@@ -156,7 +159,7 @@ pub async fn run(
                         Some(acceptor) if starts_tls(&socket, &core).await => {
                             serve_tls(socket, peer, acceptor.get(), core, shutdown).await;
                         }
-                        _ => connection::serve(socket, peer, core, shutdown).await,
+                        _ => connection::serve(socket, peer, core, shutdown, Vec::new()).await,
                     }
                     drop(slot);
                 });
@@ -217,9 +220,11 @@ async fn accept_tls(
     }
 }
 
-/// The TLS handshake (bounded by the shortest session timeout, as a
-/// handshake that never completes), then the connection as any other. A
-/// failed handshake ends that socket alone.
+/// The TLS handshake (bounded by `ssl.handshakeDetectionTimeoutMillis`),
+/// then the connection as any other, with the client certificate's
+/// `x509` id when client certificates are asked for (as ZooKeeper's
+/// `X509AuthenticationProvider` runs after the handshake). A failed
+/// handshake ends that socket alone.
 async fn serve_tls(
     socket: tokio::net::TcpStream,
     peer: std::net::SocketAddr,
@@ -227,9 +232,29 @@ async fn serve_tls(
     core: Arc<Core>,
     shutdown: CancellationToken,
 ) {
-    let limit = core.config.min_session_timeout;
+    let limit = core.config.ssl.handshake_timeout;
     match tokio::time::timeout(limit, acceptor.accept(socket)).await {
-        Ok(Ok(stream)) => connection::serve(stream, peer, core, shutdown).await,
+        Ok(Ok(stream)) => {
+            let ids = if core.config.ssl.client_auth == crate::config::ClientAuth::None {
+                Vec::new()
+            } else {
+                let certs = stream.get_ref().1.peer_certificates().unwrap_or_default();
+                match certs.first() {
+                    // `want`, and none given: no x509 id.
+                    None => Vec::new(),
+                    Some(cert) => match crate::auth::x509::ids(&core.config, cert) {
+                        Some(ids) => ids,
+                        None => {
+                            core.metrics
+                                .error(crate::monitor::metrics::class::AUTH_FAILED);
+                            info!(%peer, "the client certificate's subject cannot be read; closing");
+                            return;
+                        }
+                    },
+                }
+            };
+            connection::serve(stream, peer, core, shutdown, ids).await
+        }
         Ok(Err(e)) => {
             core.metrics
                 .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
@@ -246,11 +271,11 @@ async fn serve_tls(
 /// Whether a client on the unified port opens with a TLS handshake
 /// record (content type 22), as ZooKeeper's `UnifiedServerSocket` tells
 /// them apart; anything else (a ZooKeeper handshake's length, a
-/// four-letter word) is plaintext. Waits for the first byte at most the
-/// shortest session timeout.
+/// four-letter word) is plaintext. Waits for the first byte at most
+/// `ssl.handshakeDetectionTimeoutMillis`.
 async fn starts_tls(socket: &tokio::net::TcpStream, core: &Core) -> bool {
     let mut first = [0u8; 1];
-    let limit = core.config.min_session_timeout;
+    let limit = core.config.ssl.handshake_timeout;
     matches!(
         tokio::time::timeout(limit, socket.peek(&mut first)).await,
         Ok(Ok(1)) if first[0] == 0x16

@@ -1,18 +1,21 @@
-//! TLS for clients on `secureClientPort`, with rustls (no OpenSSL), from
-//! the keys ZooKeeper operators already set (X509Util's, with
-//! `ssl.keyStore.type=PEM` as ZooKeeper 3.6+ reads it):
+//! TLS for clients on `secureClientPort` (and the unified client port),
+//! with rustls (no OpenSSL), from the keys ZooKeeper operators already
+//! set (X509Util's):
 //!
-//! - `ssl.keyStore.location`: a PEM file with the server's private key
-//!   (PKCS#8, PKCS#1 or SEC1, unencrypted) and its certificate chain;
-//! - `ssl.trustStore.location`: a PEM file with the CA certificates a
-//!   client's certificate must chain to;
+//! - `ssl.keyStore.location` (`.type`, `.password`): the server's key and
+//!   certificate chain, as PEM (the key unencrypted, PKCS#8, PKCS#1 or
+//!   SEC1) or PKCS#12; JKS and BCFKS are refused at start with the
+//!   `keytool` command that converts them;
+//! - `ssl.trustStore.location` (`.type`, `.password`): the CA
+//!   certificates a client's certificate must chain to;
 //! - `ssl.clientAuth`: `need` (ZooKeeper's default: a trusted client
-//!   certificate is required), `want` (checked if presented), `none`.
+//!   certificate is required), `want` (checked if presented), `none`;
+//! - `ssl.enabledProtocols` / `ssl.protocol`: TLSv1.2, TLSv1.3 (both when
+//!   unset); `ssl.ciphersuites`: by IANA name.
 //!
-//! PKCS#12 and JKS stores are refused at start with the command that
-//! converts them to PEM. The handshake is bounded by the session timeout
-//! floor; a client that fails it (no certificate, an untrusted one, not
-//! TLS at all) loses only its own connection.
+//! The handshake is bounded by `ssl.handshakeDetectionTimeoutMillis`; a
+//! client that fails it (no certificate, an untrusted one, not TLS at
+//! all, malformed records) loses only its own connection.
 
 use std::io::BufReader;
 use std::path::Path;
@@ -24,13 +27,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{ClientAuth, SslConfig};
+use crate::config::{ClientAuth, SslConfig, TlsVersion};
 
 /// Why the TLS settings cannot be used; one line naming the key.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TlsError {
-    /// A key the secure port needs is missing.
-    #[error("secureClientPort needs {0}")]
+    /// A key TLS needs is missing.
+    #[error("TLS needs {0}")]
     Missing(&'static str),
     /// A store type Corral does not read.
     #[error(
@@ -52,6 +55,11 @@ pub(crate) enum TlsError {
         /// What is wrong.
         why: String,
     },
+    /// No cipher suite left for any enabled protocol.
+    #[error(
+        "ssl.ciphersuites and ssl.enabledProtocols leave no cipher suite to use (rustls serves the TLSv1.3 suites and TLSv1.2's ECDHE AES-GCM and ChaCha20 ones)"
+    )]
+    NoSuites,
     /// rustls refused the combination.
     #[error("TLS settings: {0}")]
     Rustls(#[from] rustls::Error),
@@ -312,23 +320,13 @@ fn trust_store(ssl: &SslConfig) -> Result<(Vec<CertificateDer<'static>>, &Path),
 /// open, or settings rustls refuses.
 pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
     let (chain, key) = key_store(ssl)?;
-    // ring, not aws-lc-rs: no cmake or large C build on the 2-core CI.
-    // rustls deprecates it for lacking post-quantum key exchange, which
-    // no ZooKeeper client offers yet.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let (provider, versions) = provider(ssl)?;
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
+        .with_protocol_versions(&versions)?;
     let builder = if ssl.client_auth == ClientAuth::None {
         builder.with_no_client_auth()
     } else {
-        let (certs, path) = trust_store(ssl)?;
-        let mut roots = RootCertStore::empty();
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| store_err("ssl.trustStore.location", path, e))?;
-        }
+        let (roots, path) = roots(ssl)?;
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
         let verifier = if ssl.client_auth == ClientAuth::Want {
             verifier.allow_unauthenticated()
@@ -342,6 +340,170 @@ pub(crate) fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, TlsError> {
     };
     let config = builder.with_single_cert(chain, key)?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+type Versions = Vec<&'static rustls::SupportedProtocolVersion>;
+
+/// The crypto provider with `ssl.ciphersuites` (by IANA name, which is
+/// Java's too), and the protocol versions of `ssl.enabledProtocols` /
+/// `ssl.protocol` that the suites leave usable.
+fn provider(ssl: &SslConfig) -> Result<(Arc<rustls::crypto::CryptoProvider>, Versions), TlsError> {
+    // ring, not aws-lc-rs: no cmake or large C build on the 2-core CI.
+    // rustls deprecates it for lacking post-quantum key exchange, which
+    // no ZooKeeper client offers yet.
+    #[allow(deprecated)]
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !ssl.cipher_suites.is_empty() {
+        provider.cipher_suites.retain(|s| {
+            let name = format!("{:?}", s.suite());
+            ssl.cipher_suites.contains(&name)
+        });
+        for c in &ssl.cipher_suites {
+            if !rustls::crypto::ring::ALL_CIPHER_SUITES
+                .iter()
+                .any(|s| format!("{:?}", s.suite()) == *c)
+            {
+                tracing::warn!(suite = %c, "ssl.ciphersuites: not a suite rustls serves; left out");
+            }
+        }
+    }
+    let wanted: Versions = if ssl.protocols.is_empty() {
+        vec![&rustls::version::TLS12, &rustls::version::TLS13]
+    } else {
+        ssl.protocols
+            .iter()
+            .map(|v| match v {
+                TlsVersion::Tls12 => &rustls::version::TLS12,
+                TlsVersion::Tls13 => &rustls::version::TLS13,
+            })
+            .collect()
+    };
+    let versions: Versions = wanted
+        .into_iter()
+        .filter(|v| provider.cipher_suites.iter().any(|s| s.version() == *v))
+        .collect();
+    if versions.is_empty() {
+        return Err(TlsError::NoSuites);
+    }
+    Ok((Arc::new(provider), versions))
+}
+
+/// The trust store as rustls roots.
+fn roots(ssl: &SslConfig) -> Result<(RootCertStore, &Path), TlsError> {
+    let (certs, path) = trust_store(ssl)?;
+    let mut roots = RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| store_err("ssl.trustStore.location", path, e))?;
+    }
+    Ok((roots, path))
+}
+
+/// A peer's certificate checked against the trust store but not against
+/// the address dialled (`ssl.quorum.hostnameVerification=false`).
+#[derive(Debug)]
+struct AnyName(Arc<dyn rustls::client::danger::ServerCertVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// How a member dials its peers: with its own certificate, checking
+/// theirs against the trust store (and, with hostname verification, the
+/// address dialled, as ZooKeeper's quorum `ZKTrustManager` does).
+fn connector(ssl: &SslConfig) -> Result<tokio_rustls::TlsConnector, TlsError> {
+    let (chain, key) = key_store(ssl)?;
+    let (provider, versions) = provider(ssl)?;
+    let (roots, path) = roots(ssl)?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| store_err("ssl.trustStore.location", path, e))?;
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = if ssl.hostname_verification
+    {
+        verifier
+    } else {
+        Arc::new(AnyName(verifier))
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(chain, key)?;
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// TLS between members from `sslQuorum`, `portUnification` and the
+/// `ssl.quorum.*` stores (`None` with neither key on): mutual
+/// authentication, a peer without a certificate the trust store vouches
+/// for is refused whatever `ssl.quorum.clientAuth` says.
+///
+/// # Errors
+/// As [`acceptor`], the keys named without their `quorum.` part.
+pub(crate) fn peer_tls(
+    config: &crate::Config,
+) -> Result<Option<consensus::network::PeerTls>, TlsError> {
+    if !config.ssl_quorum && !config.quorum_port_unification {
+        return Ok(None);
+    }
+    let mut ssl = config.quorum_ssl.clone();
+    if ssl.key_store.is_none() {
+        return Err(TlsError::Missing("ssl.quorum.keyStore.location"));
+    }
+    if ssl.trust_store.is_none() {
+        return Err(TlsError::Missing("ssl.quorum.trustStore.location"));
+    }
+    ssl.client_auth = ClientAuth::Need;
+    Ok(Some(consensus::network::PeerTls {
+        connector: connector(&ssl)?,
+        acceptor: acceptor(&ssl)?,
+        dial_tls: config.ssl_quorum,
+        accept_plain: config.quorum_port_unification,
+        handshake_timeout: ssl.handshake_timeout,
+    }))
 }
 
 #[cfg(test)]

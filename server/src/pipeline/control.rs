@@ -17,7 +17,8 @@ pub(super) fn ping(c: &Call<'_>) {
 }
 
 /// `whoAmI`: the session's ids as ZooKeeper's `AuthUtil.getClientInfos`
-/// names them (a digest's user; an address).
+/// names them (a digest's user; an address, a DN, a SASL user as they
+/// are).
 pub(super) fn who_am_i(c: &Call<'_>) {
     let client_info = c
         .auth
@@ -26,7 +27,8 @@ pub(super) fn who_am_i(c: &Call<'_>) {
             auth_scheme: id.scheme.clone(),
             user: match id.scheme.as_str() {
                 "digest" => id.id.split(':').next().unwrap_or("").to_owned(),
-                "ip" => id.id.clone(),
+                "ip" | "x509" | "sasl" => id.id.clone(),
+                // No provider (`super`): AuthUtil gives "".
                 _ => String::new(),
             },
         })
@@ -64,6 +66,83 @@ pub(super) fn auth(
         a.auth = session.auth().to_vec();
     }
     next
+}
+
+/// `sasl` (102): one step of the connection's DIGEST-MD5 exchange
+/// (`ZooKeeperServer.processSasl`); replies carry zxid 0. Once the client
+/// is authenticated the connection is `sasl:<user>` (and `super` when the
+/// user is a `zookeeper.superUser`). Without a JAAS file ZooKeeper
+/// answers OK with a null token and authenticates no one; so does
+/// Corral. A failed exchange is AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH
+/// when SASL is enforced) and the connection closes, unless
+/// `allowSaslFailedClients` lets it go on unauthenticated.
+pub(super) fn sasl(
+    core: &Core,
+    st: &mut State,
+    session: &mut SessionCtx,
+    tx: &Outbound,
+    xid: i32,
+    token: &[u8],
+) -> Next {
+    use crate::auth::sasl::{DigestMd5, Step};
+    let auth = &core.config.auth;
+    let answer = |token: Option<Vec<u8>>, err: Option<ErrorCode>| {
+        sasl_reply(tx, xid, err, token);
+    };
+    let Some(users) = auth.sasl_users.clone() else {
+        answer(None, None);
+        return Next::Continue;
+    };
+    let exchange = session
+        .sasl
+        .get_or_insert_with(|| DigestMd5::new(users, auth.sasl_super_password.clone()));
+    match exchange.step(token) {
+        Ok(Step::Challenge(c)) => {
+            answer(Some(c), None);
+            Next::Continue
+        }
+        Ok(Step::Done { token, user }) => {
+            let id = crate::auth::sasl::principal(auth, &user);
+            tracing::info!(user = %id, "SASL authentication succeeded");
+            if auth.super_users.contains(&id) {
+                session.add_auth(jute::Id::new("super", ""));
+            }
+            session.add_auth(jute::Id::new("sasl", id));
+            if let Some(a) = st.host.attached.get_mut(&session.id) {
+                a.auth = session.auth().to_vec();
+            }
+            answer(Some(token), None);
+            Next::Continue
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "SASL authentication failed");
+            if auth.allow_sasl_failed_clients && !auth.sasl_required() {
+                answer(None, None);
+                return Next::Continue;
+            }
+            let code = if auth.sasl_required() {
+                ErrorCode::SessionClosedRequireSaslAuth
+            } else {
+                ErrorCode::AuthFailed
+            };
+            answer(None, Some(code));
+            Next::Close
+        }
+    }
+}
+
+/// A `sasl` reply: ZooKeeper sends the `SetSASLResponse` body even with
+/// an error code, its token null then.
+fn sasl_reply(tx: &Outbound, xid: i32, err: Option<ErrorCode>, token: Option<Vec<u8>>) {
+    let header = ReplyHeader {
+        xid,
+        zxid: 0,
+        err: err.map_or(0, i32::from),
+    };
+    let body = Response::Sasl(SetSaslResponse {
+        token: token.map(bytes::Bytes::from),
+    });
+    let _ = tx.send(crate::core::Outgoing::Frame(header, body));
 }
 
 /// `setWatches` (101): the standard watches again.

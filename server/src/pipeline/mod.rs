@@ -158,6 +158,29 @@ fn serve_locally(
     header: &RequestHeader,
     body: &Bytes,
 ) -> Served {
+    // Enforced authentication (`AuthenticationHelper`): before anything
+    // but `auth` and `sasl`, a session without an id of an enforced
+    // scheme is refused and its connection closed, as ZooKeeper checks
+    // it before reading the request.
+    if header.op != i32::from(OpCode::Auth)
+        && header.op != i32::from(OpCode::Sasl)
+        && let Some(schemes) = core.config.auth.enforced()
+        && !session.auth().iter().any(|id| schemes.contains(&id.scheme))
+    {
+        core.metrics
+            .error(crate::monitor::metrics::class::AUTH_REQUIRED);
+        debug!(
+            op = header.op,
+            "not authenticated by an enforced scheme; closing"
+        );
+        reply(
+            tx,
+            header.xid,
+            0,
+            Err(ErrorCode::SessionClosedRequireSaslAuth),
+        );
+        return Served::Done(Next::Close);
+    }
     let request = match Request::decode(header.op, body) {
         Ok(r) => r,
         // ZooKeeper answers an opcode it does not serve with UNIMPLEMENTED
@@ -206,6 +229,11 @@ fn serve_locally(
             core, &mut st, session, tx, header.xid, packet,
         ));
     }
+    if let Request::Sasl(r) = &request {
+        return Served::Done(control::sasl(
+            core, &mut st, session, tx, header.xid, &r.token,
+        ));
+    }
     let c = Call {
         tx,
         xid: header.xid,
@@ -218,7 +246,7 @@ fn serve_locally(
         Request::Ping => control::ping(&c),
         Request::CloseSession => return write::close_session(),
         Request::Auth(_) => {} // served above: it changes the session
-        Request::Sasl(_) => c.reply(Err(ErrorCode::Unimplemented)),
+        Request::Sasl(_) => {} // served above: it changes the session
         Request::WhoAmI => control::who_am_i(&c),
         Request::Sync(r) => return Served::Sync(r.path),
 
