@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod certs;
 pub mod diff;
 pub mod suites;
 
@@ -299,6 +300,11 @@ impl CorralEnsemble {
             let m = CorralServer::start_with(self.configs[i].clone(), self.ports[i]);
             self.members[i] = Some(m);
         }
+    }
+
+    /// Member `i`'s configuration.
+    pub fn config_mut_ref(&self, i: usize) -> &server::Config {
+        &self.configs[i]
     }
 
     /// Member `i`'s configuration, to change before it starts again.

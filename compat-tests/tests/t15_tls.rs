@@ -10,94 +10,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use compat_tests::certs::{self, Usage, openssl};
 use compat_tests::{
     CorralServer, PYTHON, ZooKeeperServer, clients_dir, free_port, require_kazoo, run_with_timeout,
 };
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA named `ca` in `dir` (`<ca>.pem`, `<ca>.key`).
-fn make_ca(dir: &Path, ca: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={ca}"),
-            "-keyout",
-            &format!("{ca}.key"),
-            "-out",
-            &format!("{ca}.pem"),
-        ],
-    );
-}
-
-/// A certificate `name` (`<name>.crt`, `<name>.key`) signed by `ca`, for
-/// the server (SAN 127.0.0.1) or a client.
 fn make_cert(dir: &Path, ca: &str, name: &str, server: bool) {
-    make_cert_for(dir, ca, name, &format!("/CN={name}"), server);
-}
-
-/// As [`make_cert`], with the subject `subj` (openssl's `-subj` form).
-fn make_cert_for(dir: &Path, ca: &str, name: &str, subj: &str, server: bool) {
-    let ext = if server {
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-    } else {
-        "extendedKeyUsage=clientAuth\n"
-    };
-    std::fs::write(dir.join(format!("{name}.ext")), ext).expect("ext file");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            subj,
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            &format!("{name}.crt"),
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
+    let usage = if server { Usage::Server } else { Usage::Client };
+    certs::cert(dir, ca, name, usage);
 }
 
 /// kazoo's CRUD over TLS with `cert` (or in plaintext, for `plain`); its
@@ -127,8 +47,8 @@ fn kazoo(port: u16, dir: &Path, cert: &str) -> String {
 fn certificates() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    make_ca(d, "ca");
-    make_ca(d, "other-ca");
+    certs::ca(d, "ca");
+    certs::ca(d, "other-ca");
     make_cert(d, "ca", "server", true);
     make_cert(d, "ca", "client", false);
     make_cert(d, "other-ca", "stranger", false);
@@ -429,12 +349,12 @@ fn x509_ids_acls_and_super_user_on_corral_and_zookeeper() {
     let d = dir.path();
     // A subject with what Java's RFC 2253 form escapes, a multi-valued
     // RDN and an attribute without a keyword (printed as #hex).
-    make_cert_for(
+    certs::cert_for(
         d,
         "ca",
         "client",
         "/C=US/ST=CA/L=San Francisco/O=Corral, Inc./OU=QA+UID=42/CN=client one/emailAddress=c@example.com",
-        false,
+        Usage::Client,
     );
     make_cert(d, "ca", "other", false);
     make_cert(d, "ca", "admin", false);

@@ -8,89 +8,24 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use compat_tests::certs::{self, Usage};
 use compat_tests::{CorralEnsemble, four_letter, poll_until};
 use zookeeper_client as zk;
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// One ensemble at a time: each test runs three members (and one a
+/// ZooKeeper ensemble beside them); all at once on a 2-core machine,
+/// members take longer than the harness's 10 s to stop.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A CA `ca` and a member certificate `name` signed by it, usable as a
-/// TLS server and client (a member is both), for 127.0.0.1; the
-/// member's PEM key store is `<name>-keystore.pem`.
+/// A member certificate `name` (and its PEM key store) signed by `ca`.
 fn member_cert(dir: &Path, ca: &str, name: &str) {
-    if !dir.join(format!("{ca}.pem")).exists() {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                &format!("/CN={ca}"),
-                "-keyout",
-                &format!("{ca}.key"),
-                "-out",
-                &format!("{ca}.pem"),
-            ],
-        );
-    }
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
-    )
-    .expect("ext");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            &format!("{name}.crt"),
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-    let mut pem = std::fs::read(dir.join(format!("{name}.key"))).expect("key");
-    pem.extend(std::fs::read(dir.join(format!("{name}.crt"))).expect("cert"));
-    std::fs::write(dir.join(format!("{name}-keystore.pem")), pem).expect("key store");
+    certs::cert(dir, ca, name, Usage::Member);
 }
 
 fn quorum_ssl(dir: &Path, name: &str, ca: &str) -> server::SslConfig {
@@ -129,6 +64,7 @@ fn get(rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr, path: &str) -> 
 
 #[test]
 fn an_ensemble_over_tls_replicates_survives_its_leader_and_keeps_a_stranger_out() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     for name in ["m1", "m2", "m3"] {
@@ -197,6 +133,7 @@ fn an_ensemble_over_tls_replicates_survives_its_leader_and_keeps_a_stranger_out(
 
 #[test]
 fn a_rolling_switch_to_tls_through_port_unification() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     for name in ["m1", "m2", "m3"] {
@@ -223,4 +160,152 @@ fn a_rolling_switch_to_tls_through_port_unification() {
             assert_eq!(get(&rt, addrs[i], &path), b"x", "after step {n}");
         }
     }
+}
+
+/// Whether a plaintext peer is refused on the quorum port at `addr`:
+/// with TLS only, a plaintext frame is not a TLS record, so the
+/// connection closes (after at most a TLS alert).
+fn plaintext_refused(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.write_all(&[0, 0, 0, 4, 1, 2, 3, 4]);
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = [0u8; 64];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A TLS alert is all a plaintext peer hears.
+            Ok(n) if buf[0] == 0x15 || n == 0 => continue,
+            Ok(_) => return false,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_quorum_tls_settings_run_zookeeper_and_corral() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    // One member certificate for all (each member's address is 127.0.0.1).
+    member_cert(d, "ca", "member");
+    let key_store = d.join("member-keystore.pem").display().to_string();
+    let trust = d.join("ca.pem").display().to_string();
+    let lines = [
+        "sslQuorum=true".to_owned(),
+        format!("ssl.quorum.keyStore.location={key_store}"),
+        "ssl.quorum.keyStore.type=PEM".to_owned(),
+        format!("ssl.quorum.trustStore.location={trust}"),
+        "ssl.quorum.trustStore.type=PEM".to_owned(),
+    ];
+    let zk = compat_tests::ZooKeeperEnsemble::start_with(
+        3,
+        &lines.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let formed = poll_until(Duration::from_secs(60), || {
+        let modes = zk.modes();
+        (modes.iter().filter(|m| *m == "leader").count() == 1
+            && modes.iter().filter(|m| *m == "follower").count() == 2)
+            .then_some(())
+    });
+    assert!(
+        formed.is_some(),
+        "ZooKeeper over quorum TLS: {:?}",
+        zk.modes()
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let zk_addrs: Vec<_> = zk.members.iter().map(|m| m.addr()).collect();
+    put(&rt, zk_addrs[0], "/zk-over-tls", b"z");
+    assert_eq!(get(&rt, zk_addrs[2], "/zk-over-tls"), b"z");
+    drop(zk);
+
+    let e = CorralEnsemble::start_with(3, |c| {
+        c.ssl_quorum = true;
+        c.quorum_ssl = server::SslConfig {
+            key_store: Some(d.join("member-keystore.pem")),
+            key_store_type: Some("PEM".into()),
+            trust_store: Some(d.join("ca.pem")),
+            trust_store_type: Some("PEM".into()),
+            ..Default::default()
+        };
+    });
+    let addrs = e.addrs();
+    put(&rt, addrs[0], "/corral-over-tls", b"c");
+    assert_eq!(get(&rt, addrs[2], "/corral-over-tls"), b"c");
+    let quorum = e.config_mut_ref(0).servers[0].quorum_addr.clone();
+    // The quorum port speaks TLS (a handshake with a member certificate
+    // completes), and a plaintext peer is not heard.
+    let (host, port) = quorum.rsplit_once(':').expect("host:port");
+    let mut cmd = Command::new(compat_tests::PYTHON);
+    cmd.arg(compat_tests::clients_dir().join("tls_peer.py"))
+        .args([host, port])
+        .arg(d.join("ca.pem"))
+        .arg(d.join("member.crt"))
+        .arg(d.join("member.key"))
+        .arg("session");
+    let out = compat_tests::run_with_timeout(cmd, b"", Duration::from_secs(30));
+    assert!(
+        out.stdout.starts_with("TLSv1."),
+        "quorum port: {}",
+        out.transcript()
+    );
+    assert!(plaintext_refused(&quorum), "a plaintext peer is not heard");
+}
+
+/// The common name of the certificate served on the quorum port `addr`,
+/// to a peer presenting `name`'s certificate.
+fn quorum_cn(d: &Path, addr: &str, name: &str) -> String {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let mut cmd = Command::new(compat_tests::PYTHON);
+    cmd.arg(compat_tests::clients_dir().join("tls_peer.py"))
+        .args([host, port])
+        .arg(d.join("ca.pem"))
+        .arg(d.join(format!("{name}.crt")))
+        .arg(d.join(format!("{name}.key")));
+    let out = compat_tests::run_with_timeout(cmd, b"", Duration::from_secs(30));
+    out.stdout.trim().to_owned()
+}
+
+#[test]
+fn a_members_replaced_certificate_is_used_without_a_restart() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    for name in ["m1", "m2", "m3", "m1-renewed"] {
+        member_cert(d, "ca", name);
+    }
+    let root = d.to_path_buf();
+    let e = CorralEnsemble::start_with(3, |c| {
+        c.ssl_quorum = true;
+        c.quorum_cert_reload = true;
+        c.quorum_ssl = quorum_ssl(&root, &format!("m{}", c.server_id), "ca");
+    });
+    let quorum = e.config_mut_ref(0).servers[0].quorum_addr.clone();
+    assert_eq!(quorum_cn(d, &quorum, "m2"), "cn m1");
+    // Renewed: a new key store written beside the old one and renamed
+    // over it, as an operator (or cert-manager) replaces it.
+    let tmp = d.join("m1-keystore.new");
+    std::fs::copy(d.join("m1-renewed-keystore.pem"), &tmp).expect("copy");
+    std::fs::rename(&tmp, d.join("m1-keystore.pem")).expect("rename");
+    let renewed = poll_until(Duration::from_secs(10), || {
+        (quorum_cn(d, &quorum, "m2") == "cn m1-renewed").then_some(())
+    });
+    assert!(
+        renewed.is_some(),
+        "member 1 serves its renewed certificate within 10 s"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let addrs = e.addrs();
+    put(&rt, addrs[0], "/after-renewal", b"r");
+    for a in &addrs {
+        assert_eq!(get(&rt, *a, "/after-renewal"), b"r");
+    }
+    e.wait_serving();
 }

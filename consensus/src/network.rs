@@ -112,10 +112,10 @@ struct Envelope<T> {
 /// TLS between members: how to dial peers and accept them.
 #[derive(Clone)]
 pub struct PeerTls {
-    /// Dials peers: presents this member's certificate, checks theirs.
-    pub connector: tokio_rustls::TlsConnector,
-    /// Accepts peers: requires a certificate the trust store vouches for.
-    pub acceptor: tokio_rustls::TlsAcceptor,
+    /// The connector (presents this member's certificate, checks the
+    /// peer's) and the acceptor (requires a certificate the trust store
+    /// vouches for) in use; replaced when the stores change.
+    current: Arc<std::sync::RwLock<(tokio_rustls::TlsConnector, tokio_rustls::TlsAcceptor)>>,
     /// Dial with TLS (`sslQuorum=true`); otherwise plaintext, while the
     /// quorum port takes both (`portUnification` alone, mid-switch).
     pub dial_tls: bool,
@@ -124,6 +124,50 @@ pub struct PeerTls {
     /// How long a peer has to finish the handshake
     /// (`ssl.quorum.handshakeDetectionTimeoutMillis`).
     pub handshake_timeout: Duration,
+}
+
+impl PeerTls {
+    /// TLS between members with `connector` and `acceptor`.
+    pub fn new(
+        connector: tokio_rustls::TlsConnector,
+        acceptor: tokio_rustls::TlsAcceptor,
+        dial_tls: bool,
+        accept_plain: bool,
+        handshake_timeout: Duration,
+    ) -> Self {
+        PeerTls {
+            current: Arc::new(std::sync::RwLock::new((connector, acceptor))),
+            dial_tls,
+            accept_plain,
+            handshake_timeout,
+        }
+    }
+
+    /// Uses `connector` and `acceptor` from now on (new certificates):
+    /// connections already made keep theirs.
+    pub fn replace(
+        &self,
+        connector: tokio_rustls::TlsConnector,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (connector, acceptor);
+    }
+
+    fn connector(&self) -> tokio_rustls::TlsConnector {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
+    }
+
+    fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for PeerTls {
@@ -216,7 +260,7 @@ impl PeerConn {
                 let name = server_name(&self.addr)?;
                 let stream = tokio::time::timeout(
                     tls.handshake_timeout,
-                    tls.connector.connect(name, socket),
+                    tls.connector().connect(name, socket),
                 )
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
@@ -536,7 +580,7 @@ pub async fn serve(
                         }
                         match tokio::time::timeout(
                             tls.handshake_timeout,
-                            tls.acceptor.accept(socket),
+                            tls.acceptor().accept(socket),
                         )
                         .await
                         {

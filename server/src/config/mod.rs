@@ -67,6 +67,9 @@ pub struct Config {
     pub quorum_port_unification: bool,
     /// The `ssl.quorum.*` keys: the members' own stores.
     pub quorum_ssl: SslConfig,
+    /// ZooKeeper's `sslQuorumReloadCertFiles`: the members' stores are
+    /// read again when their files change.
+    pub quorum_cert_reload: bool,
     /// The members' TLS, built from [`Config::quorum_ssl`] at start.
     pub peer_tls: Option<consensus::network::PeerTls>,
     /// ZooKeeper's `client.portUnification`: the client port takes TLS
@@ -197,6 +200,7 @@ impl Config {
             ssl_quorum: false,
             quorum_port_unification: false,
             quorum_ssl: SslConfig::default(),
+            quorum_cert_reload: false,
             peer_tls: None,
             client_port_unification: false,
             client_cert_reload: false,
@@ -455,8 +459,7 @@ impl Config {
                     | "peerType"
                     | "electionAlg"
                     | "leaderServes"
-                    | "cnxTimeout"
-                    | "sslQuorumReloadCertFiles" => {
+                    | "cnxTimeout" => {
                         warn!(
                             key,
                             value,
@@ -469,6 +472,9 @@ impl Config {
                     "portUnification" => {
                         c.quorum_port_unification =
                             value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "sslQuorumReloadCertFiles" => {
+                        c.quorum_cert_reload = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     k if k.starts_with("metricsProvider.")
                         || k.starts_with("ssl.")
@@ -762,7 +768,7 @@ mod tests {
                  zookeeper.ssl.ciphersuites=TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n\
                  ssl.handshakeDetectionTimeoutMillis=0\nssl.hostnameVerification=false\n\
                  sslQuorum=true\nportUnification=true\nssl.quorum.keyStore.location=/q.pem\n\
-                 zookeeper.ssl.quorum.hostnameVerification=false\n",
+                 zookeeper.ssl.quorum.hostnameVerification=false\nsslQuorumReloadCertFiles=true\n",
                 jaas.display()
             ),
             |_| {},
@@ -790,7 +796,7 @@ mod tests {
         assert_eq!(c.ssl.protocols, [TlsVersion::Tls12]);
         assert_eq!(c.ssl.cipher_suites.len(), 2);
         assert_eq!(c.ssl.handshake_timeout, Duration::from_millis(5000));
-        assert!(c.ssl_quorum && c.quorum_port_unification);
+        assert!(c.ssl_quorum && c.quorum_port_unification && c.quorum_cert_reload);
         assert_eq!(c.quorum_ssl.key_store.as_deref(), Some(Path::new("/q.pem")));
         assert!(!c.quorum_ssl.hostname_verification && !c.ssl.hostname_verification);
         assert!(c.quorum_ssl.trust_store.is_none());

@@ -73,6 +73,18 @@ pub async fn run(
     if let Some(acceptor) = reload {
         tasks.spawn(crate::net::tls::watch(acceptor, shutdown.clone()));
     }
+    if let Some(tls) = core
+        .config
+        .peer_tls
+        .clone()
+        .filter(|_| core.config.quorum_cert_reload)
+    {
+        tasks.spawn(crate::net::tls::watch_quorum(
+            core.config.clone(),
+            tls,
+            shutdown.clone(),
+        ));
+    }
     if let Some(peers) = peer_listener {
         let handler_core = core.clone();
         let app: consensus::network::AppHandler =

@@ -489,21 +489,66 @@ pub(crate) fn peer_tls(
     if !config.ssl_quorum && !config.quorum_port_unification {
         return Ok(None);
     }
-    let mut ssl = config.quorum_ssl.clone();
+    let ssl = quorum_ssl(config);
     if ssl.key_store.is_none() {
         return Err(TlsError::Missing("ssl.quorum.keyStore.location"));
     }
     if ssl.trust_store.is_none() {
         return Err(TlsError::Missing("ssl.quorum.trustStore.location"));
     }
+    Ok(Some(consensus::network::PeerTls::new(
+        connector(&ssl)?,
+        acceptor(&ssl)?,
+        config.ssl_quorum,
+        config.quorum_port_unification,
+        ssl.handshake_timeout,
+    )))
+}
+
+/// The members' stores, client certificates always required.
+fn quorum_ssl(config: &crate::Config) -> SslConfig {
+    let mut ssl = config.quorum_ssl.clone();
     ssl.client_auth = ClientAuth::Need;
-    Ok(Some(consensus::network::PeerTls {
-        connector: connector(&ssl)?,
-        acceptor: acceptor(&ssl)?,
-        dial_tls: config.ssl_quorum,
-        accept_plain: config.quorum_port_unification,
-        handshake_timeout: ssl.handshake_timeout,
-    }))
+    ssl
+}
+
+/// Reads the members' stores again when they change
+/// (`sslQuorumReloadCertFiles`), every second until `shutdown`: new peer
+/// connections use the new certificates, those made keep theirs. Stores
+/// caught half written, or wrong, leave the old ones in use.
+pub(crate) async fn watch_quorum(
+    config: crate::Config,
+    tls: consensus::network::PeerTls,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let ssl = quorum_ssl(&config);
+    let mut last = stamps(&ssl);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = stamps(&ssl);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let (ssl2, tls2) = (ssl.clone(), tls.clone());
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            let fresh = connector(&ssl2).and_then(|c| Ok((c, acceptor(&ssl2)?)));
+            match fresh {
+                Ok((c, a)) => {
+                    tls2.replace(c, a);
+                    tracing::info!("member TLS stores changed: new peer connections use them");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "member TLS stores changed but cannot be used; keeping the old ones")
+                }
+            }
+        });
+        let _ = rebuilt.await;
+    }
 }
 
 #[cfg(test)]
