@@ -6,6 +6,7 @@
 //
 // good: waits for SaslAuthenticated, prints whoAmI, makes a node only the
 // SASL user may touch, reads it and its ACL back: "ok sasl <whoAmI>".
+// The node's ACL names the user SASL_USER (default jaasuser).
 // bad (a wrong password in the JAAS file): waits for AuthFailed:
 // "ok authfailed". Anything else prints "FAILED: <why>".
 import java.util.ArrayList;
@@ -65,8 +66,9 @@ public class CuratorSasl {
             }
             Collections.sort(who);
             String path = "/curator-sasl";
+            String user = System.getenv().getOrDefault("SASL_USER", "jaasuser");
             List<ACL> acl = Collections.singletonList(
-                new ACL(ZooDefs.Perms.ALL, new Id("sasl", "jaasuser")));
+                new ACL(ZooDefs.Perms.ALL, new Id("sasl", user)));
             client.create().withACL(acl).forPath(path, "secret".getBytes());
             String data = new String(client.getData().forPath(path));
             List<ACL> back = client.getACL().forPath(path);

@@ -23,6 +23,7 @@
 
 pub mod certs;
 pub mod diff;
+pub mod kdc;
 pub mod suites;
 
 use std::fs;

@@ -173,31 +173,37 @@ fn bad_security_settings_stop_the_start_with_the_key() {
         "client-only.jaas",
         "Client { m required a=\"b\"; };\n",
     );
-    let mut a = server::AuthConfig {
-        jaas_file: Some(no_section),
-        ..Default::default()
-    };
+    let mut a = server::AuthConfig::default();
+    a.jaas_file = Some(no_section);
     let e = a.finish(false).err().unwrap_or_default();
     assert!(
         e.contains("No JAAS configuration section named 'Server'"),
         "{e}"
     );
-    let mut a = server::AuthConfig {
-        enforce_enabled: true,
-        enforce_schemes: vec!["sasl".into()],
-        ..Default::default()
-    };
+    let mut a = server::AuthConfig::default();
+    a.enforce_enabled = true;
+    a.enforce_schemes = vec!["sasl".into()];
     let e = a.finish(false).err().unwrap_or_default();
     assert_eq!(e, "Authentication scheme sasl is not available.");
     let krb = write(
         dir.path(),
         "krb.jaas",
-        "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab=\"/k\" principal=\"zookeeper/h@R\"; };\n",
+        "Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab=\"/nonexistent/k\" principal=\"zookeeper/h@R\"; };\n",
     );
-    let mut a = server::AuthConfig {
-        jaas_file: Some(krb),
-        ..Default::default()
-    };
+    let mut a = server::AuthConfig::default();
+    a.jaas_file = Some(krb);
     let e = a.finish(false).err().unwrap_or_default();
-    assert!(e.contains("GSSAPI"), "{e}");
+    assert!(e.contains("keyTab /nonexistent/k"), "{e}");
+    let no_keytab = write(
+        dir.path(),
+        "ticket-cache.jaas",
+        "Server { com.sun.security.auth.module.Krb5LoginModule required useTicketCache=true principal=\"zookeeper/h@R\"; };\n",
+    );
+    let mut a = server::AuthConfig::default();
+    a.jaas_file = Some(no_keytab);
+    let e = a.finish(false).err().unwrap_or_default();
+    assert!(
+        e.contains("needs useKeyTab=true, keyTab and principal"),
+        "{e}"
+    );
 }

@@ -29,7 +29,7 @@ pub(crate) struct SessionCtx {
     /// The client's address (the `ip` scheme's id).
     pub peer: std::net::IpAddr,
     /// The SASL exchange under way on this connection, if one began.
-    pub sasl: Option<crate::auth::sasl::DigestMd5>,
+    pub sasl: Option<crate::auth::sasl::Exchange>,
 }
 
 /// Java's `String.hashCode` over UTF-16 code units.

@@ -8,9 +8,11 @@
 //! - `ip`: the caller's address.
 //! - `x509`: a TLS client's certificate subject ([`x509`]).
 //! - `sasl`: DIGEST-MD5 over the `sasl` request ([`sasl`]), with users
-//!   from a JAAS file ([`jaas`]).
+//!   from a JAAS file ([`jaas`]), or GSSAPI (Kerberos, [`gssapi`]) with a
+//!   keytab.
 
 mod digest;
+pub(crate) mod gssapi;
 mod ip;
 pub(crate) mod jaas;
 pub(crate) mod sasl;

@@ -65,6 +65,34 @@ pub(crate) enum SaslError {
     /// A token after the exchange completed.
     #[error("SASL authentication already complete")]
     Complete,
+    /// A GSSAPI exchange failed (a bad or replayed ticket, a ticket for
+    /// another principal, a bad wrap token).
+    #[error("GSSAPI: {0}")]
+    Gssapi(String),
+}
+
+/// A connection's SASL exchange: the mechanism the server's JAAS section
+/// gives (GSSAPI with `Krb5LoginModule`, else DIGEST-MD5), as
+/// ZooKeeper's `SecurityUtils.createSaslServer` picks it.
+#[derive(Debug, Clone)]
+pub(crate) enum Exchange {
+    /// DIGEST-MD5.
+    Digest(DigestMd5),
+    /// Kerberos V5.
+    Gssapi(super::gssapi::Gssapi),
+}
+
+impl Exchange {
+    /// Takes the client's token, gives the next one.
+    ///
+    /// # Errors
+    /// [`SaslError`]: the exchange fails.
+    pub(crate) fn step(&mut self, token: &[u8]) -> Result<Step, SaslError> {
+        match self {
+            Exchange::Digest(d) => d.step(token),
+            Exchange::Gssapi(g) => g.step(token),
+        }
+    }
 }
 
 /// The next token to send, and, once authenticated, who the client is.

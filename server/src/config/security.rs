@@ -260,6 +260,10 @@ pub struct AuthConfig {
     /// section; `None` without a JAAS file, when ZooKeeper answers SASL
     /// requests without authenticating anyone.
     pub sasl_users: Option<Arc<BTreeMap<String, String>>>,
+    /// GSSAPI (Kerberos): the service principal and keytab of a JAAS
+    /// section that logs in with `Krb5LoginModule`; DIGEST-MD5 is then
+    /// not served, as with ZooKeeper.
+    pub(crate) gssapi: Option<crate::auth::gssapi::Acceptor>,
     /// `zookeeper.superUser` and `zookeeper.superUser.<suffix>`: SASL
     /// users who are also `super`.
     pub super_users: Vec<String>,
@@ -409,10 +413,25 @@ impl AuthConfig {
                 .iter()
                 .find(|e| e.class.ends_with("Krb5LoginModule"))
             {
-                return Err(format!(
-                    "JAAS section '{section}' logs in with {} (GSSAPI, Kerberos), which Corral does not serve yet; DIGEST-MD5 users (user_<name>=\"<password>\") are (docs/security.md)",
-                    e.class
-                ));
+                let opt = |k: &str| {
+                    e.options
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .map(|(_, v)| v.as_str())
+                };
+                let (Some("true"), Some(keytab), Some(principal)) =
+                    (opt("useKeyTab"), opt("keyTab"), opt("principal"))
+                else {
+                    return Err(format!(
+                        "JAAS section '{section}': {} needs useKeyTab=true, keyTab and principal (a server logs in from its keytab)",
+                        e.class
+                    ));
+                };
+                let acceptor =
+                    crate::auth::gssapi::Acceptor::load(principal, std::path::Path::new(keytab))
+                        .map_err(|why| format!("JAAS section '{section}': {why}"))?;
+                self.gssapi = Some(acceptor);
+                return self.check_enforced(tls);
             }
             self.sasl_users = Some(Arc::new(crate::auth::jaas::digest_users(entries)));
         } else if self.jaas_section.is_some() {
@@ -421,6 +440,11 @@ impl AuthConfig {
                     .into(),
             );
         }
+        self.check_enforced(tls)
+    }
+
+    /// Enforced schemes must be served.
+    fn check_enforced(&self, tls: bool) -> Result<(), String> {
         if let Some(schemes) = self.enforced() {
             if schemes.is_empty() {
                 return Err(

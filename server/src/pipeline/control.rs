@@ -68,7 +68,7 @@ pub(super) fn auth(
     next
 }
 
-/// `sasl` (102): one step of the connection's DIGEST-MD5 exchange
+/// `sasl` (102): one step of the connection's DIGEST-MD5 or GSSAPI exchange
 /// (`ZooKeeperServer.processSasl`); replies carry zxid 0. Once the client
 /// is authenticated the connection is `sasl:<user>` (and `super` when the
 /// user is a `zookeeper.superUser`). Without a JAAS file ZooKeeper
@@ -84,18 +84,23 @@ pub(super) fn sasl(
     xid: i32,
     token: &[u8],
 ) -> Next {
-    use crate::auth::sasl::{DigestMd5, Step};
+    use crate::auth::sasl::{DigestMd5, Exchange, Step};
     let auth = &core.config.auth;
     let answer = |token: Option<Vec<u8>>, err: Option<ErrorCode>| {
         sasl_reply(tx, xid, err, token);
     };
-    let Some(users) = auth.sasl_users.clone() else {
-        answer(None, None);
-        return Next::Continue;
+    let fresh = match (&auth.gssapi, &auth.sasl_users) {
+        (Some(acceptor), _) => Exchange::Gssapi(crate::auth::gssapi::Gssapi::new(acceptor.clone())),
+        (None, Some(users)) => Exchange::Digest(DigestMd5::new(
+            users.clone(),
+            auth.sasl_super_password.clone(),
+        )),
+        (None, None) => {
+            answer(None, None);
+            return Next::Continue;
+        }
     };
-    let exchange = session
-        .sasl
-        .get_or_insert_with(|| DigestMd5::new(users, auth.sasl_super_password.clone()));
+    let exchange = session.sasl.get_or_insert(fresh);
     match exchange.step(token) {
         Ok(Step::Challenge(c)) => {
             answer(Some(c), None);
@@ -111,7 +116,8 @@ pub(super) fn sasl(
             if let Some(a) = st.host.attached.get_mut(&session.id) {
                 a.auth = session.auth().to_vec();
             }
-            answer(Some(token), None);
+            // GSSAPI ends with nothing to say: a null token.
+            answer((!token.is_empty()).then_some(token), None);
             Next::Continue
         }
         Err(e) => {
