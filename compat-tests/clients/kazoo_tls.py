@@ -2,6 +2,7 @@
 
     python3 kazoo_tls.py HOST:PORT CA_PEM CLIENT_CERT CLIENT_KEY
     python3 kazoo_tls.py HOST:PORT plain
+    python3 kazoo_tls.py HOST:PORT nocert CA_PEM
 
 Prints "ok <data>" after creating, reading, updating and deleting a node,
 or "refused: <error>" when the session cannot be had (within 8 s).
@@ -17,6 +18,10 @@ def main():
     retry = {"max_tries": 3, "delay": 0.2}
     if sys.argv[2] == "plain":
         client = KazooClient(hosts=hosts, timeout=10.0,
+                             connection_retry=retry)
+    elif sys.argv[2] == "nocert":
+        client = KazooClient(hosts=hosts, use_ssl=True, ca=sys.argv[3],
+                             verify_certs=True, timeout=10.0,
                              connection_retry=retry)
     else:
         ca, cert, key = sys.argv[2:5]

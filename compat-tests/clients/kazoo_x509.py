@@ -28,6 +28,12 @@ def connect(hosts, d, name):
 def main():
     hosts, d = sys.argv[1], sys.argv[2]
     owner = connect(hosts, d, "client")
+    try:
+        # Checks the connection's certificate again.
+        owner.add_auth("x509", "")
+        print("addauth x509 ok", flush=True)
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        print("addauth x509 %s" % type(e).__name__, flush=True)
     path = owner.create("/x509-", b"mine", sequence=True,
                         acl=[ACL(31, Id("auth", ""))])
     acls, _ = owner.get_acls(path)

@@ -28,6 +28,8 @@ fn kazoo(port: u16, dir: &Path, cert: &str) -> String {
         .arg(format!("127.0.0.1:{port}"));
     if cert == "plain" {
         cmd.arg("plain");
+    } else if cert == "nocert" {
+        cmd.arg("nocert").arg(dir.join("ca.pem"));
     } else {
         cmd.arg(dir.join("ca.pem"))
             .arg(dir.join(format!("{cert}.crt")))
@@ -73,6 +75,43 @@ fn zookeeper_tls(key_store: &Path, trust: &Path, extra: &[&str]) -> ZooKeeperSer
     ];
     cfg.extend(extra.iter().map(|l| (*l).to_owned()));
     ZooKeeperServer::start_with(&cfg.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// ZooKeeper (with `zk_extra`) and Corral (as `tweak` sets it), each with
+/// TLS on a secure port of its own from the same stores; both stop when
+/// it is dropped.
+struct SecurePair {
+    _zk: ZooKeeperServer,
+    zk_port: u16,
+    _corral: CorralServer,
+    corral_port: u16,
+    _data: tempfile::TempDir,
+}
+
+fn secure_pair(
+    key_store: &Path,
+    trust: &Path,
+    zk_extra: &[&str],
+    tweak: impl FnOnce(&mut server::Config),
+) -> SecurePair {
+    let zk_port = free_port();
+    let port_line = format!("secureClientPort={zk_port}");
+    let mut lines = vec![port_line.as_str()];
+    lines.extend_from_slice(zk_extra);
+    let zk = zookeeper_tls(key_store, trust, &lines);
+    let data = tempfile::tempdir().expect("dir");
+    let mut config = server::Config::for_tests(data.path().to_path_buf());
+    let corral_port = free_port();
+    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
+    config.ssl = corral_ssl(key_store, trust);
+    tweak(&mut config);
+    SecurePair {
+        _zk: zk,
+        zk_port,
+        _corral: CorralServer::start_with(config, 0),
+        corral_port,
+        _data: data,
+    }
 }
 
 /// Corral's settings for the same stores.
@@ -358,22 +397,12 @@ fn x509_ids_acls_and_super_user_on_corral_and_zookeeper() {
     );
     make_cert(d, "ca", "other", false);
     make_cert(d, "ca", "admin", false);
-    let zk_port = free_port();
-    let zk = zookeeper_tls(
+    let pair = secure_pair(
         &key_store,
         &trust,
-        &[
-            &format!("secureClientPort={zk_port}"),
-            "X509AuthenticationProvider.superUser=CN=admin",
-        ],
+        &["X509AuthenticationProvider.superUser=CN=admin"],
+        |c| c.auth.x509_super_user = Some("CN=admin".into()),
     );
-    let data = tempfile::tempdir().expect("dir");
-    let mut config = server::Config::for_tests(data.path().to_path_buf());
-    let corral_port = free_port();
-    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
-    config.ssl = corral_ssl(&key_store, &trust);
-    config.auth.x509_super_user = Some("CN=admin".into());
-    let _corral = CorralServer::start_with(config, 0);
     let run = |port: u16| {
         let mut cmd = Command::new(PYTHON);
         cmd.arg(clients_dir().join("kazoo_x509.py"))
@@ -384,23 +413,23 @@ fn x509_ids_acls_and_super_user_on_corral_and_zookeeper() {
         assert!(out.success(), "kazoo_x509.py:\n{}", out.transcript());
         out.stdout.lines().map(str::to_owned).collect::<Vec<_>>()
     };
-    let theirs = run(zk_port);
-    let ours = run(corral_port);
+    let theirs = run(pair.zk_port);
+    let ours = run(pair.corral_port);
     println!("ZooKeeper: {theirs:#?}");
-    assert_eq!(theirs.len(), 4, "{theirs:?}");
+    assert_eq!(theirs.len(), 5, "{theirs:?}");
+    assert_eq!(theirs[0], "addauth x509 ok");
     assert!(
-        theirs[0].starts_with("acl x509:") && theirs[0].contains("O=Corral\\, Inc."),
+        theirs[1].starts_with("acl x509:") && theirs[1].contains("O=Corral\\, Inc."),
         "{theirs:?}"
     );
     assert_eq!(
-        theirs[1..],
+        theirs[2..],
         ["client get ok", "other get NoAuthError", "admin get ok"]
     );
     assert_eq!(
         ours, theirs,
         "Corral names and checks x509 ids as ZooKeeper"
     );
-    drop(zk);
 }
 
 /// What a TLS client agrees with the server on `port`: "<version>
@@ -421,30 +450,22 @@ fn tls_session(port: u16, d: &Path) -> String {
 fn protocol_and_cipher_suites_as_configured_on_corral_and_zookeeper() {
     let (dir, key_store, trust) = certificates();
     let d = dir.path();
-    let zk_port = free_port();
-    let zk = zookeeper_tls(
+    let pair = secure_pair(
         &key_store,
         &trust,
         &[
-            &format!("secureClientPort={zk_port}"),
             "ssl.protocol=TLSv1.2",
             "ssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
         ],
+        |c| {
+            c.ssl.protocols = vec![server::TlsVersion::Tls12];
+            c.ssl.cipher_suites = vec!["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into()];
+        },
     );
-    let data = tempfile::tempdir().expect("dir");
-    let mut config = server::Config::for_tests(data.path().to_path_buf());
-    let corral_port = free_port();
-    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
-    config.ssl = server::SslConfig {
-        protocols: vec![server::TlsVersion::Tls12],
-        cipher_suites: vec!["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into()],
-        ..corral_ssl(&key_store, &trust)
-    };
-    let _corral = CorralServer::start_with(config, 0);
-    let theirs = tls_session(zk_port, d);
+    let theirs = tls_session(pair.zk_port, d);
     assert_eq!(theirs, "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384");
-    assert_eq!(tls_session(corral_port, d), theirs);
-    drop(zk);
+    assert_eq!(tls_session(pair.corral_port, d), theirs);
+    drop(pair);
 
     // Unset, Corral takes TLSv1.3 (and TLSv1.2) with rustls's suites.
     let data = tempfile::tempdir().expect("dir");
@@ -637,4 +658,30 @@ fn malformed_tls_records_close_only_their_connection() {
         errors.contains("class=\"tls_handshake_failed\""),
         "failed handshakes are counted"
     );
+}
+
+#[test]
+fn client_auth_want_serves_clients_without_a_certificate_on_corral_and_zookeeper() {
+    require_kazoo();
+    let (dir, key_store, trust) = certificates();
+    let d = dir.path();
+    let pair = secure_pair(&key_store, &trust, &["ssl.clientAuth=want"], |c| {
+        c.ssl.client_auth = server::ClientAuth::Want;
+    });
+    for (name, port) in [("ZooKeeper", pair.zk_port), ("Corral", pair.corral_port)] {
+        assert_eq!(
+            kazoo(port, d, "nocert"),
+            "ok v2",
+            "{name}: no certificate, served"
+        );
+        assert_eq!(
+            kazoo(port, d, "client"),
+            "ok v2",
+            "{name}: a trusted certificate"
+        );
+        assert!(
+            kazoo(port, d, "stranger").starts_with("refused"),
+            "{name}: an untrusted certificate is still refused"
+        );
+    }
 }

@@ -207,3 +207,34 @@ fn bad_security_settings_stop_the_start_with_the_key() {
         "{e}"
     );
 }
+
+/// Mid-way through enabling SASL member by member, a member with the SASL
+/// provider accepts a `sasl` ACL that one without it would refuse. The
+/// write is applied everywhere as its proposer judged it (ZooKeeper's
+/// leader decides for everyone), so every member holds the same node.
+#[test]
+fn a_sasl_acl_is_applied_alike_on_members_configured_differently() {
+    require_kazoo();
+    let dir = tempfile::tempdir().expect("dir");
+    let jaas = write(dir.path(), "server.jaas", SERVER_JAAS);
+    let e = compat_tests::CorralEnsemble::start_with(3, |c| {
+        if c.server_id == 1 {
+            c.auth.sasl_provider = true;
+            c.auth.jaas_file = Some(jaas.clone());
+            c.auth.finish(false).expect("the JAAS file loads");
+        }
+    });
+    let addrs: Vec<String> = e.addrs().iter().map(ToString::to_string).collect();
+    let out = python(
+        "kazoo_sasl_acl_spread.py",
+        &[&addrs[0], &addrs[1], &addrs[2]],
+    );
+    assert_eq!(out[0], "created", "{out:?}");
+    for (line, addr) in out[1..].iter().zip(&addrs[1..]) {
+        assert_eq!(
+            *line,
+            format!("{addr} sasl:jaasuser 31,world:anyone 1"),
+            "the node as member {addr} has it"
+        );
+    }
+}

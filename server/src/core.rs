@@ -202,7 +202,7 @@ pub(crate) fn millis(ms: i32) -> Duration {
 }
 
 impl consensus::Host for ServerHost {
-    fn applied(&mut self, tree: &Tree, zxid: i64, proposal: &Proposal, outcome: ApplyOutcome) {
+    fn applied(&mut self, _tree: &Tree, zxid: i64, proposal: &Proposal, outcome: ApplyOutcome) {
         let session = proposal.command.session_id;
         if let CommandOp::CreateSession { timeout_ms, .. } = proposal.command.op
             && outcome.result.is_ok()
@@ -217,8 +217,13 @@ impl consensus::Host for ServerHost {
                 };
                 // Delivered only with READ on the node (ZooKeeper 3.8.4+,
                 // ZOOKEEPER-4799); a one-shot watch is used up either way.
-                if storage::acl::check(&change.acl, Perms::READ, &a.auth, tree.config().acl_schemes)
-                    .is_err()
+                if storage::acl::check(
+                    &change.acl,
+                    Perms::READ,
+                    &a.auth,
+                    storage::acl::Schemes::of(&a.auth),
+                )
+                .is_err()
                 {
                     continue;
                 }
@@ -434,7 +439,6 @@ impl Core {
         node.tree_config = TreeConfig {
             ttl_enabled: config.extended_types_enabled,
             enforce_quota: config.enforce_quota,
-            acl_schemes: config.acl_schemes(),
         };
         node.snap_count = config.snap_count;
         node.faults = config.peer_faults.clone();

@@ -12,7 +12,8 @@ use std::time::Duration;
 use jute::Id;
 
 /// The session a connection serves, and that connection's identities.
-#[derive(Debug, Clone)]
+/// Not `Clone`: its SASL exchange must have one owner.
+#[derive(Debug)]
 pub(crate) struct SessionCtx {
     /// Session id.
     pub id: i64,
@@ -50,8 +51,16 @@ fn bin(id: &Id, bins: u32) -> u32 {
 
 impl SessionCtx {
     /// A session served over a connection from `peer`, which starts with
-    /// the id `ip:<peer address>` as in ZooKeeper.
-    pub(crate) fn new(id: i64, timeout: Duration, conn_id: u64, peer: SocketAddr) -> Self {
+    /// the id `ip:<peer address>` as in ZooKeeper, and with the record of
+    /// the auth `schemes` this server serves (`storage::acl::SCHEMES_ID`,
+    /// never shown to the client).
+    pub(crate) fn new(
+        id: i64,
+        timeout: Duration,
+        conn_id: u64,
+        peer: SocketAddr,
+        schemes: storage::acl::Schemes,
+    ) -> Self {
         let mut s = SessionCtx {
             id,
             timeout,
@@ -62,6 +71,9 @@ impl SessionCtx {
             sasl: None,
         };
         s.add_auth(crate::auth::peer_id(peer.ip()));
+        if let Some(id) = schemes.id() {
+            s.add_auth(id);
+        }
         s
     }
 
@@ -99,7 +111,13 @@ mod tests {
         // The captured whoAmI reply (java-crud) lists digest:alice before
         // ip:127.0.0.1 although the ip id was there first.
         let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
-        let mut s = SessionCtx::new(1, Duration::from_secs(10), 1, peer);
+        let mut s = SessionCtx::new(
+            1,
+            Duration::from_secs(10),
+            1,
+            peer,
+            storage::acl::Schemes::default(),
+        );
         s.add_auth(Id::new("digest", storage::acl::digest_id("alice:secret")));
         let schemes: Vec<&str> = s.auth().iter().map(|i| i.scheme.as_str()).collect();
         assert_eq!(schemes, vec!["digest", "ip"]);

@@ -10,7 +10,12 @@
 //!   ids, every entry validated; `INVALIDACL` otherwise.
 //!
 //! `x509` and `sasl` exist only where their providers are configured
-//! ([`Schemes`]); ZooKeeper's `ProviderRegistry` has no others.
+//! ([`Schemes`]); ZooKeeper's `ProviderRegistry` has no others. Which
+//! are served travels with each request, as an id of the scheme
+//! [`SCHEMES_ID`] that the server serving the session puts among its ids:
+//! a write is applied on every member as its proposer saw it (ZooKeeper's
+//! leader decides in `PrepRequestProcessor`), even while members are
+//! configured differently, mid-way through a rolling change.
 //! - [`AclTable`]: ACL lists interned with reference counts, like
 //!   ZooKeeper's `ReferenceCountedACLCache`, so a million nodes with the same
 //!   ACL share one list.
@@ -48,7 +53,38 @@ pub struct Schemes {
     pub sasl: bool,
 }
 
+/// The scheme of the id that records, among a session's ids, the
+/// [`Schemes`] its server serves. No provider has it, so no client can
+/// authenticate as it, and no ACL can name it.
+pub const SCHEMES_ID: &str = "corral.schemes";
+
 impl Schemes {
+    /// The id recording these schemes among a session's ids; `None` when
+    /// only the built-in ones are served.
+    pub fn id(self) -> Option<Id> {
+        let names: Vec<&str> = [("x509", self.x509), ("sasl", self.sasl)]
+            .into_iter()
+            .filter_map(|(n, on)| on.then_some(n))
+            .collect();
+        (!names.is_empty()).then(|| Id::new(SCHEMES_ID, names.join(",")))
+    }
+
+    /// The schemes recorded among `ids` (none beyond the built-in ones
+    /// when no id records them).
+    pub fn of(ids: &[Id]) -> Self {
+        let mut s = Schemes::default();
+        for id in ids.iter().filter(|i| i.scheme == SCHEMES_ID) {
+            for name in id.id.split(',') {
+                match name {
+                    "x509" => s.x509 = true,
+                    "sasl" => s.sasl = true,
+                    _ => {}
+                }
+            }
+        }
+        s
+    }
+
     fn serves(self, scheme: &str) -> bool {
         match scheme {
             "digest" | "ip" => true,
@@ -345,6 +381,26 @@ mod tests {
 
     fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
         super::fixup(acl, ids, Schemes::default())
+    }
+
+    #[test]
+    fn the_served_schemes_travel_among_the_ids() {
+        let both = Schemes {
+            x509: true,
+            sasl: true,
+        };
+        assert_eq!(Schemes::default().id(), None);
+        let id = both.id().expect("an id");
+        assert_eq!(Schemes::of(&[Id::new("ip", "127.0.0.1"), id]), both);
+        assert_eq!(
+            Schemes::of(&[Id::new("ip", "127.0.0.1")]),
+            Schemes::default()
+        );
+        let sasl_only = Schemes {
+            x509: false,
+            sasl: true,
+        };
+        assert_eq!(Schemes::of(&[sasl_only.id().expect("id")]), sasl_only);
     }
 
     #[test]

@@ -272,13 +272,13 @@ fn create(
         return Err(ErrorCode::BadArguments);
     }
     let parent_path = if slash == 0 { "/" } else { &spec.path[..slash] };
-    let acl = acl::fixup(spec.acl, ctx.auth, tree.config.acl_schemes)?;
+    let acl = acl::fixup(spec.acl, ctx.auth, acl::Schemes::of(ctx.auth))?;
     let parent = tree.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
     acl::check(
         tree.acls.get(parent.acl),
         Perms::CREATE,
         ctx.auth,
-        tree.config.acl_schemes,
+        acl::Schemes::of(ctx.auth),
     )?;
     let parent_cversion = parent.stat.cversion;
     let full = if mode.is_sequential() {
@@ -373,7 +373,7 @@ fn delete(
         tree.acls.get(parent.acl),
         Perms::DELETE,
         ctx.auth,
-        tree.config.acl_schemes,
+        acl::Schemes::of(ctx.auth),
     )?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     check_and_inc_version(node.stat.version, version)?;
@@ -483,7 +483,7 @@ fn set_data(
         tree.acls.get(node.acl),
         Perms::WRITE,
         ctx.auth,
-        tree.config.acl_schemes,
+        acl::Schemes::of(ctx.auth),
     )?;
     let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
     let diff = data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
@@ -522,13 +522,13 @@ fn set_acl(
     undo: Option<&mut Vec<Undo>>,
 ) -> Result<jute::Stat, ErrorCode> {
     validate_path(p)?;
-    let acl = acl::fixup(acl, ctx.auth, tree.config.acl_schemes)?;
+    let acl = acl::fixup(acl, ctx.auth, acl::Schemes::of(ctx.auth))?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     acl::check(
         tree.acls.get(node.acl),
         Perms::ADMIN,
         ctx.auth,
-        tree.config.acl_schemes,
+        acl::Schemes::of(ctx.auth),
     )?;
     let next = check_and_inc_version(node.stat.aversion, version)?;
     let old_ref = node.acl;
@@ -659,7 +659,7 @@ fn check(tree: &Tree, ctx: &Ctx<'_>, p: &str, version: i32) -> Result<(), ErrorC
         tree.acls.get(node.acl),
         Perms::READ,
         ctx.auth,
-        tree.config.acl_schemes,
+        acl::Schemes::of(ctx.auth),
     )?;
     check_and_inc_version(node.stat.version, version).map(|_| ())
 }

@@ -22,9 +22,6 @@ pub struct TreeConfig {
     /// ZooKeeper's `enforceQuota` (3.7+): hard quota limits refuse writes
     /// with `QUOTAEXCEEDED`, soft ones are reported.
     pub enforce_quota: bool,
-    /// The auth schemes served beyond digest and ip (x509, sasl): which
-    /// ACLs are valid and which match.
-    pub acl_schemes: crate::acl::Schemes,
 }
 
 /// The znode tree plus the session table.
@@ -199,7 +196,7 @@ impl Tree {
             self.acls.get(node.acl),
             Perms::READ,
             auth,
-            self.config.acl_schemes,
+            acl::Schemes::of(auth),
         )?;
         Ok(node)
     }
@@ -255,7 +252,7 @@ impl Tree {
     pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<GetAclResponse, ErrorCode> {
         let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let list = self.acls.get(node.acl);
-        let schemes = self.config.acl_schemes;
+        let schemes = acl::Schemes::of(auth);
         acl::check(list, Perms::READ | Perms::ADMIN, auth, schemes)?;
         let admin = acl::check(list, Perms::ADMIN, auth, schemes).is_ok();
         let acl = list

@@ -152,7 +152,6 @@ fn hard_limits_refuse_writes_only_with_enforce_quota() {
         let mut h = Harness::with_config(TreeConfig {
             ttl_enabled: true,
             enforce_quota: enforce,
-            ..TreeConfig::default()
         });
         h.must_create_with("/app", b"");
         set_quota(
@@ -198,7 +197,6 @@ fn soft_limits_are_reported_not_enforced() {
     let mut h = Harness::with_config(TreeConfig {
         ttl_enabled: true,
         enforce_quota: true,
-        ..TreeConfig::default()
     });
     h.must_create_with("/app", b"");
     set_quota(&mut h, "/app", "count=1,bytes=2");

@@ -56,7 +56,7 @@ const OFFER: [u8; 4] = [0x01, 0x01, 0x00, 0x00];
 /// RFC 4121's "sealed" flag in a wrap token's flags octet.
 const FLAG_SEALED: u8 = 0x02;
 
-/// One connection's GSSAPI exchange.
+/// One connection's GSSAPI exchange (not `Clone`: one owner).
 #[derive(Debug)]
 pub(crate) struct Gssapi {
     acceptor: Acceptor,
@@ -71,17 +71,6 @@ enum State {
     /// The security layers were offered; the client picks one.
     Offered(Box<krb5::KerberosContext>),
     Done,
-}
-
-impl Clone for Gssapi {
-    /// A session's exchange is not carried to a copy: the copy starts
-    /// over (the per-connection state lives in one place).
-    fn clone(&self) -> Self {
-        Gssapi {
-            acceptor: self.acceptor.clone(),
-            state: State::Start,
-        }
-    }
 }
 
 fn failed(e: impl std::fmt::Display) -> SaslError {

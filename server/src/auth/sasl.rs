@@ -28,7 +28,10 @@ const PROTOCOL: &str = "zookeeper";
 /// The id an authenticated user gets (`SaslServerCallbackHandler`'s
 /// authorized id): `primary[/host][@REALM]`, without the host with
 /// `kerberos.removeHostFromPrincipal`, without the realm with
-/// `kerberos.removeRealmFromPrincipal`. A DIGEST-MD5 user is its name.
+/// `kerberos.removeRealmFromPrincipal` — the realm only when it is the
+/// server's own (ZooKeeper's short-name rule fails for another realm and
+/// keeps the name whole, so a foreign `alice@OTHER` never becomes the
+/// local `alice`). A DIGEST-MD5 user is its name.
 pub(crate) fn principal(auth: &crate::config::AuthConfig, user: &str) -> String {
     let (name, realm) = match user.split_once('@') {
         Some((n, r)) => (n, Some(r)),
@@ -43,7 +46,12 @@ pub(crate) fn principal(auth: &crate::config::AuthConfig, user: &str) -> String 
         id.push('/');
         id.push_str(h);
     }
-    if let Some(r) = realm.filter(|_| !auth.remove_realm_from_principal) {
+    let own_realm = auth
+        .gssapi
+        .as_ref()
+        .and_then(|g| g.principal.rsplit_once('@'))
+        .map(|(_, r)| r);
+    if let Some(r) = realm.filter(|r| !auth.remove_realm_from_principal || own_realm != Some(r)) {
         id.push('@');
         id.push_str(r);
     }
@@ -74,7 +82,7 @@ pub(crate) enum SaslError {
 /// A connection's SASL exchange: the mechanism the server's JAAS section
 /// gives (GSSAPI with `Krb5LoginModule`, else DIGEST-MD5), as
 /// ZooKeeper's `SecurityUtils.createSaslServer` picks it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Exchange {
     /// DIGEST-MD5.
     Digest(DigestMd5),
@@ -109,8 +117,9 @@ pub(crate) enum Step {
     },
 }
 
-/// One connection's DIGEST-MD5 exchange.
-#[derive(Debug, Clone)]
+/// One connection's DIGEST-MD5 exchange. Not `Clone`: a copy would
+/// answer the same nonce twice.
+#[derive(Debug)]
 pub(crate) struct DigestMd5 {
     users: Arc<BTreeMap<String, String>>,
     /// The password of `super`, when ZooKeeper's
@@ -119,7 +128,7 @@ pub(crate) struct DigestMd5 {
     state: State,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum State {
     Start,
     Challenged { nonce: String },
@@ -194,10 +203,13 @@ impl DigestMd5 {
         let response = need("response")?;
         let authzid = get("authzid");
         let utf8 = get("charset").is_some_and(|c| c.eq_ignore_ascii_case("utf-8"));
-        let password = if user == "super" && self.super_password.is_some() {
-            self.super_password.clone()
-        } else {
-            self.users.get(user).cloned()
+        // superPassword overrides the file's `super`, which must be
+        // listed (SaslServerCallbackHandler's name callback).
+        let password = match self.users.get(user) {
+            Some(_) if user == "super" && self.super_password.is_some() => {
+                self.super_password.clone()
+            }
+            listed => listed.cloned(),
         };
         let Some(password) = password else {
             return Err(SaslError::Failed(user.to_owned()));
@@ -213,10 +225,13 @@ impl DigestMd5 {
             uri,
             utf8,
         };
-        if !digest
-            .response("AUTHENTICATE")
-            .eq_ignore_ascii_case(response)
-        {
+        // In constant time: how much of a guess matched must not leak.
+        let expected = digest.response("AUTHENTICATE");
+        let given = response.to_ascii_lowercase();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            given.as_bytes(),
+        )) {
             return Err(SaslError::Failed(user.to_owned()));
         }
         Ok(Step::Done {
@@ -413,8 +428,19 @@ mod tests {
             s.step(&answer(&c, "mallory", "x")),
             Err(SaslError::Failed("mallory".into()))
         );
-        // superPassword stands in for the file's `super`.
+        // superPassword stands in for the file's `super`, when listed.
         let mut s = DigestMd5::new(users(), Some("su".into()));
+        let Ok(Step::Challenge(c)) = s.step(b"") else {
+            panic!("a challenge first")
+        };
+        assert_eq!(
+            s.step(&answer(&c, "super", "su")),
+            Err(SaslError::Failed("super".into())),
+            "no user_super in the file: no super login"
+        );
+        let mut with_super = (*users()).clone();
+        with_super.insert("super".into(), "file-pw".into());
+        let mut s = DigestMd5::new(Arc::new(with_super), Some("su".into()));
         let Ok(Step::Challenge(c)) = s.step(b"") else {
             panic!("a challenge first")
         };
@@ -422,6 +448,25 @@ mod tests {
             s.step(&answer(&c, "super", "su")),
             Ok(Step::Done { .. })
         ));
+    }
+
+    #[test]
+    fn only_the_servers_own_realm_is_removed() {
+        let mut auth = crate::config::AuthConfig {
+            remove_realm_from_principal: true,
+            remove_host_from_principal: true,
+            ..Default::default()
+        };
+        // No GSSAPI: no realm is the server's.
+        assert_eq!(principal(&auth, "alice@OTHER"), "alice@OTHER");
+        auth.gssapi = Some(super::super::gssapi::Acceptor {
+            principal: "zookeeper/h@HOME".into(),
+            keytab: Arc::new(krb5::Keytab::new()),
+        });
+        assert_eq!(principal(&auth, "alice@HOME"), "alice");
+        assert_eq!(principal(&auth, "alice@OTHER"), "alice@OTHER");
+        assert_eq!(principal(&auth, "svc/host.x@HOME"), "svc");
+        assert_eq!(principal(&auth, "bob"), "bob");
     }
 
     #[test]

@@ -289,7 +289,7 @@ async fn handshake(
             return None;
         }
     }
-    let mut session = SessionCtx::new(id, timeout, conn_id, peer);
+    let mut session = SessionCtx::new(id, timeout, conn_id, peer, core.config.acl_schemes());
     for id in ids {
         session.add_auth(id.clone());
     }
@@ -421,7 +421,7 @@ fn read_only_handshake(
             }
         }
     };
-    let mut session = SessionCtx::new(id, timeout, conn_id, peer);
+    let mut session = SessionCtx::new(id, timeout, conn_id, peer, core.config.acl_schemes());
     session.read_only = true;
     for id in ids {
         session.add_auth(id.clone());

@@ -23,6 +23,7 @@ pub(super) fn who_am_i(c: &Call<'_>) {
     let client_info = c
         .auth
         .iter()
+        .filter(|id| id.scheme != storage::acl::SCHEMES_ID)
         .map(|id| ClientInfo {
             auth_scheme: id.scheme.clone(),
             user: match id.scheme.as_str() {
@@ -48,6 +49,16 @@ pub(super) fn auth(
     xid: i32,
     packet: &AuthPacket,
 ) -> Next {
+    // `addauth x509` checks the connection's certificate again
+    // (X509AuthenticationProvider): OK with one, AUTHFAILED without.
+    if packet.scheme == "x509" && core.config.acl_schemes().x509 {
+        if session.auth().iter().any(|id| id.scheme == "x509") {
+            reply(tx, xid, 0, Ok(Response::Empty));
+            return Next::Continue;
+        }
+        reply(tx, xid, 0, Err(ErrorCode::AuthFailed));
+        return Next::Close;
+    }
     let next =
         match crate::auth::authenticate(&core.config, &packet.scheme, &packet.auth, session.peer) {
             Some(ids) => {
