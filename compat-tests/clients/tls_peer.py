@@ -2,8 +2,10 @@
 protocol and cipher suite it agreed to.
 
     python3 tls_peer.py HOST PORT CA_PEM CLIENT_CERT CLIENT_KEY [session]
+    python3 tls_peer.py HOST PORT CA_PEM CLIENT_CERT CLIENT_KEY word WORD
 
-Prints "cn <name>" (or, with `session`, "<version> <cipher>"), or
+Prints "cn <name>" (or, with `session`, "<version> <cipher>"; with
+`word`, the server's answer to the four-letter word), or
 "failed: <error>".
 """
 
@@ -19,6 +21,16 @@ def main():
     try:
         with socket.create_connection((host, int(port)), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname=host) as tls:
+                if sys.argv[6:7] == ["word"]:
+                    tls.sendall(sys.argv[7].encode())
+                    answer = b""
+                    while True:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            break
+                        answer += chunk
+                    print(answer.decode().strip(), flush=True)
+                    return
                 if sys.argv[6:7] == ["session"]:
                     print("%s %s" % (tls.version(), tls.cipher()[0]),
                           flush=True)

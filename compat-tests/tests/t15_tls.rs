@@ -156,6 +156,23 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
             "{name}: a client certificate from another CA is refused"
         );
     }
+    // Four-letter words over TLS, as ZooKeeper's secure port answers them.
+    for (name, port) in [("ZooKeeper", zk_port), ("Corral", corral_port)] {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(clients_dir().join("tls_peer.py"))
+            .args(["127.0.0.1", &port.to_string()])
+            .arg(d.join("ca.pem"))
+            .arg(d.join("client.crt"))
+            .arg(d.join("client.key"))
+            .args(["word", "ruok"]);
+        let out = run_with_timeout(cmd, b"", Duration::from_secs(30));
+        assert_eq!(
+            out.stdout.trim(),
+            "imok",
+            "{name}: ruok over TLS\n{}",
+            out.transcript()
+        );
+    }
     // The plaintext port still serves.
     assert_eq!(
         compat_tests::four_letter(corral.addr(), "ruok").expect("ruok"),
