@@ -614,6 +614,8 @@ fn malformed_tls_records_close_only_their_connection() {
     config.client_port_unification = true;
     let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     config.metrics_addr = Some(metrics);
+    let admin = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    config.admin_addr = Some(admin);
     config.ssl = server::SslConfig {
         handshake_timeout: Duration::from_secs(1),
         ..corral_ssl(&key_store, &trust)
@@ -675,6 +677,13 @@ fn malformed_tls_records_close_only_their_connection() {
         errors.contains("class=\"tls_handshake_failed\""),
         "failed handshakes are counted"
     );
+    // And in ZooKeeper's own counter (its Netty factory counts failed
+    // handshakes as failed authentications): the five on the secure port.
+    let stats = compat_tests::admin_command(admin, "server_stats");
+    let failed = stats["server_stats"]["auth_failed_count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(failed >= 5, "auth_failed_count {failed}: {stats}");
 }
 
 #[test]

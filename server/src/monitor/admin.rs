@@ -540,7 +540,10 @@ fn server_stats(core: &Core) -> Map<String, Value> {
         "outstanding_requests".into(),
         json!(core.stats.outstanding()),
     );
-    stats.insert("auth_failed_count".into(), json!(0));
+    stats.insert(
+        "auth_failed_count".into(),
+        json!(core.stats.auth_failed_count()),
+    );
     stats.insert("non_mtlsremote_conn_count".into(), json!(0));
     stats.insert("non_mtlslocal_conn_count".into(), json!(0));
     stats.insert("provider_null".into(), json!(false));

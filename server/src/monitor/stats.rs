@@ -81,6 +81,11 @@ fn millis(d: Duration) -> u64 {
 pub(crate) struct Stats {
     received: AtomicU64,
     sent: AtomicU64,
+    /// Connections refused for failed authentication at the transport:
+    /// TLS handshakes that failed and client certificates that could not
+    /// be read (ZooKeeper's `ServerStats.authFailedCount`, which its
+    /// Netty factory counts for the same two).
+    auth_failed: AtomicU64,
     connections: AtomicI64,
     /// Request latency, as ZooKeeper reports it in `srvr`.
     latency: Latency,
@@ -300,6 +305,16 @@ impl Stats {
 
     pub(crate) fn sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection refused for failed authentication.
+    pub(crate) fn auth_failed(&self) {
+        self.auth_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections refused for failed authentication so far.
+    pub(crate) fn auth_failed_count(&self) -> u64 {
+        self.auth_failed.load(Ordering::Relaxed)
     }
 
     /// Counts a connection from `peer` for as long as the returned guard

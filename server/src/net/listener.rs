@@ -257,6 +257,7 @@ async fn serve_tls(
                     Some(cert) => match crate::auth::x509::ids(&core.config, cert) {
                         Some(ids) => ids,
                         None => {
+                            core.stats.auth_failed();
                             core.metrics
                                 .error(crate::monitor::metrics::class::AUTH_FAILED);
                             info!(%peer, "the client certificate's subject cannot be read; closing");
@@ -268,11 +269,13 @@ async fn serve_tls(
             connection::serve(stream, peer, core, shutdown, ids).await
         }
         Ok(Err(e)) => {
+            core.stats.auth_failed();
             core.metrics
                 .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
             info!(%peer, error = %e, "TLS handshake failed; closing");
         }
         Err(_) => {
+            core.stats.auth_failed();
             core.metrics
                 .error(crate::monitor::metrics::class::TLS_HANDSHAKE_FAILED);
             info!(%peer, "TLS handshake not done in time; closing");
