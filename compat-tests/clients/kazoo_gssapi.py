@@ -13,6 +13,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import AuthFailedError, NoAuthError
 from kazoo.protocol.states import KeeperState
 from kazoo.security import ACL, Id
+from kazoo_sasl import watch_states
 
 
 def main():
@@ -20,16 +21,7 @@ def main():
     retry = {"max_tries": 1, "delay": 0.2}
     c = KazooClient(hosts=hosts, timeout=10.0, connection_retry=retry,
                     sasl_options={"mechanism": "GSSAPI"})
-    # The session states kazoo goes through (AUTH_FAILED included, which
-    # its listeners are not told).
-    states = []
-    inner = c._session_callback
-
-    def spy(state):
-        states.append(state)
-        return inner(state)
-
-    c._session_callback = spy
+    states = watch_states(c)
     try:
         c.start(timeout=10)
         c.get_async("/").get(timeout=10)

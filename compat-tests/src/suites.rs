@@ -142,6 +142,22 @@ fn curator_program(file: &str, target: &dyn Target) -> Command {
     java_program(file, &[], &[&target.connect_string()])
 }
 
+/// Runs `clients/CuratorSasl.java` against `addr` in `mode` (`good`:
+/// authenticate and use a node whose ACL names `user`; `bad`: expect
+/// AuthFailed), with `jvm` options (the JAAS file, Kerberos settings); its
+/// one line of verdict, `ok …` or `FAILED …`.
+pub fn curator_sasl(jvm: &[String], addr: std::net::SocketAddr, mode: &str, user: &str) -> String {
+    let jvm: Vec<&str> = jvm.iter().map(String::as_str).collect();
+    let mut cmd = java_program("CuratorSasl.java", &jvm, &[&addr.to_string(), mode]);
+    cmd.env("SASL_USER", user);
+    let out = run_with_timeout(cmd, b"", CURATOR_TIMEOUT);
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with("ok ") || l.starts_with("FAILED"))
+        .unwrap_or_else(|| panic!("CuratorSasl said nothing:\n{}", out.transcript()))
+        .to_owned()
+}
+
 /// `java` with `jvm` options running the single-file program
 /// `clients/<file>` on Curator's (and ZooKeeper's) class path, with
 /// `args`.

@@ -83,7 +83,7 @@ fn zookeeper_tls(key_store: &Path, trust: &Path, extra: &[&str]) -> ZooKeeperSer
 struct SecurePair {
     _zk: ZooKeeperServer,
     zk_port: u16,
-    _corral: CorralServer,
+    corral: CorralServer,
     corral_port: u16,
     _data: tempfile::TempDir,
 }
@@ -108,7 +108,7 @@ fn secure_pair(
     SecurePair {
         _zk: zk,
         zk_port,
-        _corral: CorralServer::start_with(config, 0),
+        corral: CorralServer::start_with(config, 0),
         corral_port,
         _data: data,
     }
@@ -131,19 +131,8 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
     let (dir, key_store, trust) = certificates();
     let d = dir.path();
 
-    let zk_port = free_port();
-    let zk = zookeeper_tls(
-        &key_store,
-        &trust,
-        &[&format!("secureClientPort={zk_port}")],
-    );
-
-    let data = tempfile::tempdir().expect("dir");
-    let mut config = server::Config::for_tests(data.path().to_path_buf());
-    let corral_port = free_port();
-    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
-    config.ssl = corral_ssl(&key_store, &trust);
-    let corral = CorralServer::start_with(config, 0);
+    let pair = secure_pair(&key_store, &trust, &[], |_| {});
+    let (zk_port, corral_port) = (pair.zk_port, pair.corral_port);
 
     for (name, port) in [("ZooKeeper", zk_port), ("Corral", corral_port)] {
         assert_eq!(
@@ -175,10 +164,10 @@ fn kazoo_over_tls_against_corral_and_zookeeper() {
     }
     // The plaintext port still serves.
     assert_eq!(
-        compat_tests::four_letter(corral.addr(), "ruok").expect("ruok"),
+        compat_tests::four_letter(pair.corral.addr(), "ruok").expect("ruok"),
         "imok"
     );
-    drop(zk);
+    drop(pair);
 }
 
 #[test]
@@ -520,18 +509,8 @@ fn java_tls_props(d: &Path) -> Vec<String> {
 fn zkcli_and_curator_over_tls_on_corral_and_zookeeper() {
     let (dir, key_store, trust) = certificates();
     let d = dir.path();
-    let zk_port = free_port();
-    let zk = zookeeper_tls(
-        &key_store,
-        &trust,
-        &[&format!("secureClientPort={zk_port}")],
-    );
-    let data = tempfile::tempdir().expect("dir");
-    let mut config = server::Config::for_tests(data.path().to_path_buf());
-    let corral_port = free_port();
-    config.secure_client_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], corral_port)));
-    config.ssl = corral_ssl(&key_store, &trust);
-    let _corral = CorralServer::start_with(config, 0);
+    let pair = secure_pair(&key_store, &trust, &[], |_| {});
+    let (zk_port, corral_port) = (pair.zk_port, pair.corral_port);
     let props = java_tls_props(d);
     let mut cli = props.clone();
     let mut cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar".to_owned();
@@ -573,7 +552,7 @@ fn zkcli_and_curator_over_tls_on_corral_and_zookeeper() {
         transcripts[1], transcripts[0],
         "zkCli over TLS: Corral as ZooKeeper"
     );
-    drop(zk);
+    drop(pair);
 }
 
 /// Writes `bytes` to `port` (then half-closes if `eof`) and says whether

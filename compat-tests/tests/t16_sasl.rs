@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use compat_tests::suites::java_program;
+use compat_tests::suites::curator_sasl;
 use compat_tests::{
     CorralServer, PYTHON, ZooKeeperServer, clients_dir, require_kazoo, run_with_timeout,
 };
@@ -103,13 +103,7 @@ fn curator_authenticates_from_a_jaas_client_section() {
     let (corral, _data) = corral_sasl(&jaas, |_| {});
     let run = |addr: std::net::SocketAddr, jaas: &Path, mode: &str| {
         let prop = format!("-Djava.security.auth.login.config={}", jaas.display());
-        let cmd = java_program("CuratorSasl.java", &[&prop], &[&addr.to_string(), mode]);
-        let out = run_with_timeout(cmd, b"", Duration::from_secs(120));
-        out.stdout
-            .lines()
-            .find(|l| l.starts_with("ok ") || l.starts_with("FAILED"))
-            .unwrap_or_else(|| panic!("CuratorSasl said nothing:\n{}", out.transcript()))
-            .to_owned()
+        curator_sasl(&[prop], addr, mode, "jaasuser")
     };
     for (name, addr) in [("ZooKeeper", zk.addr()), ("Corral", corral.addr())] {
         assert_eq!(

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use compat_tests::kdc::{Kdc, REALM};
-use compat_tests::suites::java_program;
+use compat_tests::suites::curator_sasl;
 use compat_tests::{
     CorralServer, PYTHON, ZooKeeperServer, clients_dir, require_kazoo, run_with_timeout,
 };
@@ -110,19 +110,12 @@ fn kazoo_and_curator_authenticate_with_kerberos_on_corral_and_zookeeper() {
             format!("-Dzookeeper.server.principal={service}"),
             "-Dsun.security.krb5.rcache=none".to_owned(),
         ];
-        let jvm: Vec<&str> = jvm.iter().map(String::as_str).collect();
-        let mut cmd = java_program(
-            "CuratorSasl.java",
+        curator_sasl(
             &jvm,
-            &[&format!("127.0.0.1:{port}"), "good"],
-        );
-        cmd.env("SASL_USER", &user);
-        let out = run_with_timeout(cmd, b"", Duration::from_secs(120));
-        out.stdout
-            .lines()
-            .find(|l| l.starts_with("ok ") || l.starts_with("FAILED"))
-            .unwrap_or_else(|| panic!("CuratorSasl said nothing:\n{}", out.transcript()))
-            .to_owned()
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            "good",
+            &user,
+        )
     };
     let expected = format!("ok sasl ip:127.0.0.1,sasl:{user}");
     assert_eq!(curator(zk.addr().port()), expected, "Curator on ZooKeeper");

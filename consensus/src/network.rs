@@ -606,9 +606,11 @@ pub async fn serve(
     }
 }
 
-/// Whether a peer opens with a TLS handshake record (content type 22),
-/// waiting at most `limit` for its first byte.
-async fn starts_tls(socket: &TcpStream, limit: Duration) -> bool {
+/// Whether a peer opens with a TLS handshake record (content type 22), as
+/// ZooKeeper's `UnifiedServerSocket` tells TLS from plaintext, waiting at
+/// most `limit` for its first byte. The client port's unified mode asks
+/// it too.
+pub async fn starts_tls(socket: &TcpStream, limit: Duration) -> bool {
     let mut first = [0u8; 1];
     matches!(
         tokio::time::timeout(limit, socket.peek(&mut first)).await,

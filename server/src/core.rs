@@ -217,14 +217,7 @@ impl consensus::Host for ServerHost {
                 };
                 // Delivered only with READ on the node (ZooKeeper 3.8.4+,
                 // ZOOKEEPER-4799); a one-shot watch is used up either way.
-                if storage::acl::check(
-                    &change.acl,
-                    Perms::READ,
-                    &a.auth,
-                    storage::acl::Schemes::of(&a.auth),
-                )
-                .is_err()
-                {
+                if storage::acl::check(&change.acl, Perms::READ, &a.auth).is_err() {
                     continue;
                 }
                 let header = ReplyHeader {

@@ -51,7 +51,8 @@ fn bin(id: &Id, bins: u32) -> u32 {
 
 impl SessionCtx {
     /// A session served over a connection from `peer`, which starts with
-    /// the id `ip:<peer address>` as in ZooKeeper, and with the record of
+    /// the id `ip:<peer address>` as in ZooKeeper, the `proven` ids of the
+    /// transport (a client certificate's `x509` id), and the record of
     /// the auth `schemes` this server serves (`storage::acl::SCHEMES_ID`,
     /// never shown to the client).
     pub(crate) fn new(
@@ -59,6 +60,7 @@ impl SessionCtx {
         timeout: Duration,
         conn_id: u64,
         peer: SocketAddr,
+        proven: &[Id],
         schemes: storage::acl::Schemes,
     ) -> Self {
         let mut s = SessionCtx {
@@ -71,6 +73,9 @@ impl SessionCtx {
             sasl: None,
         };
         s.add_auth(crate::auth::peer_id(peer.ip()));
+        for id in proven {
+            s.add_auth(id.clone());
+        }
         if let Some(id) = schemes.id() {
             s.add_auth(id);
         }
@@ -116,6 +121,7 @@ mod tests {
             Duration::from_secs(10),
             1,
             peer,
+            &[],
             storage::acl::Schemes::default(),
         );
         s.add_auth(Id::new("digest", storage::acl::digest_id("alice:secret")));

@@ -84,19 +84,22 @@ impl Schemes {
         }
         s
     }
+}
 
-    fn serves(self, scheme: &str) -> bool {
-        match scheme {
-            "digest" | "ip" => true,
-            "x509" => self.x509,
-            "sasl" => self.sasl,
-            _ => false,
-        }
+/// Whether `scheme` is served for a caller with `ids`: digest and ip
+/// always; x509 and sasl as the ids record ([`Schemes::of`], looked at
+/// only for those two).
+fn served(scheme: &str, ids: &[Id]) -> bool {
+    match scheme {
+        "digest" | "ip" => true,
+        "x509" => Schemes::of(ids).x509,
+        "sasl" => Schemes::of(ids).sasl,
+        _ => false,
     }
 }
 
 /// Whether `ids` may do `perm` on a node with `acl`.
-pub fn check(acl: &[Acl], perm: Perms, ids: &[Id], schemes: Schemes) -> Result<(), ErrorCode> {
+pub fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
     if acl.is_empty() || ids.iter().any(|id| id.scheme == "super") {
         return Ok(());
     }
@@ -108,7 +111,7 @@ pub fn check(acl: &[Acl], perm: Perms, ids: &[Id], schemes: Schemes) -> Result<(
         if id.scheme == "world" && id.id == "anyone" {
             return Ok(());
         }
-        if !schemes.serves(&id.scheme) {
+        if !served(&id.scheme, ids) {
             continue;
         }
         for caller in ids.iter().filter(|c| c.scheme == id.scheme) {
@@ -182,13 +185,13 @@ fn java_split_colon(s: &str) -> usize {
 }
 
 /// Whether an id is valid for its scheme (`AuthenticationProvider.isValid`).
-fn valid_id(id: &Id, schemes: Schemes) -> bool {
+fn valid_id(id: &Id, ids: &[Id]) -> bool {
     match id.scheme.as_str() {
         "world" => id.id == "anyone",
         "digest" => java_split_colon(&id.id) == 2,
         "ip" => parse_ip_expr(&id.id).is_some(),
-        "x509" => schemes.x509 && valid_dn(&id.id),
-        "sasl" => schemes.sasl && valid_kerberos_name(&id.id),
+        "x509" => served("x509", ids) && valid_dn(&id.id),
+        "sasl" => served("sasl", ids) && valid_kerberos_name(&id.id),
         _ => false,
     }
 }
@@ -239,7 +242,7 @@ fn valid_kerberos_name(name: &str) -> bool {
 /// # Errors
 /// `INVALIDACL` for an empty list, an `auth` entry when the caller has no
 /// authenticated id, an unknown scheme or an invalid id.
-pub fn fixup(acl: &[Acl], ids: &[Id], schemes: Schemes) -> Result<Vec<Acl>, ErrorCode> {
+pub fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
@@ -257,7 +260,7 @@ pub fn fixup(acl: &[Acl], ids: &[Id], schemes: Schemes) -> Result<Vec<Acl>, Erro
             let mut any = false;
             for id in ids
                 .iter()
-                .filter(|id| id.scheme != "ip" && schemes.serves(&id.scheme))
+                .filter(|id| id.scheme != "ip" && served(&id.scheme, ids))
             {
                 push(
                     Acl {
@@ -271,7 +274,7 @@ pub fn fixup(acl: &[Acl], ids: &[Id], schemes: Schemes) -> Result<Vec<Acl>, Erro
             if !any {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if valid_id(&entry.id, schemes) {
+        } else if valid_id(&entry.id, ids) {
             push(entry.clone(), &mut out);
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -371,17 +374,8 @@ impl AclTable {
 
 #[cfg(test)]
 mod tests {
-    use super::{AclTable, ErrorCode, Id, Perms, Schemes, digest_id};
+    use super::{AclTable, ErrorCode, Id, Perms, Schemes, check, digest_id, fixup};
     use jute::Acl;
-
-    /// With only the built-in schemes (digest, ip).
-    fn check(acl: &[Acl], perm: Perms, ids: &[Id]) -> Result<(), ErrorCode> {
-        super::check(acl, perm, ids, Schemes::default())
-    }
-
-    fn fixup(acl: &[Acl], ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
-        super::fixup(acl, ids, Schemes::default())
-    }
 
     #[test]
     fn the_served_schemes_travel_among_the_ids() {
@@ -414,6 +408,9 @@ mod tests {
             Id::new("x509", "CN=app,O=Example"),
             Id::new("sasl", "bob"),
         ];
+        // The same caller on a server that serves both schemes.
+        let marker = all.id().expect("an id");
+        let with: Vec<Id> = me.iter().cloned().chain([marker.clone()]).collect();
         let x = acl(Perms::ALL, "x509", "CN=app,O=Example");
         let s = acl(Perms::ALL, "sasl", "bob");
         assert_eq!(
@@ -425,34 +422,31 @@ mod tests {
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            super::fixup(&[x.clone(), s.clone()], &me, all),
+            fixup(&[x.clone(), s.clone()], &with),
             Ok(vec![x.clone(), s.clone()])
         );
         // `auth` stands for the x509 and sasl ids, not the address.
         assert_eq!(
-            super::fixup(&[acl(Perms::ALL, "auth", "")], &me, all),
+            fixup(&[acl(Perms::ALL, "auth", "")], &with),
             Ok(vec![x.clone(), s.clone()])
         );
         assert_eq!(
             fixup(&[acl(Perms::ALL, "auth", "")], &me),
             Err(ErrorCode::InvalidAcl)
         );
-        assert_eq!(
-            super::check(std::slice::from_ref(&x), Perms::READ, &me, all),
-            Ok(())
-        );
+        assert_eq!(check(std::slice::from_ref(&x), Perms::READ, &with), Ok(()));
         assert_eq!(
             check(std::slice::from_ref(&x), Perms::READ, &me),
             Err(ErrorCode::NoAuth)
         );
-        let other = [Id::new("x509", "CN=other")];
+        let other = [Id::new("x509", "CN=other"), marker.clone()];
         assert_eq!(
-            super::check(std::slice::from_ref(&x), Perms::READ, &other, all),
+            check(std::slice::from_ref(&x), Perms::READ, &other),
             Err(ErrorCode::NoAuth)
         );
         // The SASL user `super` matches any sasl entry.
         assert_eq!(
-            super::check(&[s], Perms::READ, &[Id::new("sasl", "super")], all),
+            check(&[s], Perms::READ, &[Id::new("sasl", "super"), marker]),
             Ok(())
         );
         for (id, ok) in [
@@ -464,7 +458,7 @@ mod tests {
             ("CN=a,", false),
         ] {
             assert_eq!(
-                super::fixup(&[acl(Perms::ALL, "x509", id)], &me, all).is_ok(),
+                fixup(&[acl(Perms::ALL, "x509", id)], &with).is_ok(),
                 ok,
                 "x509:{id}"
             );
@@ -477,7 +471,7 @@ mod tests {
             ("a/b/c@R", false),
         ] {
             assert_eq!(
-                super::fixup(&[acl(Perms::ALL, "sasl", id)], &me, all).is_ok(),
+                fixup(&[acl(Perms::ALL, "sasl", id)], &with).is_ok(),
                 ok,
                 "sasl:{id}"
             );

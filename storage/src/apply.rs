@@ -272,14 +272,9 @@ fn create(
         return Err(ErrorCode::BadArguments);
     }
     let parent_path = if slash == 0 { "/" } else { &spec.path[..slash] };
-    let acl = acl::fixup(spec.acl, ctx.auth, acl::Schemes::of(ctx.auth))?;
+    let acl = acl::fixup(spec.acl, ctx.auth)?;
     let parent = tree.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
-    acl::check(
-        tree.acls.get(parent.acl),
-        Perms::CREATE,
-        ctx.auth,
-        acl::Schemes::of(ctx.auth),
-    )?;
+    acl::check(tree.acls.get(parent.acl), Perms::CREATE, ctx.auth)?;
     let parent_cversion = parent.stat.cversion;
     let full = if mode.is_sequential() {
         let mut p = spec.path.to_owned();
@@ -369,12 +364,7 @@ fn delete(
     }
     let parent_path = if slash == 0 { "/" } else { &p[..slash] };
     let parent = tree.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
-    acl::check(
-        tree.acls.get(parent.acl),
-        Perms::DELETE,
-        ctx.auth,
-        acl::Schemes::of(ctx.auth),
-    )?;
+    acl::check(tree.acls.get(parent.acl), Perms::DELETE, ctx.auth)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
     check_and_inc_version(node.stat.version, version)?;
     if node.num_children() != 0 {
@@ -479,12 +469,7 @@ fn set_data(
 ) -> Result<jute::Stat, ErrorCode> {
     validate_path(p)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
-    acl::check(
-        tree.acls.get(node.acl),
-        Perms::WRITE,
-        ctx.auth,
-        acl::Schemes::of(ctx.auth),
-    )?;
+    acl::check(tree.acls.get(node.acl), Perms::WRITE, ctx.auth)?;
     let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
     let diff = data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
     check_quota(tree, ctx, p, diff, 0)?;
@@ -522,14 +507,9 @@ fn set_acl(
     undo: Option<&mut Vec<Undo>>,
 ) -> Result<jute::Stat, ErrorCode> {
     validate_path(p)?;
-    let acl = acl::fixup(acl, ctx.auth, acl::Schemes::of(ctx.auth))?;
+    let acl = acl::fixup(acl, ctx.auth)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
-    acl::check(
-        tree.acls.get(node.acl),
-        Perms::ADMIN,
-        ctx.auth,
-        acl::Schemes::of(ctx.auth),
-    )?;
+    acl::check(tree.acls.get(node.acl), Perms::ADMIN, ctx.auth)?;
     let next = check_and_inc_version(node.stat.aversion, version)?;
     let old_ref = node.acl;
     let old_list = tree.acls.get(old_ref).to_vec();
@@ -655,12 +635,7 @@ fn subtree_usage(tree: &Tree, root: &str) -> StatsTrack {
 fn check(tree: &Tree, ctx: &Ctx<'_>, p: &str, version: i32) -> Result<(), ErrorCode> {
     validate_path(p)?;
     let node = tree.nodes.get(p).ok_or(ErrorCode::NoNode)?;
-    acl::check(
-        tree.acls.get(node.acl),
-        Perms::READ,
-        ctx.auth,
-        acl::Schemes::of(ctx.auth),
-    )?;
+    acl::check(tree.acls.get(node.acl), Perms::READ, ctx.auth)?;
     check_and_inc_version(node.stat.version, version).map(|_| ())
 }
 

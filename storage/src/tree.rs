@@ -192,12 +192,7 @@ impl Tree {
 
     fn readable(&self, path: &str, auth: &[Id]) -> Result<&Node, ErrorCode> {
         let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
-        acl::check(
-            self.acls.get(node.acl),
-            Perms::READ,
-            auth,
-            acl::Schemes::of(auth),
-        )?;
+        acl::check(self.acls.get(node.acl), Perms::READ, auth)?;
         Ok(node)
     }
 
@@ -252,9 +247,8 @@ impl Tree {
     pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<GetAclResponse, ErrorCode> {
         let node = self.lookup(path).ok_or(ErrorCode::NoNode)?;
         let list = self.acls.get(node.acl);
-        let schemes = acl::Schemes::of(auth);
-        acl::check(list, Perms::READ | Perms::ADMIN, auth, schemes)?;
-        let admin = acl::check(list, Perms::ADMIN, auth, schemes).is_ok();
+        acl::check(list, Perms::READ | Perms::ADMIN, auth)?;
+        let admin = acl::check(list, Perms::ADMIN, auth).is_ok();
         let acl = list
             .iter()
             .map(|a| {

@@ -151,7 +151,7 @@ fn refusal(core: &Core, command: &str, headers: &HeaderMap, peer: IpAddr) -> Opt
             Map::new(),
         ));
     };
-    let Some(ids) = authenticate(core, auth, peer) else {
+    let Some(mut ids) = authenticate(core, auth, peer) else {
         return Some(answer(
             StatusCode::UNAUTHORIZED,
             command,
@@ -159,6 +159,8 @@ fn refusal(core: &Core, command: &str, headers: &HeaderMap, peer: IpAddr) -> Opt
             Map::new(),
         ));
     };
+    // The schemes this server serves, as a session's ids record them.
+    ids.extend(core.config.acl_schemes().id());
     let acl = core.root_acl();
     let all = [
         Perms::READ,
@@ -169,7 +171,7 @@ fn refusal(core: &Core, command: &str, headers: &HeaderMap, peer: IpAddr) -> Opt
     ];
     if all
         .iter()
-        .all(|p| storage::acl::check(&acl, *p, &ids, core.config.acl_schemes()).is_ok())
+        .all(|p| storage::acl::check(&acl, *p, &ids).is_ok())
     {
         None
     } else {

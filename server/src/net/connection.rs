@@ -289,10 +289,7 @@ async fn handshake(
             return None;
         }
     }
-    let mut session = SessionCtx::new(id, timeout, conn_id, peer, core.config.acl_schemes());
-    for id in ids {
-        session.add_auth(id.clone());
-    }
+    let session = SessionCtx::new(id, timeout, conn_id, peer, ids, core.config.acl_schemes());
     let mut st = core.lock();
     if !st.tree.sessions().is_live(id) {
         // Closed (expired) between the check and here.
@@ -421,11 +418,8 @@ fn read_only_handshake(
             }
         }
     };
-    let mut session = SessionCtx::new(id, timeout, conn_id, peer, core.config.acl_schemes());
+    let mut session = SessionCtx::new(id, timeout, conn_id, peer, ids, core.config.acl_schemes());
     session.read_only = true;
-    for id in ids {
-        session.add_auth(id.clone());
-    }
     attach(&mut st, session, tx, passwd, Some(true))
 }
 

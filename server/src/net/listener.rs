@@ -168,7 +168,16 @@ pub async fn run(
                 let (core, shutdown, unified) = (core.clone(), shutdown.clone(), unified.clone());
                 tasks.spawn(async move {
                     match unified {
-                        Some(acceptor) if starts_tls(&socket, &core).await => {
+                        // TLS or plaintext by the first byte; anything
+                        // else (a handshake's length, a four-letter word)
+                        // is plaintext.
+                        Some(acceptor)
+                            if consensus::network::starts_tls(
+                                &socket,
+                                core.config.ssl.handshake_timeout,
+                            )
+                            .await =>
+                        {
                             serve_tls(socket, peer, acceptor.get(), core, shutdown).await;
                         }
                         _ => connection::serve(socket, peer, core, shutdown, Vec::new()).await,
@@ -281,20 +290,6 @@ async fn serve_tls(
             info!(%peer, "TLS handshake not done in time; closing");
         }
     }
-}
-
-/// Whether a client on the unified port opens with a TLS handshake
-/// record (content type 22), as ZooKeeper's `UnifiedServerSocket` tells
-/// them apart; anything else (a ZooKeeper handshake's length, a
-/// four-letter word) is plaintext. Waits for the first byte at most
-/// `ssl.handshakeDetectionTimeoutMillis`.
-async fn starts_tls(socket: &tokio::net::TcpStream, core: &Core) -> bool {
-    let mut first = [0u8; 1];
-    let limit = core.config.ssl.handshake_timeout;
-    matches!(
-        tokio::time::timeout(limit, socket.peek(&mut first)).await,
-        Ok(Ok(1)) if first[0] == 0x16
-    )
 }
 
 /// One connection's place in the per-address count (`maxClientCnxns`),

@@ -73,10 +73,16 @@ pub(super) fn auth(
                 Next::Close
             }
         };
+    publish_auth(st, session);
+    next
+}
+
+/// Gives the session's route (which filters its notifications by ACL)
+/// the connection's ids after they changed.
+fn publish_auth(st: &mut State, session: &SessionCtx) {
     if let Some(a) = st.host.attached.get_mut(&session.id) {
         a.auth = session.auth().to_vec();
     }
-    next
 }
 
 /// `sasl` (102): one step of the connection's DIGEST-MD5 or GSSAPI exchange
@@ -100,18 +106,22 @@ pub(super) fn sasl(
     let answer = |token: Option<Vec<u8>>, err: Option<ErrorCode>| {
         sasl_reply(tx, xid, err, token);
     };
-    let fresh = match (&auth.gssapi, &auth.sasl_users) {
-        (Some(acceptor), _) => Exchange::Gssapi(crate::auth::gssapi::Gssapi::new(acceptor.clone())),
-        (None, Some(users)) => Exchange::Digest(DigestMd5::new(
-            users.clone(),
-            auth.sasl_super_password.clone(),
-        )),
-        (None, None) => {
-            answer(None, None);
-            return Next::Continue;
-        }
-    };
-    let exchange = session.sasl.get_or_insert(fresh);
+    if auth.gssapi.is_none() && auth.sasl_users.is_none() {
+        answer(None, None);
+        return Next::Continue;
+    }
+    // The mechanism the JAAS section gives, made on the first token.
+    let exchange = session
+        .sasl
+        .get_or_insert_with(|| match (&auth.gssapi, &auth.sasl_users) {
+            (Some(acceptor), _) => {
+                Exchange::Gssapi(crate::auth::gssapi::Gssapi::new(acceptor.clone()))
+            }
+            (None, users) => Exchange::Digest(DigestMd5::new(
+                users.clone().unwrap_or_default(),
+                auth.sasl_super_password.clone(),
+            )),
+        });
     match exchange.step(token) {
         Ok(Step::Challenge(c)) => {
             answer(Some(c), None);
@@ -124,9 +134,7 @@ pub(super) fn sasl(
                 session.add_auth(jute::Id::new("super", ""));
             }
             session.add_auth(jute::Id::new("sasl", id));
-            if let Some(a) = st.host.attached.get_mut(&session.id) {
-                a.auth = session.auth().to_vec();
-            }
+            publish_auth(st, session);
             // GSSAPI ends with nothing to say: a null token.
             answer((!token.is_empty()).then_some(token), None);
             Next::Continue
