@@ -24,6 +24,7 @@
 pub mod certs;
 pub mod diff;
 pub mod kdc;
+pub mod membership;
 pub mod suites;
 
 use std::fs;
@@ -316,6 +317,36 @@ impl CorralEnsemble {
     /// The index of the current leader, if one is known.
     pub fn leader(&self) -> Option<usize> {
         self.modes().iter().position(|m| m == "leader")
+    }
+
+    /// Starts a new member, `server.<id>` with client port `client_port`,
+    /// configured as ZooKeeper's documentation has a joining server
+    /// configured: the first member's settings, the ensemble's `server.N`
+    /// lines and its own. It waits to be added by `reconfig`; returns its
+    /// line as `reconfig` takes it (`server.<id>=…;127.0.0.1:<port>`).
+    ///
+    /// # Panics
+    /// If it cannot start.
+    pub fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
+        let value = format!(
+            "127.0.0.1:{}:{}:participant;127.0.0.1:{client_port}",
+            free_port(),
+            free_port()
+        );
+        let line = server::parse_server_line(id, &value).expect("a server line");
+        let root = self.root.as_ref().expect("the ensemble's directory");
+        let mut config = self.configs[0].clone();
+        config.data_dir = root.path().join(format!("m{id}"));
+        config.server_id = u8::try_from(id).expect("a small id");
+        config.servers.push(line);
+        let admin_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        config.admin_addr = Some(admin_addr);
+        let m = CorralServer::start_with(config.clone(), client_port);
+        self.members.push(Some(m));
+        self.configs.push(config);
+        self.ports.push(client_port);
+        self.admin.push(admin_addr);
+        format!("server.{id}={value}")
     }
 }
 
@@ -702,6 +733,9 @@ pub struct ZooKeeperEnsemble {
     pub members: Vec<ZooKeeperServer>,
     /// Their AdminServers, in the same order.
     pub admin: Vec<SocketAddr>,
+    /// The `server.N` lines it started with, and the extra lines.
+    lines: Vec<String>,
+    extra_cfg: Vec<String>,
 }
 
 impl ZooKeeperEnsemble {
@@ -733,28 +767,70 @@ impl ZooKeeperEnsemble {
         let lines: Vec<String> = (1..=n)
             .map(|id| format!("server.{id}=127.0.0.1:{}:{}", free_port(), free_port()))
             .collect();
-        let mut members = Vec::new();
-        let mut admin = Vec::new();
+        let mut e = ZooKeeperEnsemble {
+            members: Vec::new(),
+            admin: Vec::new(),
+            lines,
+            extra_cfg: extra_cfg.iter().map(|l| (*l).to_owned()).collect(),
+        };
         for id in 1..=n {
-            let admin_port = free_port();
-            let mut cfg: Vec<String> = vec![
-                "initLimit=10".into(),
-                "syncLimit=5".into(),
-                "admin.enableServer=true".into(),
-                "admin.serverAddress=127.0.0.1".into(),
-                format!("admin.serverPort={admin_port}"),
-            ];
-            cfg.extend(lines.iter().cloned());
-            cfg.extend(extra_cfg.iter().map(|l| (*l).to_owned()));
-            let cfg: Vec<&str> = cfg.iter().map(String::as_str).collect();
-            members.push(ZooKeeperServer::spawn_member(id, free_port(), &cfg)?);
-            admin.push(SocketAddr::from((Ipv4Addr::LOCALHOST, admin_port)));
+            e.spawn(id, free_port(), None)?;
         }
         let deadline = Instant::now() + ZK_START_TIMEOUT * 2;
-        for m in &mut members {
+        for m in &mut e.members {
             m.wait_up(deadline)?;
         }
-        Ok(ZooKeeperEnsemble { members, admin })
+        Ok(e)
+    }
+
+    /// Starts member `id` with the ensemble's lines (and `own`, a line of
+    /// its own), without waiting.
+    fn spawn(&mut self, id: u64, port: u16, own: Option<&str>) -> Result<(), String> {
+        let admin_port = free_port();
+        let mut cfg: Vec<String> = vec![
+            "initLimit=10".into(),
+            "syncLimit=5".into(),
+            "admin.enableServer=true".into(),
+            "admin.serverAddress=127.0.0.1".into(),
+            format!("admin.serverPort={admin_port}"),
+        ];
+        cfg.extend(self.lines.iter().cloned());
+        cfg.extend(own.map(str::to_owned));
+        cfg.extend(self.extra_cfg.iter().cloned());
+        let cfg: Vec<&str> = cfg.iter().map(String::as_str).collect();
+        self.members
+            .push(ZooKeeperServer::spawn_member(id, port, &cfg)?);
+        self.admin
+            .push(SocketAddr::from((Ipv4Addr::LOCALHOST, admin_port)));
+        Ok(())
+    }
+
+    /// Starts a new member, `server.<id>` with client port `client_port`,
+    /// configured as ZooKeeper's documentation has a joining server
+    /// configured (the ensemble's lines and its own); it syncs with the
+    /// leader as a non-voting follower until `reconfig` adds it. Returns
+    /// its line as `reconfig` takes it.
+    ///
+    /// # Panics
+    /// If its JVM cannot start.
+    pub fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
+        let line = format!(
+            "server.{id}=127.0.0.1:{}:{}:participant;127.0.0.1:{client_port}",
+            free_port(),
+            free_port()
+        );
+        self.spawn(id, client_port, Some(&line))
+            .expect("start a joining ZooKeeper");
+        line
+    }
+
+    /// Every member's client address, comma-separated.
+    pub fn connect_string(&self) -> String {
+        self.members
+            .iter()
+            .map(|m| m.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Each member's `Mode` by `srvr`.
@@ -773,12 +849,23 @@ impl ZooKeeperEnsemble {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, and that this process
+/// has not handed out before (servers started side by side, say a Corral
+/// and a ZooKeeper ensemble, bind their ports a while after asking: the
+/// system may offer a port twice before either binds it).
 pub fn free_port() -> u16 {
-    StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0 to find a free port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind 127.0.0.1:0 to find a free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Sends a four-letter word on a fresh connection and returns the whole

@@ -195,8 +195,13 @@ fn server_name(addr: &str) -> io::Result<tokio_rustls::rustls::pki_types::Server
 }
 
 /// The server's handler for [`PeerRequest::App`] messages: the sender and
-/// the payload in, the reply out.
-pub type AppHandler = Arc<dyn Fn(NodeId, &[u8]) -> Vec<u8> + Send + Sync>;
+/// the payload in, the reply out (a future: some messages, such as a
+/// `reconfig`, are answered only once the leader has done the work).
+pub type AppHandler = Arc<
+    dyn Fn(NodeId, Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Links a test has cut: traffic to or from these nodes is dropped here.
 #[derive(Debug, Default)]
@@ -701,7 +706,7 @@ async fn serve_conn<S: PeerStream>(
                                 .map(|(read, _)| read.map_or(0, |l| l.index))
                                 .map_err(|e| e.to_string()),
                         ),
-                        PeerRequest::App(bytes) => PeerResponse::App(app(from, &bytes)),
+                        PeerRequest::App(bytes) => PeerResponse::App(app(from, bytes).await),
                         PeerRequest::Forward(_) => return,
                     };
                     let _ = tx.send((id, r)).await;

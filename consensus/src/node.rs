@@ -74,6 +74,10 @@ pub struct NodeConfig {
     pub metrics: Option<crate::WriteMetrics>,
     /// TLS between members (`sslQuorum`), if on.
     pub peer_tls: Option<crate::network::PeerTls>,
+    /// Whether this member joins an ensemble that already runs (a member
+    /// of it answered that it holds a log): it never forms one from
+    /// `voters`, but waits for the leader to add it (`reconfig`).
+    pub join: bool,
 }
 
 impl NodeConfig {
@@ -93,6 +97,7 @@ impl NodeConfig {
             faults: Arc::default(),
             metrics: None,
             peer_tls: None,
+            join: false,
         }
     }
 
@@ -221,9 +226,9 @@ async fn start_here<H: Host>(
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
     // Every voter initialises with the same members (openraft: safe with
-    // an identical configuration); an observer waits to be added by the
-    // leader.
-    if !initialized && cfg.voters.contains_key(&cfg.me) {
+    // an identical configuration); an observer, and a member joining a
+    // running ensemble, waits to be added by the leader.
+    if !initialized && !cfg.join && cfg.voters.contains_key(&cfg.me) {
         match raft.initialize(cfg.voters.clone()).await {
             Ok(()) => {}
             Err(openraft::error::RaftError::APIError(

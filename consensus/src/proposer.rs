@@ -25,6 +25,8 @@ const IN_FLIGHT: usize = 1;
 const MAX_BATCH: usize = 4096;
 /// Most bytes of requests in one entry (beyond that, the next entry).
 const MAX_BATCH_BYTES: usize = 8 << 20;
+/// Why a batch failed when its leader stopped leading before answering.
+const LEADER_LEFT: &str = "the leader changed before the write was answered; outcome unknown";
 /// How long a write waits for a leader to be known.
 pub const LEADER_WAIT: Duration = Duration::from_secs(10);
 /// How long a read-index request may take, by default also a write.
@@ -68,14 +70,17 @@ struct Route {
 }
 
 /// The leader these metrics know of, and its peer address.
+///
+/// A leader that is no longer in the membership (it removed itself and
+/// stepped down, and no successor is elected yet) counts as none: writes
+/// wait for the successor rather than fail.
 fn leader_of(m: &openraft::RaftMetrics<NodeId, crate::Peer>) -> Option<(NodeId, String)> {
     let leader = m.current_leader?;
     let addr = m
         .membership_config
         .membership()
         .get_node(&leader)
-        .map(|p| p.raft_addr.clone())
-        .unwrap_or_default();
+        .map(|p| p.raft_addr.clone())?;
     Some((leader, addr))
 }
 
@@ -94,7 +99,7 @@ impl Route {
         let m = self
             .raft
             .wait(Some(LEADER_WAIT))
-            .metrics(|m| m.current_leader.is_some(), "a known leader")
+            .metrics(|m| leader_of(m).is_some(), "a known leader")
             .await
             .map_err(|e| format!("no leader: {e}"))?;
         leader_of(&m).ok_or_else(|| "no leader".into())
@@ -111,11 +116,15 @@ impl Route {
                 .client_write_ff(batch)
                 .await
                 .map_err(|e| e.to_string())?;
+            let route = self.clone();
             return Ok(Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                tokio::select! {
+                    r = rx => match r {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    () = route.leader_left(leader) => Err(LEADER_LEFT.into()),
                 }
             }));
         }
@@ -126,13 +135,37 @@ impl Route {
             .map_err(|e| format!("forwarding to node {leader}: {e}"))?;
         let route = self.clone();
         Ok(Box::pin(async move {
-            let index = match reply.await {
+            let answer = tokio::select! {
+                a = reply => a,
+                () = route.leader_left(leader) => return Err(LEADER_LEFT.into()),
+            };
+            let index = match answer {
                 Ok(PeerResponse::Forward(r)) => r?,
                 Ok(other) => return Err(format!("leader answered out of turn: {other:?}")),
                 Err(e) => return Err(format!("forwarding to node {leader}: {e}")),
             };
             route.applied(index).await
         }))
+    }
+
+    /// Completes once `leader` no longer leads as this member sees it (a
+    /// successor is known, or it left the membership). A batch it had
+    /// not answered for by then may never be answered (a leader that
+    /// removed itself keeps what it appended after the change it
+    /// committed, uncommitted, forever): it fails, outcome unknown, and
+    /// its clients retry through the successor.
+    async fn leader_left(&self, leader: NodeId) {
+        let _ = self
+            .raft
+            .wait(None)
+            .metrics(
+                |m| {
+                    m.current_leader != Some(leader)
+                        || m.membership_config.membership().get_node(&leader).is_none()
+                },
+                "the leader to change",
+            )
+            .await;
     }
 
     /// Waits until this server has applied the entry at `index`.

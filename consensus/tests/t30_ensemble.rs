@@ -91,7 +91,7 @@ impl Ensemble {
             .await
             .expect("member starts");
         let stop = CancellationToken::new();
-        let app: AppHandler = Arc::new(|_, b: &[u8]| b.to_vec());
+        let app: AppHandler = Arc::new(|_, b: Vec<u8>| Box::pin(async move { b }));
         tokio::spawn(network::serve(
             listener,
             started.raft.clone(),

@@ -329,6 +329,15 @@ pub(crate) struct Core {
     pub leader_applied: std::sync::atomic::AtomicU64,
     /// The AdminServer's rate limiters and the trace mask.
     pub admin: crate::monitor::admin_ops::AdminOps,
+    /// Connections to the other members.
+    pub clients: consensus::network::PeerClients,
+    /// Held by the leader while it serves a `reconfig` or drives the
+    /// membership to the configuration (one change at a time).
+    pub reconfig_lock: tokio::sync::Mutex<()>,
+    /// Whether the leader said this member is not in the configuration
+    /// (removed by `reconfig`): it serves no clients and stands for no
+    /// election until it is added again.
+    pub removed: AtomicBool,
 }
 
 /// Raft as this member sees it (for `mntr`, metrics and `/ready`).
@@ -459,6 +468,20 @@ impl Core {
         let write_metrics = consensus::WriteMetrics::new()?;
         let metrics = crate::monitor::metrics::Metrics::new(&write_metrics)?;
         node.metrics = Some(write_metrics.clone());
+        // A member starting on an empty directory forms the ensemble only
+        // if none of the others holds a log; else it waits to be added.
+        if !standalone && !node.log_dir.exists() {
+            node.join = crate::reconfig::ensemble_runs(
+                me,
+                &config.servers,
+                config.peer_faults.clone(),
+                config.peer_tls.clone(),
+            )
+            .await;
+            if node.join {
+                tracing::info!("the ensemble runs already: waiting to be added (reconfig)");
+            }
+        }
         let started = consensus::start(node, host).await?;
         let admin = crate::monitor::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
         let core = Core {
@@ -478,6 +501,9 @@ impl Core {
             started: Instant::now(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),
             admin,
+            clients: started.clients,
+            reconfig_lock: tokio::sync::Mutex::new(()),
+            removed: AtomicBool::new(false),
         };
         {
             let mut r = core.lock();
@@ -580,6 +606,18 @@ impl Core {
             host.local_sessions.remove(&session);
             end_local_session(host, session);
         }
+    }
+
+    /// Whether this member is in the membership as it knows it (as a
+    /// voter or a learner); a member that has not joined yet is not.
+    pub(crate) fn is_member(&self) -> bool {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&self.me)
+            .is_some()
     }
 
     /// Whether this server leads the ensemble.

@@ -7,6 +7,7 @@
 //! touch for `syncLimit` ticks stops serving clients.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use jute::Request;
@@ -134,10 +135,24 @@ fn decode_touches(b: &[u8]) -> Vec<i64> {
 
 /// The leader's side of a follower's report: its sessions' timers restart,
 /// and the answer says whether the leader is itself in touch with a quorum
-/// (first byte 1) or not (0, also from a member that no longer leads),
-/// then gives the leader's applied Raft index (8 bytes, big-endian).
-pub(crate) fn on_touches(core: &Core, _from: u64, payload: &[u8]) -> Vec<u8> {
+/// (first byte 1) or not (0, also from a member that no longer leads), or
+/// that the sender is not a member (2: removed by `reconfig`), then gives
+/// the leader's applied Raft index (8 bytes, big-endian).
+pub(crate) fn on_touches(core: &Core, from: u64, payload: &[u8]) -> Vec<u8> {
     let leading = core.is_leader() && core.serving();
+    let member = core
+        .raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .get_node(&from)
+        .is_some();
+    if leading && !member {
+        let mut reply = vec![REMOVED];
+        reply.extend_from_slice(&core.raft_view().applied.to_be_bytes());
+        return reply;
+    }
     if leading {
         let now = Instant::now();
         let mut st = core.lock();
@@ -152,6 +167,9 @@ pub(crate) fn on_touches(core: &Core, _from: u64, payload: &[u8]) -> Vec<u8> {
     reply.extend_from_slice(&core.raft_view().applied.to_be_bytes());
     reply
 }
+
+/// The leader's answer to a member it does not count among the members.
+const REMOVED: u8 = 2;
 
 /// Every half tick: the leader confirms it still leads a quorum (a
 /// read-index round), every other member reports its sessions' touches to
@@ -181,6 +199,11 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
             let mut st = core.lock();
             st.host.touched.drain().collect()
         };
+        // A member that sees itself outside the membership it applied
+        // (the leader that removed itself) is removed.
+        if !core.is_member() && core.raft.metrics().borrow().last_log_index.is_some() {
+            set_removed(&core, true);
+        }
         let ok = if core.is_leader() {
             add_observers(&core).await;
             let ok = matches!(
@@ -191,6 +214,16 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
                 publish_config(&core).await;
             }
             ok
+        } else if core.removed.load(Ordering::Acquire) {
+            // Removed: only the leader's word that it counts this member
+            // again (added back by a reconfig) ends it.
+            match core.proposer.to_leader(encode_touches(&[]), limit).await {
+                Ok((_, reply)) if reply.first() == Some(&1) && core.is_member() => {
+                    set_removed(&core, false);
+                    true
+                }
+                _ => false,
+            }
         } else {
             match core
                 .proposer
@@ -203,6 +236,9 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
                             u64::from_be_bytes(index),
                             std::sync::atomic::Ordering::Relaxed,
                         );
+                    }
+                    if reply.first() == Some(&REMOVED) {
+                        set_removed(&core, true);
                     }
                     reply.first() == Some(&1)
                 }
@@ -217,7 +253,8 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         if ok {
             last_ok = Some(Instant::now());
         }
-        let serving = last_ok.is_some_and(|t| t.elapsed() <= limit);
+        let serving =
+            last_ok.is_some_and(|t| t.elapsed() <= limit) && !core.removed.load(Ordering::Acquire);
         if core.config.read_only_mode {
             if serving {
                 out_since = None;
@@ -236,26 +273,60 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
 
 /// Keeps `/zookeeper/config` showing the ensemble's membership as
 /// ZooKeeper does (what zkCli's `config`, kazoo's and the C client's
-/// `get_config` read): a leader that finds the node's data different from
-/// the `server.N` lines proposes it, so every member serves the same
-/// text. A static configuration's version is 0, as in ZooKeeper.
+/// `get_config` read). A static configuration (version 0) is the
+/// `server.N` lines: a leader that finds the node different proposes
+/// them, so every member serves the same text. Once a `reconfig` (or a
+/// versioned `dynamicConfigFile`) has set it, the node is the
+/// configuration and the leader drives the membership to it
+/// ([`crate::reconfig::reconcile`]), finishing a change a previous leader
+/// left half done.
 async fn publish_config(core: &Core) {
-    let want = crate::config::zoo_cfg::dynamic_config(&core.config.servers, 0);
-    let up_to_date = core
+    let (live, version) = crate::reconfig::live_config(core);
+    let published = core
         .lock()
         .tree
         .node(storage::CONFIG)
-        .is_some_and(|n| n.data.as_deref() == Some(want.as_bytes()));
-    if up_to_date {
+        .and_then(|n| n.data.as_ref().map(|d| d.to_vec()))
+        .filter(|d| !d.is_empty());
+    if published.is_some() && version != 0 {
+        if let Ok(_one_at_a_time) = core.reconfig_lock.try_lock()
+            && let Err(e) = crate::reconfig::reconcile(core, &live).await
+        {
+            debug!(error = %e, "membership not at the configuration yet");
+        }
+        if !core.is_member() {
+            set_removed(core, true);
+        }
+        return;
+    }
+    let version = core.config.config_version;
+    let want = crate::config::zoo_cfg::dynamic_config(&core.config.servers, version);
+    if published.as_deref() == Some(want.as_bytes()) {
         return;
     }
     let op = CommandOp::SetConfig {
-        version: 0,
+        version,
         data: want.into(),
     };
     match core.propose(NO_REPLY, 0, Vec::new(), op).await {
         Ok(_) => info!("/zookeeper/config set to the membership"),
         Err(e) => warn!(error = %e, "could not set /zookeeper/config"),
+    }
+}
+
+/// Records whether the leader counts this member out. A removed member
+/// stops serving at once and stands for no election (its stale view of
+/// the membership would have it disturb the ensemble it left).
+pub(crate) fn set_removed(core: &Core, removed: bool) {
+    if core.removed.swap(removed, Ordering::AcqRel) == removed {
+        return;
+    }
+    core.raft.runtime_config().elect(!removed);
+    if removed {
+        warn!("not in the ensemble's configuration (removed by reconfig): not serving");
+        core.set_serving(false);
+    } else {
+        info!("in the ensemble's configuration again");
     }
 }
 

@@ -47,6 +47,7 @@ mod leader_tasks;
 mod monitor;
 mod net;
 mod pipeline;
+mod reconfig;
 mod session;
 mod view;
 mod watch;

@@ -739,13 +739,29 @@ fn rollback(tree: &mut Tree, undo: Vec<Undo>) {
 /// `DataTree.setData(CONFIG_NODE, data, -1, version, time)` does: the
 /// data version stays −1, `mzxid` is the configuration's version, and its
 /// data watchers hear `NodeDataChanged`.
+///
+/// A negative `version` is a `reconfig`: the configuration's version is
+/// this command's own zxid, and `data` (the `server.N` lines) gets the
+/// `version=<hex>` line that names it. The reply is the node's data and
+/// Stat, as ZooKeeper answers `reconfig`.
 fn set_config(tree: &mut Tree, ctx: &Ctx<'_>, version: i64, data: &Bytes) -> ApplyOutcome {
-    let Some((_, node)) = tree.set_data(CONFIG, Some(Box::from(data.as_ref()))) else {
+    let (version, data): (i64, Box<[u8]>) = if version < 0 {
+        let mut text = data.to_vec();
+        text.extend_from_slice(format!("version={:x}", ctx.zxid).as_bytes());
+        (ctx.zxid, text.into_boxed_slice())
+    } else {
+        (version, Box::from(data.as_ref()))
+    };
+    let Some((_, node)) = tree.set_data(CONFIG, Some(data)) else {
         return ApplyOutcome::err(ErrorCode::NoNode);
     };
     node.stat.version = -1;
     node.stat.mzxid = version;
     node.stat.mtime = ctx.time;
+    let reply = GetDataResponse {
+        data: node.data.as_deref().map(Bytes::copy_from_slice),
+        stat: node.stat(),
+    };
     let acl = node.acl;
     let event = ChangeEvent {
         zxid: ctx.zxid,
@@ -753,7 +769,7 @@ fn set_config(tree: &mut Tree, ctx: &Ctx<'_>, version: i64, data: &Bytes) -> App
         kind: ChangeKind::DataChanged,
         acl: tree.acls.shared(acl),
     };
-    ApplyOutcome::ok(Response::Empty, vec![event])
+    ApplyOutcome::ok(Response::GetData(reply), vec![event])
 }
 
 // --------------------------------------------------------------- restore ---

@@ -49,7 +49,10 @@ pub enum CommandOp {
     /// (`ZKDatabase.initConfigInZKDatabase`, `DataTree.processReconfig`).
     SetConfig {
         /// The configuration's version: the zxid that made it, 0 for a
-        /// static configuration. Becomes the node's `mzxid`.
+        /// static configuration. Becomes the node's `mzxid`. Negative for
+        /// a `reconfig`: the version is the command's own zxid, and
+        /// `data` holds only the `server.N` lines (the `version=` line is
+        /// added when the zxid is known).
         version: i64,
         /// The node's new data.
         data: Bytes,

@@ -712,7 +712,6 @@ fn set_config_replaces_zookeeper_config_as_zookeeper_does() {
             data: Bytes::from_static(text.as_bytes()),
         },
     );
-    assert_eq!(out.result, Ok(Response::Empty));
     assert_eq!(
         events(&out.events),
         vec![(
@@ -723,6 +722,8 @@ fn set_config_replaces_zookeeper_config_as_zookeeper_does() {
     );
     let got = h.tree.get_data("/zookeeper/config", &[]).expect("config");
     assert_eq!(got.data.as_deref(), Some(text.as_bytes()));
+    // Answered as ZooKeeper answers `reconfig`: the data and the Stat.
+    assert_eq!(out.result, Ok(Response::GetData(got.clone())));
     // Version stays -1, mzxid is the configuration's version, mtime the
     // leader's time (DataTree.setData(CONFIG_NODE, data, -1, version, time)).
     assert_eq!(
@@ -748,6 +749,24 @@ fn set_config_replaces_zookeeper_config_as_zookeeper_does() {
     cmd.encode(&mut buf);
     assert_eq!(buf.len(), cmd.approx_len());
     assert_eq!(storage::Command::decode(&buf).ok(), Some(cmd));
+}
+
+#[test]
+fn a_reconfig_is_versioned_by_its_own_zxid() {
+    let mut h = Harness::new();
+    let lines = "server.1=a:1:2:participant\nserver.2=b:1:2:participant\n";
+    let out = h.run(
+        0,
+        CommandOp::SetConfig {
+            version: -1,
+            data: Bytes::from_static(lines.as_bytes()),
+        },
+    );
+    let got = h.tree.get_data("/zookeeper/config", &[]).expect("config");
+    let want = format!("{lines}version={:x}", h.zxid);
+    assert_eq!(got.data.as_deref(), Some(want.as_bytes()));
+    assert_eq!((got.stat.version, got.stat.mzxid), (-1, h.zxid));
+    assert_eq!(out.result, Ok(Response::GetData(got)));
 }
 
 #[test]

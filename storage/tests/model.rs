@@ -275,9 +275,20 @@ impl Model {
                     .nodes
                     .get_mut("/zookeeper/config")
                     .ok_or(ErrorCode::NoNode)?;
-                n.data = Some(data.to_vec());
-                (n.version, n.mzxid, n.mtime) = (-1, *version, time);
-                Ok(Response::Empty)
+                // A negative version is a reconfig's: its own zxid.
+                let (version, data) = if *version < 0 {
+                    let mut d = data.to_vec();
+                    d.extend_from_slice(format!("version={zxid:x}").as_bytes());
+                    (zxid, d)
+                } else {
+                    (*version, data.to_vec())
+                };
+                n.data = Some(data.clone());
+                (n.version, n.mzxid, n.mtime) = (-1, version, time);
+                Ok(Response::GetData(GetDataResponse {
+                    data: Some(Bytes::from(data)),
+                    stat: self.stat("/zookeeper/config"),
+                }))
             }
             CommandOp::CloseSession => {
                 if !self.sessions.remove(&s) {
@@ -449,6 +460,7 @@ fn any_command() -> impl Strategy<Value = Command> {
         1 => Just(CommandOp::CloseSession),
         1 => Just(CommandOp::CreateSession { timeout_ms: 5000, passwd: Bytes::from_static(&[1; 16]) }),
         1 => (0..3i64).prop_map(|v| CommandOp::SetConfig { version: v, data: Bytes::from(format!("server.1=a:1:2:participant\nversion={v:x}")) }),
+        1 => Just(CommandOp::SetConfig { version: -1, data: Bytes::from_static(b"server.1=a:1:2:participant\nserver.2=b:1:2:participant\n") }),
     ];
     (proptest::sample::select(&SESSIONS[..]), auth, op, 0..5i64).prop_map(
         |(session_id, auth, op, dt)| Command {

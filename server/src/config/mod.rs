@@ -166,6 +166,24 @@ pub struct Config {
     /// Links between members that a test has cut (a partition without
     /// touching the operating system). Empty outside tests.
     pub peer_faults: std::sync::Arc<consensus::network::Faults>,
+    /// ZooKeeper's `reconfigEnabled`: whether `reconfig` changes the
+    /// membership (default false: RECONFIGDISABLED).
+    pub reconfig_enabled: bool,
+    /// ZooKeeper's `standaloneEnabled` (default true): a server with one
+    /// `server.N` line (or none) runs standalone. With false, one line
+    /// makes a one-member ensemble that `reconfig` can grow.
+    pub standalone_enabled: bool,
+    /// ZooKeeper's `skipACL=yes` (`zookeeper.skipACL`): here only
+    /// `reconfig`'s check (the super user) is skipped.
+    pub skip_acl: bool,
+    /// The zoo.cfg the server was started from: rewritten to point at the
+    /// new `dynamicConfigFile` after each `reconfig`, as ZooKeeper does.
+    pub config_file: Option<PathBuf>,
+    /// ZooKeeper's `dynamicConfigFile`: where the `server.N` lines were read.
+    pub dynamic_config_file: Option<PathBuf>,
+    /// The configuration's version: from the dynamic file's name
+    /// (`zoo.cfg.dynamic.<hex>`), 0 for a static configuration.
+    pub config_version: i64,
 }
 
 /// ZooKeeper's `admin.serverPort` default.
@@ -233,6 +251,12 @@ impl Config {
             initial_configuration: None,
             ready_max_lag: 1000,
             peer_faults: std::sync::Arc::default(),
+            reconfig_enabled: false,
+            standalone_enabled: true,
+            skip_acl: false,
+            config_file: None,
+            dynamic_config_file: None,
+            config_version: 0,
         }
     }
 
@@ -265,6 +289,7 @@ impl Config {
             })?;
             let file = path.display().to_string();
             c.initial_configuration = Some(text.clone());
+            c.config_file = Some(path.clone());
             for (key, value, line) in Properties::parse(&text).iter() {
                 let bad = |why: &str| ConfigError::BadValue {
                     file: file.clone(),
@@ -349,6 +374,9 @@ impl Config {
                             return Err(bad("super:<base64 sha1>"));
                         }
                         c.super_digest = Some(value.to_owned());
+                    }
+                    k if k.starts_with("server.") && text.contains("dynamicConfigFile") => {
+                        return Err(bad("must be in the separate dynamicConfigFile"));
                     }
                     k if k.starts_with("server.") => {
                         let id = k["server.".len()..]
@@ -447,11 +475,30 @@ impl Config {
                     "admin.idleTimeout" | "admin.commandURL" | "metricsProvider.exportJvmInfo" => {
                         info!(key, value, "accepted; Corral uses its fixed value");
                     }
-                    "standaloneEnabled"
-                    | "reconfigEnabled"
-                    | "skipACL"
-                    | "quorumListenOnAllIPs"
-                    | "dynamicConfigFile"
+                    "reconfigEnabled" => {
+                        c.reconfig_enabled = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "standaloneEnabled" => {
+                        c.standalone_enabled = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    // A system property in ZooKeeper: "yes" turns it on.
+                    "skipACL" | "zookeeper.skipACL" => {
+                        c.skip_acl = value == "yes";
+                        warn!(
+                            key,
+                            value,
+                            "skipACL: Corral skips only reconfig's ACL check; every other check stays"
+                        );
+                    }
+                    "dynamicConfigFile" => {
+                        let path = PathBuf::from(value);
+                        let (servers, version) =
+                            read_dynamic_file(&path).map_err(|why| bad(&why))?;
+                        c.servers.extend(servers);
+                        c.config_version = version;
+                        c.dynamic_config_file = Some(path);
+                    }
+                    "quorumListenOnAllIPs"
                     | "globalOutstandingLimit"
                     | "preAllocSize"
                     | "forceSync"
@@ -557,12 +604,24 @@ impl Config {
                 })?;
             c.server_id = id.max(1);
         }
-        c.client_addr = match (args.client_addr, client_port) {
-            (Some(addr), _) => addr,
-            (None, Some(port)) => {
+        // No clientPort: the client address of this server's own line
+        // (ZooKeeper 3.5+'s `server.N=…;[host:]port`).
+        let own_client = c
+            .servers
+            .iter()
+            .find(|s| s.id == u64::from(c.server_id))
+            .and_then(|s| s.client_shown.as_deref())
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(h, p)| Some((h.parse::<IpAddr>().ok(), p.parse::<u16>().ok()?)));
+        c.client_addr = match (args.client_addr, client_port, own_client) {
+            (Some(addr), _, _) => addr,
+            (None, Some(port), _) => {
                 SocketAddr::new(client_host.unwrap_or(IpAddr::from([0, 0, 0, 0])), port)
             }
-            (None, None) => c.client_addr,
+            (None, None, Some((host, port))) => {
+                SocketAddr::new(host.unwrap_or(IpAddr::from([0, 0, 0, 0])), port)
+            }
+            (None, None, None) => c.client_addr,
         };
         let ip = c.client_addr.ip();
         c.secure_client_addr = secure_port.map(|p| SocketAddr::new(secure_host.unwrap_or(ip), p));
@@ -628,9 +687,9 @@ impl Config {
     }
 
     /// Whether this server runs alone (no `server.N` lines, or only its
-    /// own): ZooKeeper's "standalone" mode.
+    /// own with `standaloneEnabled` on): ZooKeeper's "standalone" mode.
     pub fn is_standalone(&self) -> bool {
-        self.servers.len() <= 1
+        self.servers.is_empty() || (self.servers.len() == 1 && self.standalone_enabled)
     }
 
     /// A configuration for tests: loopback, ephemeral port, ZooKeeper's
@@ -650,6 +709,24 @@ impl Config {
             ..Config::defaults()
         }
     }
+}
+
+/// Reads a `dynamicConfigFile`: its `server.N` lines, and the version its
+/// name carries (`zoo.cfg.dynamic.<hex>`; 0 without one), as ZooKeeper's
+/// `QuorumPeerConfig.parse` does. A `version` key inside is refused, as
+/// there.
+pub(crate) fn read_dynamic_file(path: &std::path::Path) -> Result<(Vec<ServerLine>, i64), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let (servers, version) = zoo_cfg::parse_dynamic_config(&text)?;
+    if version.is_some() {
+        return Err("a dynamic file has no version inside (its name carries it)".into());
+    }
+    let version = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .unwrap_or(0);
+    Ok((servers, version))
 }
 
 #[cfg(test)]
@@ -690,6 +767,52 @@ mod tests {
             .map(String::as_str)
             .collect();
         assert_eq!(words, vec!["mntr", "ruok", "srvr"]);
+    }
+
+    #[test]
+    fn reconfiguration_keys() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let dynamic = dir.path().join("zoo.cfg.dynamic.100000004");
+        std::fs::write(
+            &dynamic,
+            "server.1=127.0.0.1:2888:3888:participant;2181\nserver.2=127.0.0.2:2888:3888:observer;127.0.0.2:2182\n",
+        )
+        .expect("write");
+        let c = load(
+            &format!(
+                "reconfigEnabled=true\nstandaloneEnabled=false\nskipACL=yes\ndynamicConfigFile={}\n",
+                dynamic.display()
+            ),
+            |_| {},
+        )
+        .expect("valid");
+        assert!(c.reconfig_enabled && !c.standalone_enabled && c.skip_acl);
+        assert_eq!(c.config_version, 0x1_0000_0004);
+        assert_eq!(c.servers.len(), 2);
+        assert!(c.servers[1].observer);
+        // No clientPort: this server's own line gives it.
+        assert_eq!(c.client_addr, "0.0.0.0:2181".parse().expect("an address"));
+        assert!(c.dynamic_config_file.is_some() && c.config_file.is_some());
+        assert!(!c.is_standalone());
+        // server.N beside dynamicConfigFile: refused, as ZooKeeper does.
+        let err = load(
+            &format!("dynamicConfigFile={}\nserver.3=c:1:2\n", dynamic.display()),
+            |_| {},
+        )
+        .expect_err("server lines belong in the dynamic file");
+        assert!(err.to_string().contains("dynamicConfigFile"), "{err}");
+        // A version inside the dynamic file: refused.
+        std::fs::write(&dynamic, "server.1=a:1:2;3\nversion=5\n").expect("write");
+        assert!(
+            load(
+                &format!("dynamicConfigFile={}\n", dynamic.display()),
+                |_| {}
+            )
+            .is_err()
+        );
+        // One line: standalone unless standaloneEnabled=false.
+        let c = load("server.1=127.0.0.1:2888:3888;2181\n", |_| {}).expect("valid");
+        assert!(c.is_standalone());
     }
 
     #[test]

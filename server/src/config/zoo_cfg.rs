@@ -99,14 +99,65 @@ impl ServerLine {
 /// `server.N=…` line per member in id order, then `version=<hex>` (no
 /// final newline).
 pub fn dynamic_config(servers: &[ServerLine], version: i64) -> String {
+    let mut out = member_lines(servers);
+    out.push_str(&format!("version={version:x}"));
+    out
+}
+
+/// The `server.N=…` lines of [`dynamic_config`], each with its newline:
+/// what a `reconfig` proposes (the `version=` line follows once its zxid
+/// is known).
+pub fn member_lines(servers: &[ServerLine]) -> String {
     let mut sorted: Vec<&ServerLine> = servers.iter().collect();
     sorted.sort_by_key(|s| s.id);
     let mut out = String::new();
     for s in sorted {
         out.push_str(&format!("server.{}={}\n", s.id, s.zookeeper_value()));
     }
-    out.push_str(&format!("version={version:x}"));
     out
+}
+
+/// Parses dynamic configuration text (`/zookeeper/config`, a
+/// `dynamicConfigFile`, `reconfig`'s `newMembers`): `server.N=…` lines and
+/// an optional `version=<hex>`. Other keys (`group`, `weight`: ZooKeeper's
+/// hierarchical quorums) are refused.
+///
+/// # Errors
+/// A one-line description of the first bad line.
+pub fn parse_dynamic_config(text: &str) -> Result<(Vec<ServerLine>, Option<i64>), String> {
+    let mut servers: Vec<ServerLine> = Vec::new();
+    let mut version = None;
+    for (key, value, line) in Properties::parse(text).iter() {
+        if let Some(n) = key.strip_prefix("server.") {
+            let id = n
+                .parse::<u64>()
+                .map_err(|_| format!("line {line}: server.N needs a number N, got {key:?}"))?;
+            servers.push(parse_server_line(id, value).map_err(|e| format!("{key}: {e}"))?);
+        } else if key == "version" {
+            version = Some(
+                i64::from_str_radix(value, 16)
+                    .map_err(|_| format!("line {line}: version is hexadecimal, got {value:?}"))?,
+            );
+        } else {
+            return Err(format!(
+                "line {line}: {key} is not a dynamic configuration key (server.N, version)"
+            ));
+        }
+    }
+    servers.sort_by_key(|s| s.id);
+    Ok((servers, version))
+}
+
+/// A `zoo.cfg.dynamic.<version>` file's content as ZooKeeper's
+/// `writeDynamicConfig` writes it: the `server.N=…` lines sorted as
+/// strings, joined by newlines, no version.
+pub fn dynamic_file_text(servers: &[ServerLine]) -> String {
+    let mut lines: Vec<String> = servers
+        .iter()
+        .map(|s| format!("server.{}={}", s.id, s.zookeeper_value()))
+        .collect();
+    lines.sort();
+    lines.join("\n")
 }
 
 /// Parses the value of a `server.N` key.

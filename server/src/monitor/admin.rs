@@ -472,7 +472,8 @@ fn multiple_addresses(host: &str, port: &str) -> Value {
 /// `voting` false and an empty state, as ZooKeeper's.
 fn zabstate(core: &Core, m: &mut Map<String, Value>) {
     let c = &core.config;
-    let me = c.servers.iter().find(|s| u64::from(c.server_id) == s.id);
+    let (servers, _) = crate::reconfig::live_config(core);
+    let me = servers.iter().find(|s| u64::from(c.server_id) == s.id);
     let Some(me) = me.filter(|_| !c.is_standalone()) else {
         m.insert("voting".into(), json!(false));
         m.insert("zabstate".into(), json!(""));
@@ -708,7 +709,8 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
             // are not kept.
             let mut list = Vec::new();
             if core.is_leader() {
-                for s in c.servers.iter().filter(|s| s.observer) {
+                let (servers, _) = crate::reconfig::live_config(core);
+                for s in servers.iter().filter(|s| s.observer) {
                     list.push(json!({
                         "remote_socket_address": s.quorum_addr,
                         "sid": s.id,
@@ -736,8 +738,9 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
                 m.insert("error".into(), json!("server is not initialized"));
             } else {
                 let leader = core.raft.metrics().borrow().current_leader;
+                let (servers, _) = crate::reconfig::live_config(core);
                 let ip = leader
-                    .and_then(|id| c.servers.iter().find(|s| s.id == id))
+                    .and_then(|id| servers.iter().find(|s| s.id == id))
                     .and_then(|s| s.quorum_addr.rsplit_once(':').map(|(h, _)| h.to_owned()))
                     .unwrap_or_default();
                 m.insert("is_leader".into(), json!(core.is_leader()));
@@ -759,7 +762,8 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
         "voting_view" => {
             let mut view = Map::new();
             if !c.is_standalone() {
-                for s in &c.servers {
+                let (servers, _) = crate::reconfig::live_config(core);
+                for s in &servers {
                     let host = s.quorum_addr.rsplit_once(':').map_or("", |(h, _)| h);
                     view.insert(
                         s.id.to_string(),

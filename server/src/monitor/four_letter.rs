@@ -442,7 +442,8 @@ fn conf(core: &Core) -> String {
         server_id
     );
     if !c.is_standalone() {
-        let me = c.servers.iter().find(|s| s.id == u64::from(c.server_id));
+        let (servers, version) = crate::reconfig::live_config(core);
+        let me = servers.iter().find(|s| s.id == u64::from(c.server_id));
         let quorum_port = me
             .and_then(|s| s.quorum_addr.rsplit_once(':'))
             .map_or("", |(_, p)| p);
@@ -454,7 +455,7 @@ fn conf(core: &Core) -> String {
             quorum_port,
             u8::from(me.is_some_and(|s| s.observer)),
         ));
-        for s in &c.servers {
+        for s in &servers {
             out.push_str(&format!(
                 "server.{}={}:{}:{}",
                 s.id,
@@ -472,7 +473,7 @@ fn conf(core: &Core) -> String {
             }
             out.push('\n');
         }
-        out.push_str("version=0");
+        out.push_str(&format!("version={version:x}"));
     }
     out
 }

@@ -217,6 +217,18 @@ pub(crate) async fn serve<S: Stream>(
                             ));
                             barrier = true;
                         }
+                        Step::Reconfig(ask) => {
+                            let (core, tx, xid) = (core.clone(), tx.clone(), header.xid);
+                            let (id, auth, conn_id) = (session.id, session.auth().to_vec(), session.conn_id);
+                            in_flight.push_back(Box::pin(
+                                async move {
+                                    let ok = pipeline::reconfig(&core, &tx, xid, id, auth, conn_id, &ask).await;
+                                    (ok, started, xid, OpCode::Reconfig.into())
+                                }
+                                .instrument(span),
+                            ));
+                            barrier = true;
+                        }
                     }
                 }
             }

@@ -87,8 +87,9 @@ pub async fn run(
     }
     if let Some(peers) = peer_listener {
         let handler_core = core.clone();
-        let app: consensus::network::AppHandler =
-            Arc::new(move |from, payload| leader_tasks::on_touches(&handler_core, from, payload));
+        let app: consensus::network::AppHandler = Arc::new(move |from, payload| {
+            crate::reconfig::on_message(handler_core.clone(), from, payload)
+        });
         // On Raft's runtime: AppendEntries go straight to its core.
         let peers = peers.into_std()?;
         let (raft, me, faults, tls, stop) = (
@@ -111,6 +112,12 @@ pub async fn run(
         );
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
+    if !core.config.is_standalone() {
+        tasks.spawn(crate::reconfig::keep_config_files(
+            core.clone(),
+            shutdown.clone(),
+        ));
+    }
     if let Some(addr) = core.config.admin_addr {
         let router = crate::monitor::admin::admin_router(core.clone());
         tasks.spawn(crate::monitor::admin::serve(

@@ -32,6 +32,66 @@ use storage::CommandOp;
 use tracing::debug;
 
 pub(crate) use control::sync_done;
+
+/// Serves a `reconfig` once the session's earlier requests are done: the
+/// leader's answer, then, once this member has applied the new
+/// configuration, its data and Stat (as ZooKeeper replies); an error
+/// becomes an error transaction, answered when applied. Returns whether
+/// the connection carries on.
+pub(crate) async fn reconfig(
+    core: &Core,
+    tx: &Outbound,
+    xid: i32,
+    session: i64,
+    auth: Vec<Id>,
+    conn_id: u64,
+    ask: &crate::reconfig::Ask,
+) -> bool {
+    let limit = core.config.tick_time * (core.config.init_limit + core.config.sync_limit);
+    match crate::reconfig::ask_leader(core, ask, limit).await {
+        Ok(zxid) => {
+            // Applied here before the answer (not a `sync`: a leader that
+            // removed itself has no leader to ask, and has applied it).
+            let deadline = tokio::time::Instant::now() + limit;
+            while core.lock().tree.last_zxid() < zxid {
+                if tokio::time::Instant::now() >= deadline {
+                    debug!("reconfig: the new configuration was not applied here in time");
+                    return false;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            {
+                let st = core.lock();
+                let Some(node) = st.tree.node(storage::CONFIG) else {
+                    return false;
+                };
+                let body = GetDataResponse {
+                    data: node.data.as_deref().map(Bytes::copy_from_slice),
+                    stat: node.stat(),
+                };
+                reply(tx, xid, zxid, Ok(Response::GetData(body)));
+            }
+            // A member this change removed stops serving now that the
+            // client has its answer.
+            if !core.is_member() {
+                crate::leader_tasks::set_removed(core, true);
+            }
+            true
+        }
+        // No leader to ask: the client reconnects and asks again.
+        Err(ErrorCode::ConnectionLoss) => false,
+        Err(err) => core
+            .submit(
+                xid,
+                session,
+                auth,
+                CommandOp::Error { err: err.into() },
+                conn_id,
+            )
+            .await
+            .is_ok(),
+    }
+}
 use write::Write;
 
 use crate::core::{Core, Outbound, Outgoing};
@@ -86,6 +146,8 @@ pub(crate) enum Step {
     /// `sync`: answer with this path once this server has caught up with
     /// the leader's commit point.
     Sync(String),
+    /// `reconfig`: ask the leader, then answer (`crate::reconfig`).
+    Reconfig(crate::reconfig::Ask),
 }
 
 /// Serves one request of `session`: reads and session control under the
@@ -112,6 +174,7 @@ pub(crate) fn serve(
             then: Next::Close,
         },
         Served::Sync(path) => Step::Sync(path),
+        Served::Reconfig(ask) => Step::Reconfig(ask),
     }
 }
 
@@ -119,7 +182,9 @@ pub(crate) fn serve(
 /// session's earlier writes (a write) or must wait until they are applied
 /// (everything else, so that its reply follows theirs and sees them).
 pub(crate) fn is_write(op: i32) -> bool {
-    OpCode::try_from(op).is_ok_and(|op| op.is_write() || op == OpCode::CloseSession)
+    // `reconfig` is answered outside the proposer's order: it waits.
+    OpCode::try_from(op)
+        .is_ok_and(|op| (op.is_write() && op != OpCode::Reconfig) || op == OpCode::CloseSession)
 }
 
 /// Whether a request reads the tree (and, with linearizable reads on,
@@ -148,6 +213,8 @@ enum Served {
     Propose(Write),
     /// A `sync`, answered once caught up.
     Sync(String),
+    /// A `reconfig` for the leader.
+    Reconfig(crate::reconfig::Ask),
 }
 
 /// Everything that needs only the lock; writes are handed back.
@@ -268,7 +335,7 @@ fn serve_locally(
         Request::MultiRead(m) => return Served::Done(read::multi_read(&st, &c, &m)),
 
         // ---- writes ----
-        Request::Reconfig(_) => return write::reconfig(),
+        Request::Reconfig(r) => return write::reconfig(core, &st, &c, r),
         Request::Check(_) => return write::lone_check(&c),
         write @ (Request::Create(_)
         | Request::Create2(_)

@@ -18,13 +18,34 @@ pub(super) enum Write {
     Close(CommandOp),
 }
 
-/// `reconfig`: ZooKeeper's default is `reconfigEnabled=false`, answered
-/// as an error transaction (it consumes a zxid); membership changes are
-/// issue #18.
-pub(super) fn reconfig() -> Served {
-    Served::Propose(Write::Op(CommandOp::Error {
-        err: ErrorCode::ReconfigDisabled.into(),
-    }))
+/// `reconfig`, checked here as ZooKeeper's `PrepRequestProcessor` does
+/// before it asks the leader: RECONFIGDISABLED unless `reconfigEnabled`,
+/// UNIMPLEMENTED on a standalone server, both as error transactions
+/// (they consume a zxid). Whether the session may write
+/// `/zookeeper/config` (the super user, or `skipACL`) travels with the
+/// request: the leader answers NOAUTH in ZooKeeper's order, after its
+/// own checks.
+pub(super) fn reconfig(
+    core: &Core,
+    st: &crate::core::State,
+    c: &Call<'_>,
+    request: jute::proto::ReconfigRequest,
+) -> Served {
+    let refuse = |err: ErrorCode| Served::Propose(Write::Op(CommandOp::Error { err: err.into() }));
+    if !core.config.reconfig_enabled {
+        return refuse(ErrorCode::ReconfigDisabled);
+    }
+    if core.config.is_standalone() {
+        return refuse(ErrorCode::Unimplemented);
+    }
+    let authorized = core.config.skip_acl
+        || st.tree.node(storage::CONFIG).is_some_and(|n| {
+            storage::acl::check(st.tree.acl_of(n), jute::Perms::WRITE, c.auth).is_ok()
+        });
+    Served::Reconfig(crate::reconfig::Ask {
+        request,
+        authorized,
+    })
 }
 
 /// `check` outside a multi: ZooKeeper 3.8.5+ refuses it
@@ -65,7 +86,7 @@ pub(super) fn read_only(
             reply(tx, xid, last, Ok(Response::Empty));
             Step::Done(Next::Close)
         }
-        Served::Propose(Write::Op(_)) | Served::Sync(_) => {
+        Served::Propose(Write::Op(_)) | Served::Sync(_) | Served::Reconfig(_) => {
             reply(tx, xid, last, Err(ErrorCode::NotReadOnly));
             Step::Done(Next::Continue)
         }
