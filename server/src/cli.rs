@@ -96,6 +96,13 @@ pub struct Args {
     #[arg(long)]
     pub ready_max_lag: Option<u64>,
 
+    /// Run as a pod of a Kubernetes StatefulSet: `myid` and the ensemble
+    /// from the pod's environment (`POD_NAME`, `POD_IP`, `POD_NAMESPACE`,
+    /// `CORRAL_SERVICE`, `CORRAL_REPLICAS`), `--config` the base zoo.cfg;
+    /// joins a running ensemble by `reconfig` (see docs/operations.md).
+    #[arg(long, env = "CORRAL_K8S")]
+    pub k8s: bool,
+
     /// Log format: `text` (default) or `json` (one object per line).
     #[arg(long, env = "CORRAL_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,

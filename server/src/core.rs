@@ -334,6 +334,9 @@ pub(crate) struct Core {
     /// Held by the leader while it serves a `reconfig` or drives the
     /// membership to the configuration (one change at a time).
     pub reconfig_lock: tokio::sync::Mutex<()>,
+    /// When the leader last heard from each member (its report of
+    /// session touches, every half tick).
+    pub heard: std::sync::Mutex<HashMap<NodeId, Instant>>,
     /// Whether the leader said this member is not in the configuration
     /// (removed by `reconfig`): it serves no clients and stands for no
     /// election until it is added again.
@@ -504,6 +507,7 @@ impl Core {
             clients: started.clients,
             reconfig_lock: tokio::sync::Mutex::new(()),
             removed: AtomicBool::new(false),
+            heard: std::sync::Mutex::default(),
         };
         {
             let mut r = core.lock();

@@ -139,6 +139,10 @@ fn decode_touches(b: &[u8]) -> Vec<i64> {
 /// that the sender is not a member (2: removed by `reconfig`), then gives
 /// the leader's applied Raft index (8 bytes, big-endian).
 pub(crate) fn on_touches(core: &Core, from: u64, payload: &[u8]) -> Vec<u8> {
+    core.heard
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(from, Instant::now());
     let leading = core.is_leader() && core.serving();
     let member = core
         .raft

@@ -43,6 +43,7 @@ mod auth;
 pub mod cli;
 mod config;
 mod core;
+pub mod k8s;
 mod leader_tasks;
 mod monitor;
 mod net;

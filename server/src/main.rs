@@ -26,6 +26,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_span_list(true)
             .init(),
     }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut args = args;
+    let pod = if args.k8s {
+        let pod = match k8s_prepare(&runtime, &mut args) {
+            Ok(pod) => pod,
+            Err(e) => {
+                eprintln!("corral --k8s: {e}");
+                std::process::exit(2);
+            }
+        };
+        Some(pod)
+    } else {
+        None
+    };
     let config = match Config::load(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -33,7 +47,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         std::fs::create_dir_all(&config.data_dir)?;
         let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
@@ -43,9 +56,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             wait_for_signal().await;
             signal.cancel();
         });
+        if let Some(pod) = pod {
+            let tls = server::k8s::quorum_tls(&config)?;
+            tokio::spawn(server::k8s::join(pod, tls, shutdown.clone()));
+        }
         server::run(config, listener, shutdown).await?;
         Ok(())
     })
+}
+
+/// `--k8s`: the pod from its environment; `--config` (the base zoo.cfg)
+/// becomes the zoo.cfg written for it.
+fn k8s_prepare(
+    runtime: &tokio::runtime::Runtime,
+    args: &mut Args,
+) -> Result<server::k8s::Pod, String> {
+    let pod = server::k8s::Pod::from_env()?;
+    let base = args
+        .config
+        .clone()
+        .ok_or("--k8s needs --config, the base zoo.cfg (a ConfigMap)")?;
+    let base_config = Config::load(args).map_err(|e| e.to_string())?;
+    let tls = server::k8s::quorum_tls(&base_config)?;
+    let generated = runtime.block_on(server::k8s::prepare(&pod, &base, tls))?;
+    tracing::info!(config = %generated.display(), myid = pod.myid(), "pod prepared");
+    args.config = Some(generated);
+    Ok(pod)
 }
 
 /// Completes on SIGINT or SIGTERM.

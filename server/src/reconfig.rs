@@ -50,6 +50,9 @@ pub(crate) const TAG_ELECT: u8 = b'E';
 /// removed (openraft stops replicating to them, so they would not learn
 /// it from the log).
 pub(crate) const TAG_REMOVED: u8 = b'X';
+/// "Which configuration do you serve?": `corral --k8s` asks, to tell a
+/// running ensemble from a new one and to join it.
+pub(crate) const TAG_CONFIG: u8 = b'C';
 /// "Do you hold a log?": a member starting on an empty directory asks,
 /// to tell a new ensemble (form it) from a running one (wait to be added).
 pub(crate) const TAG_PROBE: u8 = b'J';
@@ -138,7 +141,7 @@ fn encode_answer(r: Result<i64, ErrorCode>) -> Vec<u8> {
     out
 }
 
-fn decode_answer(b: &[u8]) -> Option<Result<i64, ErrorCode>> {
+pub(crate) fn decode_answer(b: &[u8]) -> Option<Result<i64, ErrorCode>> {
     let (err, rest) = b.split_first_chunk::<4>()?;
     let (zxid, _) = rest.split_first_chunk::<8>()?;
     let err = i32::from_be_bytes(*err);
@@ -159,9 +162,22 @@ pub(crate) fn on_message(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send>> {
     Box::pin(async move {
         match payload.first() {
+            Some(&TAG_CONFIG) => {
+                // Only a member that holds a log speaks for an ensemble.
+                if core.raft.metrics().borrow().last_log_index.is_none() {
+                    return Vec::new();
+                }
+                let (servers, version) = live_config(&core);
+                zoo_cfg::dynamic_config(&servers, version).into_bytes()
+            }
             Some(&TAG_RECONFIG) => {
+                // From another member (or a joining pod): led here, or
+                // passed on to the leader.
+                let limit =
+                    core.config.tick_time * (core.config.init_limit + core.config.sync_limit);
                 let answer = match Ask::decode(&payload) {
-                    Some(ask) => lead(&core, &ask).await,
+                    Some(ask) if core.is_leader() => lead(&core, &ask).await,
+                    Some(ask) => ask_leader(&core, &ask, limit).await,
                     None => Err(ErrorCode::MarshallingError),
                 };
                 // A leader that removed itself stops serving its clients
@@ -595,6 +611,83 @@ async fn stand_for_election(core: Arc<Core>, old_leader: NodeId) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// `corral.k8s.removeAfterMs`: on the leader, every half tick, a member
+/// of the configuration whose name no longer resolves (its pod left the
+/// headless Service: a StatefulSet scaled down) and that the leader has
+/// not heard from since (every member reports to it every half tick) is
+/// removed by `reconfig` once both have lasted `after`; the highest id
+/// first, one at a time. A name that stops resolving while the member
+/// still talks (a DNS outage) removes nothing. A member removed so that
+/// comes back is added again by its entrypoint (`k8s::join`).
+pub(crate) async fn sweep_departed(
+    core: Arc<Core>,
+    after: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut gone_since: BTreeMap<NodeId, tokio::time::Instant> = BTreeMap::new();
+    let mut tick =
+        tokio::time::interval((core.config.tick_time / 2).max(Duration::from_millis(10)));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !core.is_leader() {
+            gone_since.clear();
+            continue;
+        }
+        let (servers, _) = live_config(&core);
+        let now = tokio::time::Instant::now();
+        let mut departed = Vec::new();
+        for s in servers.iter().filter(|s| s.id != core.me) {
+            let resolves = tokio::net::lookup_host(s.quorum_addr.as_str())
+                .await
+                .is_ok();
+            let heard = core
+                .heard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&s.id)
+                .is_some_and(|t| t.elapsed() < after);
+            if resolves || heard {
+                gone_since.remove(&s.id);
+                continue;
+            }
+            let since = *gone_since.entry(s.id).or_insert(now);
+            if now.duration_since(since) >= after {
+                departed.push(s.id);
+            }
+        }
+        let Some(id) = departed.into_iter().max() else {
+            continue;
+        };
+        info!(
+            member = id,
+            "left the Service and stopped replicating: removing it"
+        );
+        let ask = Ask {
+            request: ReconfigRequest {
+                joining_servers: None,
+                leaving_servers: Some(id.to_string()),
+                new_members: None,
+                cur_config_id: -1,
+            },
+            authorized: true,
+        };
+        match lead(&core, &ask).await {
+            Ok(zxid) => {
+                info!(
+                    member = id,
+                    version = format_args!("{zxid:x}"),
+                    "removed by reconfig"
+                );
+                gone_since.remove(&id);
+            }
+            Err(e) => warn!(member = id, error = %e, "could not remove a departed member"),
+        }
     }
 }
 

@@ -184,6 +184,10 @@ pub struct Config {
     /// The configuration's version: from the dynamic file's name
     /// (`zoo.cfg.dynamic.<hex>`), 0 for a static configuration.
     pub config_version: i64,
+    /// Corral's own (`corral.k8s.removeAfterMs`, set by `corral --k8s`'s
+    /// charts): the leader removes a member that has left the Service's
+    /// DNS and stopped replicating for this long. `None`: never.
+    pub k8s_remove_after: Option<Duration>,
 }
 
 /// ZooKeeper's `admin.serverPort` default.
@@ -257,6 +261,7 @@ impl Config {
             config_file: None,
             dynamic_config_file: None,
             config_version: 0,
+            k8s_remove_after: None,
         }
     }
 
@@ -472,6 +477,9 @@ impl Config {
                         c.exists_acl_check = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "corral.readyMaxLag" => c.ready_max_lag = num("a number of Raft entries")?,
+                    "corral.k8s.removeAfterMs" => {
+                        c.k8s_remove_after = Some(Duration::from_millis(num("milliseconds")?));
+                    }
                     "admin.idleTimeout" | "admin.commandURL" | "metricsProvider.exportJvmInfo" => {
                         info!(key, value, "accepted; Corral uses its fixed value");
                     }

@@ -117,6 +117,13 @@ pub async fn run(
             core.clone(),
             shutdown.clone(),
         ));
+        if let Some(after) = core.config.k8s_remove_after {
+            tasks.spawn(crate::reconfig::sweep_departed(
+                core.clone(),
+                after,
+                shutdown.clone(),
+            ));
+        }
     }
     if let Some(addr) = core.config.admin_addr {
         let router = crate::monitor::admin::admin_router(core.clone());
