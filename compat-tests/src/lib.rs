@@ -327,9 +327,9 @@ impl CorralEnsemble {
     ///
     /// # Panics
     /// If it cannot start.
-    pub fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
+    pub fn start_joiner(&mut self, id: u64, client_port: u16, role: &str) -> String {
         let value = format!(
-            "127.0.0.1:{}:{}:participant;127.0.0.1:{client_port}",
+            "127.0.0.1:{}:{}:{role};127.0.0.1:{client_port}",
             free_port(),
             free_port()
         );
@@ -813,9 +813,9 @@ impl ZooKeeperEnsemble {
     ///
     /// # Panics
     /// If its JVM cannot start.
-    pub fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
+    pub fn start_joiner(&mut self, id: u64, client_port: u16, role: &str) -> String {
         let line = format!(
-            "server.{id}=127.0.0.1:{}:{}:participant;127.0.0.1:{client_port}",
+            "server.{id}=127.0.0.1:{}:{}:{role};127.0.0.1:{client_port}",
             free_port(),
             free_port()
         );

@@ -18,9 +18,10 @@ use crate::{CorralEnsemble, ZooKeeperEnsemble, four_letter};
 pub trait Reconfigurable {
     /// For messages.
     fn name(&self) -> &'static str;
-    /// Starts `server.<id>` as a joining member on `client_port`; returns
-    /// its line for `reconfig`.
-    fn start_joiner(&mut self, id: u64, client_port: u16) -> String;
+    /// Starts `server.<id>` as a joining member on `client_port` with
+    /// `role` (`participant` or `observer`); returns its line for
+    /// `reconfig`.
+    fn start_joiner(&mut self, id: u64, client_port: u16, role: &str) -> String;
     /// Member `id`'s client address.
     fn client_addr(&self, id: u64) -> SocketAddr;
 }
@@ -29,8 +30,8 @@ impl Reconfigurable for CorralEnsemble {
     fn name(&self) -> &'static str {
         "Corral"
     }
-    fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
-        CorralEnsemble::start_joiner(self, id, client_port)
+    fn start_joiner(&mut self, id: u64, client_port: u16, role: &str) -> String {
+        CorralEnsemble::start_joiner(self, id, client_port, role)
     }
     fn client_addr(&self, id: u64) -> SocketAddr {
         self.addrs()[usize::try_from(id - 1).unwrap_or(0)]
@@ -41,8 +42,8 @@ impl Reconfigurable for ZooKeeperEnsemble {
     fn name(&self) -> &'static str {
         "ZooKeeper 3.8"
     }
-    fn start_joiner(&mut self, id: u64, client_port: u16) -> String {
-        ZooKeeperEnsemble::start_joiner(self, id, client_port)
+    fn start_joiner(&mut self, id: u64, client_port: u16, role: &str) -> String {
+        ZooKeeperEnsemble::start_joiner(self, id, client_port, role)
     }
     fn client_addr(&self, id: u64) -> SocketAddr {
         self.members[usize::try_from(id - 1).unwrap_or(0)].addr()
@@ -72,6 +73,8 @@ pub struct Report {
     pub final_config: String,
     /// Who led before and was removed.
     pub removed_leader: u64,
+    /// What the two removed members' `srvr` said at the end.
+    pub removed_modes: Vec<String>,
 }
 
 fn mode(addr: SocketAddr) -> String {
@@ -195,7 +198,13 @@ pub fn grow_and_shrink(e: &mut dyn Reconfigurable) -> Report {
 
     // Grow: two new participants.
     let joining: Vec<String> = (4..=5)
-        .map(|id| e.start_joiner(id, ports[usize::try_from(id - 4).unwrap_or(0)]))
+        .map(|id| {
+            e.start_joiner(
+                id,
+                ports[usize::try_from(id - 4).unwrap_or(0)],
+                "participant",
+            )
+        })
         .collect();
     let (grown, _) = rt.block_on(reconfig(&admin, &joining, &[]));
     assert_eq!(
@@ -269,5 +278,108 @@ pub fn grow_and_shrink(e: &mut dyn Reconfigurable) -> Report {
         session_kept,
         final_config: shrunk,
         removed_leader: leader,
+        removed_modes: vec![mode(addr(leader, e)), mode(addr(other, e))],
     }
+}
+
+/// Each member's `srvr` mode, by id.
+fn modes_of(e: &dyn Reconfigurable, ids: &[u64]) -> Vec<String> {
+    ids.iter().map(|id| mode(e.client_addr(*id))).collect()
+}
+
+/// An observer joins by `reconfig`, is promoted to a participant by
+/// adding it again as one, and demoted back; `srvr` on it says
+/// `observer`, `follower`, `observer`. Returns the steps as seen, for
+/// comparison between servers.
+pub fn observer_promotion(e: &mut dyn Reconfigurable) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let port = crate::free_port();
+    let originals: Vec<SocketAddr> = (1..=3).map(|id| e.client_addr(id)).collect();
+    let admin = rt.block_on(connect(&originals, true));
+    let line = e.start_joiner(4, port, "observer");
+    let mut seen = Vec::new();
+    let (config, _) = rt.block_on(reconfig(&admin, std::slice::from_ref(&line), &[]));
+    seen.push(format!(
+        "added: {} observer(s)",
+        config.matches(":observer").count()
+    ));
+    let here = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    // srvr on the new member, once it says `want` (or after 60 s).
+    let wait = |_: &dyn Reconfigurable, want: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = mode(here);
+            if got == want || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    seen.push(format!("srvr: {}", wait(e, "observer")));
+    let participant = line.replace(":observer;", ":participant;");
+    let (config, _) = rt.block_on(reconfig(&admin, &[participant], &[]));
+    seen.push(format!(
+        "promoted: {} participant(s)",
+        config.matches(":participant").count()
+    ));
+    seen.push(format!("srvr: {}", wait(e, "follower")));
+    let (config, _) = rt.block_on(reconfig(&admin, &[line], &[]));
+    seen.push(format!(
+        "demoted: {} observer(s)",
+        config.matches(":observer").count()
+    ));
+    seen.push(format!("srvr: {}", wait(e, "observer")));
+    seen.push(format!("the first three: {:?}", {
+        let mut m = modes_of(e, &[1, 2, 3]);
+        m.sort();
+        m
+    }));
+    seen
+}
+
+/// A one-member ensemble (`standaloneEnabled=false`) grows to three by
+/// `reconfig`; returns what it saw.
+pub fn grow_from_one(e: &mut dyn Reconfigurable) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut seen = vec![format!("alone: {}", mode(e.client_addr(1)))];
+    let admin = rt.block_on(connect(&[e.client_addr(1)], true));
+    let ports = [crate::free_port(), crate::free_port()];
+    let joining: Vec<String> = (2..=3)
+        .map(|id| {
+            e.start_joiner(
+                id,
+                ports[usize::try_from(id - 2).unwrap_or(0)],
+                "participant",
+            )
+        })
+        .collect();
+    let (config, _) = rt.block_on(reconfig(&admin, &joining, &[]));
+    seen.push(format!(
+        "grown: {} participant(s)",
+        config.matches(":participant").count()
+    ));
+    let addrs: Vec<SocketAddr> = ports
+        .iter()
+        .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, *p)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut modes;
+    loop {
+        modes = vec![mode(e.client_addr(1)), mode(addrs[0]), mode(addrs[1])];
+        modes.sort();
+        if modes == ["follower", "follower", "leader"] || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    seen.push(format!("modes: {modes:?}"));
+    seen
 }
