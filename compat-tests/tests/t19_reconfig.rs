@@ -295,3 +295,68 @@ fn a_one_member_ensemble_grows_on_corral_and_zookeeper() {
     );
     assert_eq!(ours, theirs, "Corral and ZooKeeper 3.8 differ");
 }
+
+/// Four participants that do not run, added to three: the new
+/// configuration would have no synced majority, so NEWCONFIGNOQUORUM and
+/// nothing changes; what the client saw.
+fn no_quorum(connect: &str) -> (Result<(), String>, usize) {
+    use zookeeper_client as zk;
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let c = zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(15))
+            .with_auth("digest", b"super:test")
+            .connect(connect)
+            .await
+            .expect("connect");
+        let joining: Vec<String> = (11..=14)
+            .map(|id| {
+                format!(
+                    "server.{id}=127.0.0.1:{}:{}:participant;127.0.0.1:{}",
+                    free_port(),
+                    free_port(),
+                    free_port()
+                )
+            })
+            .collect();
+        let none: Vec<String> = Vec::new();
+        let update = zookeeper_client::EnsembleUpdate::Incremental {
+            joinings: joining.iter().map(String::as_str),
+            leavings: none.iter().map(String::as_str),
+        };
+        let r = tokio::time::timeout(Duration::from_secs(60), c.update_ensemble(update, None))
+            .await
+            .expect("an answer in time");
+        let (config, _) = c.get_config().await.expect("getConfig");
+        let members = String::from_utf8_lossy(&config).matches("server.").count();
+        (r.map(|_| ()).map_err(|e| e.to_string()), members)
+    })
+}
+
+/// NEWCONFIGNOQUORUM on Corral and on ZooKeeper 3.8 (Corral waits
+/// `initLimit` ticks for the new participants to catch up first: 2 here).
+#[test]
+fn a_new_configuration_without_a_quorum_is_refused_on_corral_and_zookeeper() {
+    let corral = CorralEnsemble::start_with(3, |c| {
+        c.reconfig_enabled = true;
+        c.init_limit = 2;
+        c.super_digest = Some(SUPER_DIGEST.into());
+    });
+    let ours = no_quorum(&corral.connect_string());
+    drop(corral);
+    let zk = ZooKeeperEnsemble::start_with(
+        3,
+        &[
+            "reconfigEnabled=true",
+            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
+        ],
+    );
+    let theirs = no_quorum(&zk.connect_string());
+    println!("Corral {ours:?}, ZooKeeper 3.8 {theirs:?}");
+    assert_eq!(
+        theirs,
+        (Err("unexpected error code: -13".into()), 3),
+        "the reference"
+    );
+    assert_eq!(ours, theirs, "Corral and ZooKeeper 3.8 differ");
+}

@@ -369,17 +369,20 @@ async fn lead(core: &Core, ask: &Ask) -> Result<i64, ErrorCode> {
         .map(|(id, _)| *id)
         .collect();
     let added: Vec<&ServerLine> = next.iter().filter(|s| !known.contains(&s.id)).collect();
-    let catch_up = core.config.tick_time * core.config.init_limit;
     for s in &added {
         info!(id = s.id, addr = %s.quorum_addr, observer = s.observer, "reconfig: adding a learner");
-        // Only a new voter is waited for (the quorum check below counts
-        // it); a new observer catches up on its own, as in ZooKeeper.
-        let add = core.raft.add_learner(s.id, peer_of(s), !s.observer);
-        match tokio::time::timeout(catch_up, add).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => warn!(id = s.id, error = %e, "reconfig: learner not added"),
-            Err(_) => warn!(id = s.id, "reconfig: learner did not catch up in time"),
+        if let Err(e) = core.raft.add_learner(s.id, peer_of(s), false).await {
+            warn!(id = s.id, error = %e, "reconfig: learner not added");
         }
+    }
+    // The new participants catch up together, for at most `initLimit`
+    // ticks (ZooKeeper's bound for a learner's sync); a new observer
+    // catches up on its own, as in ZooKeeper.
+    let voters_added: BTreeSet<NodeId> =
+        added.iter().filter(|s| !s.observer).map(|s| s.id).collect();
+    let deadline = tokio::time::Instant::now() + core.config.tick_time * core.config.init_limit;
+    while !synced(core, &voters_added) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if !quorum_synced(core, &next) {
         warn!("reconfig: no connected and synced quorum in the new configuration");
@@ -432,6 +435,22 @@ fn in_joint_consensus(core: &Core) -> bool {
         .get_joint_config()
         .len()
         > 1
+}
+
+/// Whether every member of `ids` has a log within `corral.readyMaxLag` of
+/// this leader's.
+fn synced(core: &Core, ids: &BTreeSet<NodeId>) -> bool {
+    let m = core.raft.metrics();
+    let m = m.borrow();
+    let last = m.last_log_index.unwrap_or(0);
+    let Some(replication) = m.replication.as_ref() else {
+        return ids.is_empty();
+    };
+    ids.iter().all(|id| {
+        replication.get(id).is_some_and(|matched| {
+            matched.is_some_and(|l| l.index.saturating_add(core.config.ready_max_lag) >= last)
+        })
+    })
 }
 
 /// ZooKeeper's `Leader.isQuorumSynced`: a majority of the new voters are
