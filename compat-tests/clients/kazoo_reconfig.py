@@ -15,7 +15,8 @@ import threading
 import time
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
+from kazoo.exceptions import (BadArgumentsError, BadVersionError,
+                              MarshallingError, NoAuthError)
 
 
 def watchdog():
@@ -89,6 +90,18 @@ def test_bad_input(hosts):
     raise AssertionError("no BadArgumentsError")
 
 
+def test_leaving_not_a_number(hosts):
+    """ZooKeeper's Long.parseLong throws: MARSHALLINGERROR."""
+    c = client(hosts, auth=[("digest", "super:test")])
+    try:
+        c.reconfig(joining=None, leaving="x", new_members=None)
+    except MarshallingError:
+        return
+    finally:
+        c.stop()
+    raise AssertionError("no MarshallingError")
+
+
 def test_config_watch(hosts):
     """getConfig with a watch: a reconfig fires NodeDataChanged on
     /zookeeper/config, and the reply, the node and the version agree."""
@@ -127,7 +140,7 @@ def main():
     threading.Thread(target=watchdog, daemon=True).start()
     hosts = sys.argv[1]
     for test in (test_no_super_auth, test_add_remove_observer, test_bad_input,
-                 test_config_watch):
+                 test_leaving_not_a_number, test_config_watch):
         try:
             test(hosts)
             print("ok " + test.__name__, flush=True)

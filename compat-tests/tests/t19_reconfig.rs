@@ -35,7 +35,7 @@ fn kazoo_reconfig(what: &str, hosts: &str) -> String {
     lines.join("\n")
 }
 
-const ALL_OK: &str = "ok test_no_super_auth\nok test_add_remove_observer\nok test_bad_input\nok test_config_watch\ndone";
+const ALL_OK: &str = "ok test_no_super_auth\nok test_add_remove_observer\nok test_bad_input\nok test_leaving_not_a_number\nok test_config_watch\ndone";
 
 #[test]
 fn kazoo_reconfig_cases_on_corral_and_zookeeper() {

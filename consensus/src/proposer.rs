@@ -284,6 +284,11 @@ impl Proposer {
         // No waiting for a leader here: "none known" is the answer.
         let (leader, addr) = leader_of(&self.route.raft.metrics().borrow())
             .ok_or_else(|| ProposeError("no leader known".into()))?;
+        // A member that stepped down (demoted itself, say) may still name
+        // itself leader until the next election: not one to ask.
+        if leader == self.route.me {
+            return Err(ProposeError("no leader known".into()));
+        }
         match self
             .route
             .clients

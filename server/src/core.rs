@@ -473,15 +473,21 @@ impl Core {
         node.metrics = Some(write_metrics.clone());
         // A member starting on an empty directory forms the ensemble only
         // if none of the others holds a log; else it waits to be added.
-        if !standalone && !node.log_dir.exists() {
-            node.join = crate::reconfig::ensemble_runs(
-                me,
-                &config.servers,
-                config.peer_faults.clone(),
-                config.peer_tls.clone(),
-            )
-            .await;
+        // The decision is kept (a marker beside the log) until it has
+        // been added, so a restart before that does not form one either.
+        let joining_marker = config.data_dir.join("corral-joining");
+        if !standalone && (!node.log_dir.exists() || joining_marker.exists()) {
+            node.join = joining_marker.exists()
+                || crate::reconfig::ensemble_runs(
+                    me,
+                    &config.servers,
+                    config.peer_faults.clone(),
+                    config.peer_tls.clone(),
+                )
+                .await;
             if node.join {
+                std::fs::create_dir_all(&config.data_dir)?;
+                std::fs::write(&joining_marker, b"waiting to be added by reconfig\n")?;
                 tracing::info!("the ensemble runs already: waiting to be added (reconfig)");
             }
         }
@@ -509,6 +515,17 @@ impl Core {
             removed: AtomicBool::new(false),
             heard: std::sync::Mutex::default(),
         };
+        // A member the applied configuration no longer names (removed by
+        // a reconfig) stands for no election: its own view of the
+        // membership may still count it a voter.
+        let (servers, version) = crate::reconfig::live_config(&core);
+        if version != 0 && !servers.iter().any(|s| s.id == me) && !core.config.is_standalone() {
+            tracing::warn!(
+                "not in the ensemble's configuration (removed by reconfig): not serving"
+            );
+            core.removed.store(true, Ordering::Release);
+            core.raft.runtime_config().elect(false);
+        }
         {
             let mut r = core.lock();
             let now = Instant::now();

@@ -202,6 +202,28 @@ pub async fn prepare(pod: &Pod, base: &Path, tls: Option<PeerTls>) -> Result<Pat
                 .collect()
         })
         .unwrap_or_default();
+    // A kept configuration that no longer names this pod (it was removed
+    // while it was away): its lines and this pod's, to be added again.
+    let kept = match kept
+        .iter()
+        .find_map(|l| l.strip_prefix("dynamicConfigFile="))
+    {
+        Some(file) => {
+            match std::fs::read_to_string(file).map(|t| zoo_cfg::parse_dynamic_config(&t)) {
+                Ok(Ok((servers, _))) if !servers.iter().any(|s| s.id == pod.myid()) => {
+                    info!("removed while away: asking to be added again");
+                    let mut lines: Vec<String> = servers
+                        .iter()
+                        .map(|s| format!("server.{}={}", s.id, s.zookeeper_value()))
+                        .collect();
+                    lines.push(pod.line(pod.ordinal));
+                    lines
+                }
+                _ => kept,
+            }
+        }
+        None => kept,
+    };
     let membership = if !kept.is_empty() {
         info!("restarting with the membership this member kept");
         kept

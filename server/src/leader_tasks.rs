@@ -194,6 +194,7 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
     // looking for a quorum (QuorumPeer: "lower-bound grace period").
     let read_only_delay = core.config.tick_time.max(Duration::from_secs(2));
     let mut out_since: Option<Instant> = None;
+    let mut joining = core.config.data_dir.join("corral-joining").exists();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -208,8 +209,26 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         if !core.is_member() && core.raft.metrics().borrow().last_log_index.is_some() {
             set_removed(&core, true);
         }
+        // A configuration a reconfig set is the whole story: removed
+        // members (by it or before) stand for nothing; its observers are
+        // the leader's to add (`reconcile`), not the static lines'.
+        let (servers, version) = crate::reconfig::live_config(&core);
+        let excluded = version != 0 && !servers.iter().any(|s| s.id == core.me);
+        // Added at last: a restart from now on may form nothing but is no
+        // longer waiting either (see `Core::open`).
+        if joining && core.is_member() {
+            if let Err(e) = std::fs::remove_file(core.config.data_dir.join("corral-joining")) {
+                warn!(error = %e, "could not remove the joining marker");
+            }
+            joining = false;
+        }
+        if excluded {
+            set_removed(&core, true);
+        }
         let ok = if core.is_leader() {
-            add_observers(&core).await;
+            if version == 0 {
+                let _ = tokio::time::timeout(limit, add_observers(&core)).await;
+            }
             let ok = matches!(
                 tokio::time::timeout(limit, core.raft.get_read_log_id()).await,
                 Ok(Ok(_))
@@ -222,7 +241,7 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
             // Removed: only the leader's word that it counts this member
             // again (added back by a reconfig) ends it.
             match core.proposer.to_leader(encode_touches(&[]), limit).await {
-                Ok((_, reply)) if reply.first() == Some(&1) && core.is_member() => {
+                Ok((_, reply)) if reply.first() == Some(&1) && core.is_member() && !excluded => {
                     set_removed(&core, false);
                     true
                 }
@@ -284,7 +303,7 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
 /// configuration and the leader drives the membership to it
 /// ([`crate::reconfig::reconcile`]), finishing a change a previous leader
 /// left half done.
-async fn publish_config(core: &Core) {
+async fn publish_config(core: &Arc<Core>) {
     let (live, version) = crate::reconfig::live_config(core);
     let published = core
         .lock()
@@ -293,14 +312,24 @@ async fn publish_config(core: &Core) {
         .and_then(|n| n.data.as_ref().map(|d| d.to_vec()))
         .filter(|d| !d.is_empty());
     if published.is_some() && version != 0 {
-        if let Ok(_one_at_a_time) = core.reconfig_lock.try_lock()
-            && let Err(e) = crate::reconfig::reconcile(core, &live).await
-        {
-            debug!(error = %e, "membership not at the configuration yet");
-        }
-        if !core.is_member() {
-            set_removed(core, true);
-        }
+        // In a task of its own: a membership change that cannot commit
+        // (its new members gone) must not hold up this loop, which
+        // decides whether this leader still serves.
+        let core = core.clone();
+        let limit = core.config.tick_time * core.config.sync_limit;
+        tokio::spawn(async move {
+            let Ok(_one_at_a_time) = core.reconfig_lock.try_lock() else {
+                return;
+            };
+            match tokio::time::timeout(limit, crate::reconfig::reconcile(&core, &live)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => debug!(error = %e, "membership not at the configuration yet"),
+                Err(_) => debug!("membership change still under way"),
+            }
+            if !core.is_member() {
+                set_removed(&core, true);
+            }
+        });
         return;
     }
     let version = core.config.config_version;

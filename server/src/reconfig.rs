@@ -129,26 +129,49 @@ impl Ask {
     }
 }
 
+/// Why the leader's part gave no configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The member asked does not lead (any more): ask the leader.
+    NotLeader,
+    /// ZooKeeper's answer to the client (an error transaction), or
+    /// CONNECTIONLOSS when the outcome is unknown (never asked again).
+    Code(ErrorCode),
+}
+
+impl From<ErrorCode> for Refused {
+    fn from(c: ErrorCode) -> Self {
+        Refused::Code(c)
+    }
+}
+
+/// The wire value of [`Refused::NotLeader`]: no ZooKeeper code.
+const NOT_LEADER: i32 = i32::MIN;
+
 /// The leader's answer: `[i32 err][i64 zxid]`, err 0 with the zxid of the
-/// new configuration, else the error code.
-fn encode_answer(r: Result<i64, ErrorCode>) -> Vec<u8> {
+/// new configuration, else the error code ([`NOT_LEADER`]: ask the
+/// leader).
+fn encode_answer(r: Result<i64, Refused>) -> Vec<u8> {
     let (err, zxid) = match r {
         Ok(z) => (0, z),
-        Err(e) => (i32::from(e), 0),
+        Err(Refused::NotLeader) => (NOT_LEADER, 0),
+        Err(Refused::Code(e)) => (i32::from(e), 0),
     };
     let mut out = err.to_be_bytes().to_vec();
     out.extend_from_slice(&zxid.to_be_bytes());
     out
 }
 
-pub(crate) fn decode_answer(b: &[u8]) -> Option<Result<i64, ErrorCode>> {
+pub(crate) fn decode_answer(b: &[u8]) -> Option<Result<i64, Refused>> {
     let (err, rest) = b.split_first_chunk::<4>()?;
     let (zxid, _) = rest.split_first_chunk::<8>()?;
     let err = i32::from_be_bytes(*err);
-    Some(if err == 0 {
-        Ok(i64::from_be_bytes(*zxid))
-    } else {
-        Err(ErrorCode::try_from(err).unwrap_or(ErrorCode::SystemError))
+    Some(match err {
+        0 => Ok(i64::from_be_bytes(*zxid)),
+        NOT_LEADER => Err(Refused::NotLeader),
+        e => Err(Refused::Code(
+            ErrorCode::try_from(e).unwrap_or(ErrorCode::SystemError),
+        )),
     })
 }
 
@@ -175,15 +198,16 @@ pub(crate) fn on_message(
                 // passed on to the leader.
                 let limit =
                     core.config.tick_time * (core.config.init_limit + core.config.sync_limit);
+                let led = core.is_leader();
                 let answer = match Ask::decode(&payload) {
-                    Some(ask) if core.is_leader() => lead(&core, &ask).await,
-                    Some(ask) => ask_leader(&core, &ask, limit).await,
-                    None => Err(ErrorCode::MarshallingError),
+                    Some(ask) if led => lead_within(&core, &ask, limit).await,
+                    Some(ask) => ask_leader(&core, &ask, limit).await.map_err(Refused::Code),
+                    None => Err(Refused::Code(ErrorCode::MarshallingError)),
                 };
                 // A leader that removed itself stops serving its clients
                 // at once (when the asking client is its own, only once
                 // it has its answer: `pipeline::reconfig`).
-                if !core.is_member() {
+                if led && !core.is_member() {
                     crate::leader_tasks::set_removed(&core, true);
                 }
                 encode_answer(answer)
@@ -224,24 +248,39 @@ pub(crate) fn on_message(
 pub(crate) async fn ask_leader(core: &Core, ask: &Ask, limit: Duration) -> Result<i64, ErrorCode> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if core.is_leader() {
-            return lead(core, ask).await;
-        }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match core.proposer.to_leader(ask.encode(), left).await {
-            Ok((_, reply)) => match decode_answer(&reply) {
-                // The asked member no longer led: ask whoever does now.
-                Some(Err(ErrorCode::ConnectionLoss)) => {}
-                Some(answer) => return answer,
-                None => return Err(ErrorCode::SystemError),
-            },
-            Err(e) => warn!(error = %e, "reconfig: the leader could not be asked"),
+        let answer = if core.is_leader() {
+            Some(lead_within(core, ask, left).await)
+        } else {
+            match core.proposer.to_leader(ask.encode(), left).await {
+                Ok((_, reply)) => Some(
+                    decode_answer(&reply).unwrap_or(Err(Refused::Code(ErrorCode::SystemError))),
+                ),
+                Err(e) => {
+                    warn!(error = %e, "reconfig: the leader could not be asked");
+                    None
+                }
+            }
+        };
+        match answer {
+            Some(Ok(zxid)) => return Ok(zxid),
+            Some(Err(Refused::Code(code))) => return Err(code),
+            // The asked member no longer led: ask whoever does now.
+            Some(Err(Refused::NotLeader)) | None => {}
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ErrorCode::ConnectionLoss);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// [`lead`], bounded by `limit` (CONNECTIONLOSS, outcome unknown, if it
+/// takes longer: the membership change may still finish).
+async fn lead_within(core: &Core, ask: &Ask, limit: Duration) -> Result<i64, Refused> {
+    tokio::time::timeout(limit, lead(core, ask))
+        .await
+        .unwrap_or(Err(Refused::Code(ErrorCode::ConnectionLoss)))
 }
 
 /// The configuration in force: `/zookeeper/config` as committed, or (on
@@ -281,9 +320,11 @@ fn next_config(current: &[ServerLine], r: &ReconfigRequest) -> Result<Vec<Server
             .collect()
     };
     for leaving in list(&r.leaving_servers) {
+        // Java's Long.parseLong throws: ZooKeeper's generic catch makes
+        // it MARSHALLINGERROR (an error transaction all the same).
         let id = leaving
             .parse::<u64>()
-            .map_err(|_| ErrorCode::BadArguments)?;
+            .map_err(|_| ErrorCode::MarshallingError)?;
         next.remove(&id);
     }
     for joiner in list(&r.joining_servers) {
@@ -293,7 +334,7 @@ fn next_config(current: &[ServerLine], r: &ReconfigRequest) -> Result<Vec<Server
             .rsplit('.')
             .next()
             .and_then(|n| n.trim().parse::<u64>().ok())
-            .ok_or(ErrorCode::BadArguments)?;
+            .ok_or(ErrorCode::MarshallingError)?;
         let line = zoo_cfg::parse_server_line(id, spec.trim()).map_err(|e| {
             warn!(error = %e, "reconfig: bad joining server");
             ErrorCode::BadArguments
@@ -327,35 +368,35 @@ fn next_config(current: &[ServerLine], r: &ReconfigRequest) -> Result<Vec<Server
 /// The leader's part of a `reconfig`: the checks in ZooKeeper's order,
 /// the new members caught up as learners, the configuration committed,
 /// then the membership changed. Returns the configuration's zxid.
-async fn lead(core: &Core, ask: &Ask) -> Result<i64, ErrorCode> {
+async fn lead(core: &Core, ask: &Ask) -> Result<i64, Refused> {
     if !core.is_leader() {
-        return Err(ErrorCode::ConnectionLoss);
+        return Err(Refused::NotLeader);
     }
     let Ok(_one_at_a_time) = core.reconfig_lock.try_lock() else {
-        return Err(ErrorCode::ReconfigInProgress);
+        return Err(Refused::Code(ErrorCode::ReconfigInProgress));
     };
     if in_joint_consensus(core) {
-        return Err(ErrorCode::ReconfigInProgress);
+        return Err(Refused::Code(ErrorCode::ReconfigInProgress));
     }
     let (current, version) = live_config(core);
     let r = &ask.request;
     if r.cur_config_id != -1 && r.cur_config_id != version {
-        return Err(ErrorCode::BadVersion);
+        return Err(Refused::Code(ErrorCode::BadVersion));
     }
     let next = next_config(&current, r)?;
     let voters = next.iter().filter(|s| !s.observer).count();
     if (core.config.standalone_enabled && voters < 2) || voters < 1 {
         warn!(voters, "reconfig: the new configuration needs more voters");
-        return Err(ErrorCode::BadArguments);
+        return Err(Refused::Code(ErrorCode::BadArguments));
     }
     if !ask.authorized {
         // Refused without touching the membership; the quorum check that
         // ZooKeeper makes first is made over the members known already
         // (a new server would have to be added to be counted).
         if !quorum_synced(core, &next) {
-            return Err(ErrorCode::NewConfigNoQuorum);
+            return Err(Refused::Code(ErrorCode::NewConfigNoQuorum));
         }
-        return Err(ErrorCode::NoAuth);
+        return Err(Refused::Code(ErrorCode::NoAuth));
     }
     // New members first become learners and catch up (ZooKeeper's new
     // servers sync with the leader before the change is proposed).
@@ -395,7 +436,7 @@ async fn lead(core: &Core, ask: &Ask) -> Result<i64, ErrorCode> {
         {
             warn!(error = %e, "reconfig: could not drop the learners it added");
         }
-        return Err(ErrorCode::NewConfigNoQuorum);
+        return Err(Refused::Code(ErrorCode::NewConfigNoQuorum));
     }
     let op = storage::CommandOp::SetConfig {
         version: -1,
@@ -486,6 +527,12 @@ fn quorum_synced(core: &Core, next: &[ServerLine]) -> bool {
 /// What openraft refused (not leader, a change under way, a learner not
 /// reachable), as text.
 pub(crate) async fn reconcile(core: &Core, want: &[ServerLine]) -> Result<(), String> {
+    let limit = core.config.tick_time * core.config.sync_limit;
+    let bounded = |what: &'static str| {
+        move |r: Result<Result<(), String>, tokio::time::error::Elapsed>| {
+            r.map_err(|_| format!("{what}: not committed within syncLimit ticks"))?
+        }
+    };
     let voters: BTreeSet<NodeId> = want.iter().filter(|s| !s.observer).map(|s| s.id).collect();
     let nodes: BTreeMap<NodeId, Peer> = want.iter().map(|s| (s.id, peer_of(s))).collect();
     if voters.is_empty() {
@@ -498,10 +545,14 @@ pub(crate) async fn reconcile(core: &Core, want: &[ServerLine]) -> Result<(), St
     }
     for (id, peer) in &nodes {
         if membership.get_node(id).is_none() {
-            core.raft
-                .add_learner(*id, peer.clone(), false)
-                .await
-                .map_err(|e| e.to_string())?;
+            let add = async {
+                core.raft
+                    .add_learner(*id, peer.clone(), false)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            };
+            bounded("adding a learner")(tokio::time::timeout(limit, add).await)?;
         }
     }
     let before: BTreeMap<NodeId, Peer> =
@@ -515,10 +566,14 @@ pub(crate) async fn reconcile(core: &Core, want: &[ServerLine]) -> Result<(), St
             .any(|id| nodes.contains_key(id) && !voters.contains(id));
         let successor = successor(core, &voters);
         info!(?current, want = ?voters, "changing the voters (joint consensus)");
-        core.raft
-            .change_membership(ChangeMembers::ReplaceAllVoters(voters.clone()), demoted)
-            .await
-            .map_err(|e| e.to_string())?;
+        let change = async {
+            core.raft
+                .change_membership(ChangeMembers::ReplaceAllVoters(voters.clone()), demoted)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        bounded("changing the voters")(tokio::time::timeout(limit, change).await)?;
         tell_removed(core, &before).await;
         if !voters.contains(&core.me) {
             hand_over(core, successor).await;
@@ -534,10 +589,14 @@ pub(crate) async fn reconcile(core: &Core, want: &[ServerLine]) -> Result<(), St
         .collect();
     if !extra.is_empty() {
         info!(?extra, "removing members the configuration no longer names");
-        core.raft
-            .change_membership(ChangeMembers::RemoveNodes(extra), false)
-            .await
-            .map_err(|e| e.to_string())?;
+        let change = async {
+            core.raft
+                .change_membership(ChangeMembers::RemoveNodes(extra), false)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        bounded("removing members")(tokio::time::timeout(limit, change).await)?;
         tell_removed(core, &before).await;
     }
     Ok(())
@@ -620,16 +679,28 @@ async fn hand_over(core: &Core, successor: Option<NodeId>) {
 async fn stand_for_election(core: Arc<Core>, old_leader: NodeId) {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    // A round in progress is left to finish (standing again would start
+    // a new term and drop it); one that has not won in 500 ms is retried.
+    let mut stood: Option<tokio::time::Instant> = None;
     while tokio::time::Instant::now() < until {
-        let leader = core.raft.metrics().borrow().current_leader;
+        let (leader, state) = {
+            let m = core.raft.metrics();
+            let m = m.borrow();
+            (m.current_leader, m.state)
+        };
         if leader.is_some_and(|l| l != old_leader) {
             info!(leader = ?leader, "a new leader after the hand-over");
             return;
         }
-        if core.raft.trigger().elect().await.is_err() {
-            return;
+        let campaigning = state == consensus::openraft::ServerState::Candidate
+            && stood.is_some_and(|t| t.elapsed() < Duration::from_millis(500));
+        if !campaigning {
+            if core.raft.trigger().elect().await.is_err() {
+                return;
+            }
+            stood = Some(tokio::time::Instant::now());
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -696,7 +767,8 @@ pub(crate) async fn sweep_departed(
             },
             authorized: true,
         };
-        match lead(&core, &ask).await {
+        let limit = core.config.tick_time * (core.config.init_limit + core.config.sync_limit);
+        match lead_within(&core, &ask, limit).await {
             Ok(zxid) => {
                 info!(
                     member = id,
@@ -705,7 +777,7 @@ pub(crate) async fn sweep_departed(
                 );
                 gone_since.remove(&id);
             }
-            Err(e) => warn!(member = id, error = %e, "could not remove a departed member"),
+            Err(e) => warn!(member = id, error = ?e, "could not remove a departed member"),
         }
     }
 }
@@ -746,6 +818,7 @@ pub(crate) async fn keep_config_files(
         return;
     };
     let mut written = core.config.config_version;
+    let mut failed: Option<i64> = None;
     let mut tick =
         tokio::time::interval((core.config.tick_time / 2).max(Duration::from_millis(10)));
     loop {
@@ -765,8 +838,11 @@ pub(crate) async fn keep_config_files(
                 written = version;
             }
             Err(e) => {
-                warn!(file = %cfg_file.display(), error = %e, "could not write the dynamic configuration");
-                written = version;
+                // Tried again next time; said once per version.
+                if failed != Some(version) {
+                    warn!(file = %cfg_file.display(), error = %e, "could not write the dynamic configuration");
+                    failed = Some(version);
+                }
             }
         }
     }
@@ -875,8 +951,14 @@ mod tests {
         assert_eq!(Ask::decode(&bytes[..bytes.len() - 1]), None);
         assert_eq!(decode_answer(&encode_answer(Ok(7))), Some(Ok(7)));
         assert_eq!(
-            decode_answer(&encode_answer(Err(ErrorCode::NewConfigNoQuorum))),
-            Some(Err(ErrorCode::NewConfigNoQuorum))
+            decode_answer(&encode_answer(Err(Refused::Code(
+                ErrorCode::NewConfigNoQuorum
+            )))),
+            Some(Err(Refused::Code(ErrorCode::NewConfigNoQuorum)))
+        );
+        assert_eq!(
+            decode_answer(&encode_answer(Err(Refused::NotLeader))),
+            Some(Err(Refused::NotLeader))
         );
     }
 
@@ -911,9 +993,14 @@ mod tests {
             next_config(&current, &r(Some("server.4=a:1:9;3"), None, None)),
             Err(ErrorCode::BadArguments)
         );
+        // Not a number: Java's exception, MARSHALLINGERROR in ZooKeeper.
         assert_eq!(
             next_config(&current, &r(None, Some("x"), None)),
-            Err(ErrorCode::BadArguments)
+            Err(ErrorCode::MarshallingError)
+        );
+        assert_eq!(
+            next_config(&current, &r(Some("server.x=d:1:2;3"), None, None)),
+            Err(ErrorCode::MarshallingError)
         );
         let next = next_config(
             &current,

@@ -8,7 +8,8 @@
 //! Three pods form an ensemble; two more join it by `reconfig` (scale-up)
 //! and get the data; the two leave the Service (scale-down: SIGTERM, their
 //! records gone) and the leader removes them by `reconfig`; a remaining pod
-//! restarts with the membership it kept. Needs root (`unshare -m`, `mount`).
+//! restarts with the membership it kept; a removed pod comes back on its
+//! old volume and is added again. Needs root (`unshare -m`, `mount`).
 
 mod common;
 
@@ -336,4 +337,22 @@ async fn pods_form_grow_and_shrink_an_ensemble_by_reconfig() {
     )
     .await;
     assert_eq!(members(pods.client(2)).await.len(), 3);
+
+    // Scale-up again: pod 3 comes back on the volume it had, whose
+    // configuration no longer names it; it is added again.
+    pods.service(&[0, 1, 2, 3]);
+    pods.start(3, 4);
+    let four = [0, 1, 2, 3];
+    wait_for(
+        "the returning pod added again",
+        &pods,
+        Duration::from_secs(90),
+        async || {
+            let m = members(pods.client(0)).await;
+            (m.iter().map(|(id, _)| *id).collect::<Vec<_>>() == vec![1, 2, 3, 4]
+                && serving(&modes(&pods, &four).await))
+            .then_some(())
+        },
+    )
+    .await;
 }

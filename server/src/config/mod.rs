@@ -295,7 +295,9 @@ impl Config {
             let file = path.display().to_string();
             c.initial_configuration = Some(text.clone());
             c.config_file = Some(path.clone());
-            for (key, value, line) in Properties::parse(&text).iter() {
+            let props = Properties::parse(&text);
+            let has_dynamic_file = props.iter().any(|(k, _, _)| k == "dynamicConfigFile");
+            for (key, value, line) in props.iter() {
                 let bad = |why: &str| ConfigError::BadValue {
                     file: file.clone(),
                     line,
@@ -380,7 +382,7 @@ impl Config {
                         }
                         c.super_digest = Some(value.to_owned());
                     }
-                    k if k.starts_with("server.") && text.contains("dynamicConfigFile") => {
+                    k if k.starts_with("server.") && has_dynamic_file => {
                         return Err(bad("must be in the separate dynamicConfigFile"));
                     }
                     k if k.starts_with("server.") => {
@@ -802,6 +804,13 @@ mod tests {
         assert_eq!(c.client_addr, "0.0.0.0:2181".parse().expect("an address"));
         assert!(c.dynamic_config_file.is_some() && c.config_file.is_some());
         assert!(!c.is_standalone());
+        // A commented-out dynamicConfigFile is no dynamicConfigFile.
+        let c = load(
+            "#dynamicConfigFile=/x\nserver.1=a:1:2\nserver.2=b:1:2\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.servers.len(), 2);
         // server.N beside dynamicConfigFile: refused, as ZooKeeper does.
         let err = load(
             &format!("dynamicConfigFile={}\nserver.3=c:1:2\n", dynamic.display()),
