@@ -360,3 +360,69 @@ fn a_new_configuration_without_a_quorum_is_refused_on_corral_and_zookeeper() {
     );
     assert_eq!(ours, theirs, "Corral and ZooKeeper 3.8 differ");
 }
+
+/// One change at a time: while a `reconfig` waits for a new participant
+/// that does not run to catch up (up to `initLimit` ticks), a second one
+/// is RECONFIGINPROGRESS (-14). Corral only: ZooKeeper's answers without
+/// waiting, so it cannot be caught in the middle this way.
+#[test]
+fn a_second_reconfig_while_one_runs_is_reconfig_in_progress() {
+    use zookeeper_client as zk;
+    let corral = CorralEnsemble::start_with(3, |c| {
+        c.reconfig_enabled = true;
+        c.init_limit = 3;
+        c.super_digest = Some(SUPER_DIGEST.into());
+    });
+    let connect = corral.connect_string();
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let client = || async {
+            zk::Client::connector()
+                .with_session_timeout(Duration::from_secs(20))
+                .with_auth("digest", b"super:test")
+                .connect(&connect)
+                .await
+                .expect("connect")
+        };
+        let (first, second) = (client().await, client().await);
+        let line = |id: u64| {
+            format!(
+                "server.{id}=127.0.0.1:{}:{}:participant;127.0.0.1:{}",
+                free_port(),
+                free_port(),
+                free_port()
+            )
+        };
+        let (a, b) = (line(21), line(22));
+        let slow = tokio::spawn(async move {
+            let (joining, none) = (vec![a], Vec::<String>::new());
+            first
+                .update_ensemble(
+                    zk::EnsembleUpdate::Incremental {
+                        joinings: joining.iter().map(String::as_str),
+                        leavings: none.iter().map(String::as_str),
+                    },
+                    None,
+                )
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (joining, none) = (vec![b], Vec::<String>::new());
+        let r = second
+            .update_ensemble(
+                zk::EnsembleUpdate::Incremental {
+                    joinings: joining.iter().map(String::as_str),
+                    leavings: none.iter().map(String::as_str),
+                },
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.map(|_| ()).map_err(|e| e.to_string()),
+            Err("unexpected error code: -14".into())
+        );
+        // The first goes through: four voters, three of them synced.
+        let (config, _) = slow.await.expect("the first reconfig").expect("committed");
+        assert!(String::from_utf8_lossy(&config).contains("server.21="));
+    });
+}

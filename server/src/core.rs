@@ -764,8 +764,12 @@ impl Core {
     /// Stops Raft (pending proposals fail) and waits for its runtime to
     /// end, so its stores are closed when this returns.
     pub(crate) async fn shutdown(&self) {
-        if let Err(e) = self.raft.shutdown().await {
-            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        // Bounded: under heavy load openraft's core once took over 10 s
+        // to stop; the runtime's end (below) is what closes the stores.
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.raft.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "raft did not shut down cleanly"),
+            Err(_) => tracing::warn!("raft did not shut down within 10 s"),
         }
         let wait = std::time::Duration::from_secs(10);
         if tokio::time::timeout(wait, self.raft_stopped.cancelled())
