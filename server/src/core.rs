@@ -58,8 +58,97 @@ impl Encode for Outgoing {
     }
 }
 
-/// The sending side of a connection's outbound queue.
-pub(crate) type Outbound = mpsc::UnboundedSender<Outgoing>;
+/// The sending side of a connection's outbound queue, bounded by bytes
+/// (`corral.maxOutboundBytes`): a client that stops reading its socket
+/// while replies and notifications keep coming would otherwise grow the
+/// server's memory without limit. Past the bound the connection is
+/// overflowed: nothing more is queued, and the connection closes (its
+/// writer stops at once, even mid-write). The session lives on; the
+/// client reconnects and sets its watches again, as after any lost
+/// connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+    overflowed: tokio_util::sync::CancellationToken,
+}
+
+/// A frame not queued: its connection is gone or was cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gone;
+
+/// The receiving side, for the connection's writer.
+#[derive(Debug)]
+pub(crate) struct OutboundRx {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Cancelled when the queue overflowed.
+    pub overflowed: tokio_util::sync::CancellationToken,
+}
+
+/// A connection's outbound queue holding at most `limit` bytes of frames.
+pub(crate) fn outbound(limit: usize) -> (Outbound, OutboundRx) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let overflowed = tokio_util::sync::CancellationToken::new();
+    (
+        Outbound {
+            tx,
+            queued: queued.clone(),
+            limit,
+            overflowed: overflowed.clone(),
+        },
+        OutboundRx {
+            rx,
+            queued,
+            overflowed,
+        },
+    )
+}
+
+impl Outbound {
+    /// Queues `msg`, unless the queue would pass its bound: then the
+    /// connection is overflowed and `msg` dropped.
+    ///
+    /// # Errors
+    /// [`Gone`]: the connection is gone or overflowed.
+    pub(crate) fn send(&self, msg: Outgoing) -> Result<(), Gone> {
+        if self.overflowed.is_cancelled() {
+            return Err(Gone);
+        }
+        let len = msg.encoded_len();
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before.saturating_add(len) > self.limit && !matches!(msg, Outgoing::Close) {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            tracing::warn!(
+                queued_bytes = before,
+                limit = self.limit,
+                "client not reading its replies: outbound queue full, closing the connection"
+            );
+            self.overflowed.cancel();
+            return Err(Gone);
+        }
+        self.tx.send(msg).map_err(|_| {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            Gone
+        })
+    }
+}
+
+impl OutboundRx {
+    /// The next frame, once taken off the bound.
+    pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
+        let msg = self.rx.recv().await?;
+        self.queued.fetch_sub(msg.encoded_len(), Ordering::AcqRel);
+        Some(msg)
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+}
 
 /// A connected session's queue, tagged with its connection's id so a stale
 /// connection cannot unregister its successor.

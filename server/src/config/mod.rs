@@ -188,6 +188,10 @@ pub struct Config {
     /// charts): the leader removes a member that has left the Service's
     /// DNS and stopped replicating for this long. `None`: never.
     pub k8s_remove_after: Option<Duration>,
+    /// Corral's own (`corral.maxOutboundBytes`, default 64 MiB): the
+    /// replies and notifications a connection may have queued for a
+    /// client that is not reading them before it is closed.
+    pub max_outbound_bytes: usize,
 }
 
 /// ZooKeeper's `admin.serverPort` default.
@@ -262,6 +266,7 @@ impl Config {
             dynamic_config_file: None,
             config_version: 0,
             k8s_remove_after: None,
+            max_outbound_bytes: 64 << 20,
         }
     }
 
@@ -479,6 +484,11 @@ impl Config {
                         c.exists_acl_check = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "corral.readyMaxLag" => c.ready_max_lag = num("a number of Raft entries")?,
+                    "corral.maxOutboundBytes" => {
+                        c.max_outbound_bytes = usize::try_from(num("bytes")?)
+                            .map_err(|_| bad("bytes"))?
+                            .max(1 << 20);
+                    }
                     "corral.k8s.removeAfterMs" => {
                         c.k8s_remove_after = Some(Duration::from_millis(num("milliseconds")?));
                     }

@@ -41,6 +41,9 @@ pub(crate) mod class {
     /// A request refused because its session has not authenticated with
     /// an enforced scheme (`enforce.auth.enabled`).
     pub const AUTH_REQUIRED: &str = "auth_required";
+    /// A connection closed because its client stopped reading while its
+    /// outbound queue passed `corral.maxOutboundBytes`.
+    pub const OUTBOUND_OVERFLOW: &str = "outbound_overflow";
 }
 
 /// This server's metrics.

@@ -16,7 +16,6 @@ use jute::{Frame, OpCode, ServerCodec};
 use rand::RngCore;
 use storage::CommandOp;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, debug_span, info, info_span};
@@ -97,7 +96,8 @@ pub(crate) async fn serve<S: Stream>(
             Ok(Some(Ok(Frame::Request { .. }))) | Ok(None) | Err(_) => return,
         };
         let (sink, mut stream) = framed.split();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = crate::core::outbound(core.config.max_outbound_bytes);
+        let overflowed = rx.overflowed.clone();
         let closing = CancellationToken::new();
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
@@ -125,6 +125,10 @@ pub(crate) async fn serve<S: Stream>(
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = closing.cancelled() => break,
+                _ = overflowed.cancelled() => {
+                    core.metrics.error(crate::monitor::metrics::class::OUTBOUND_OVERFLOW);
+                    break;
+                }
                 Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                     if !finished(&core, &conn, done) || (closing_after && in_flight.is_empty()) {
                         break;
@@ -252,7 +256,7 @@ async fn handshake(
     req: &ConnectRequest,
     peer: SocketAddr,
     conn_id: u64,
-    tx: &mpsc::UnboundedSender<Outgoing>,
+    tx: &crate::core::Outbound,
     ids: &[jute::Id],
 ) -> Option<SessionCtx> {
     if !core.serving() {
@@ -333,7 +337,7 @@ fn new_password() -> Bytes {
 
 /// Answers a handshake for a session that is gone (or never was here):
 /// timeout 0, which the client reads as expired.
-fn answer_expired(tx: &mpsc::UnboundedSender<Outgoing>, read_only: Option<bool>) {
+fn answer_expired(tx: &crate::core::Outbound, read_only: Option<bool>) {
     let _ = tx.send(Outgoing::Connect(ConnectResponse {
         protocol_version: 0,
         time_out: 0,
@@ -348,7 +352,7 @@ fn answer_expired(tx: &mpsc::UnboundedSender<Outgoing>, read_only: Option<bool>)
 fn attach(
     st: &mut crate::core::State,
     session: SessionCtx,
-    tx: &mpsc::UnboundedSender<Outgoing>,
+    tx: &crate::core::Outbound,
     passwd: Bytes,
     read_only: Option<bool>,
 ) -> Option<SessionCtx> {
@@ -396,7 +400,7 @@ fn read_only_handshake(
     req: &ConnectRequest,
     peer: SocketAddr,
     conn_id: u64,
-    tx: &mpsc::UnboundedSender<Outgoing>,
+    tx: &crate::core::Outbound,
     ids: &[jute::Id],
 ) -> Option<SessionCtx> {
     if req.read_only != Some(true) {
@@ -454,12 +458,22 @@ fn detach(core: &Core, session: &SessionCtx) {
 /// runs dry (so a burst of replies shares one write), until told to close.
 async fn write_loop<S: Stream>(
     mut sink: Sink<S>,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut rx: crate::core::OutboundRx,
     closing: CancellationToken,
     core: Arc<Core>,
     conn: Arc<Conn>,
 ) {
-    while let Some(msg) = rx.recv().await {
+    let overflowed = rx.overflowed.clone();
+    loop {
+        // A client that does not read has its writes cut short: the
+        // socket may never take the rest.
+        let msg = tokio::select! {
+            _ = overflowed.cancelled() => break,
+            m = rx.recv() => m,
+        };
+        let Some(msg) = msg else {
+            break;
+        };
         if matches!(msg, Outgoing::Close) {
             break;
         }
@@ -471,10 +485,17 @@ async fn write_loop<S: Stream>(
             conn.replied(header.zxid);
             core.metrics.reply_error(header.err);
         }
-        if sink.feed(msg).await.is_err() {
-            break;
-        }
-        if rx.is_empty() && sink.flush().await.is_err() {
+        let written: Result<(), jute::CodecError> = tokio::select! {
+            _ = overflowed.cancelled() => break,
+            r = async {
+                sink.feed(msg).await?;
+                if rx.is_empty() {
+                    sink.flush().await?;
+                }
+                Ok(())
+            } => r,
+        };
+        if written.is_err() {
             break;
         }
     }
