@@ -77,6 +77,15 @@ pub struct Report {
     pub removed_modes: Vec<String>,
 }
 
+/// The runtime a scenario's clients run on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 fn mode(addr: SocketAddr) -> String {
     four_letter(addr, "srvr")
         .ok()
@@ -131,11 +140,7 @@ async fn reconfig(c: &zk::Client, joining: &[String], leaving: &[String]) -> (St
 /// Runs the scenario on `e`, a 3-member ensemble started with
 /// `reconfigEnabled` and the super user `super:test`.
 pub fn grow_and_shrink(e: &mut dyn Reconfigurable) -> Report {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = runtime();
     let ports = [crate::free_port(), crate::free_port()];
     let addr = |id: u64, e: &dyn Reconfigurable| -> SocketAddr {
         if id <= 3 {
@@ -292,11 +297,7 @@ fn modes_of(e: &dyn Reconfigurable, ids: &[u64]) -> Vec<String> {
 /// `observer`, `follower`, `observer`. Returns the steps as seen, for
 /// comparison between servers.
 pub fn observer_promotion(e: &mut dyn Reconfigurable) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = runtime();
     let port = crate::free_port();
     let originals: Vec<SocketAddr> = (1..=3).map(|id| e.client_addr(id)).collect();
     let admin = rt.block_on(connect(&originals, true));
@@ -309,7 +310,7 @@ pub fn observer_promotion(e: &mut dyn Reconfigurable) -> Vec<String> {
     ));
     let here = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     // srvr on the new member, once it says `want` (or after 60 s).
-    let wait = |_: &dyn Reconfigurable, want: &str| -> String {
+    let wait = |want: &str| -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let got = mode(here);
@@ -319,20 +320,20 @@ pub fn observer_promotion(e: &mut dyn Reconfigurable) -> Vec<String> {
             std::thread::sleep(Duration::from_millis(200));
         }
     };
-    seen.push(format!("srvr: {}", wait(e, "observer")));
+    seen.push(format!("srvr: {}", wait("observer")));
     let participant = line.replace(":observer;", ":participant;");
     let (config, _) = rt.block_on(reconfig(&admin, &[participant], &[]));
     seen.push(format!(
         "promoted: {} participant(s)",
         config.matches(":participant").count()
     ));
-    seen.push(format!("srvr: {}", wait(e, "follower")));
+    seen.push(format!("srvr: {}", wait("follower")));
     let (config, _) = rt.block_on(reconfig(&admin, &[line], &[]));
     seen.push(format!(
         "demoted: {} observer(s)",
         config.matches(":observer").count()
     ));
-    seen.push(format!("srvr: {}", wait(e, "observer")));
+    seen.push(format!("srvr: {}", wait("observer")));
     seen.push(format!("the first three: {:?}", {
         let mut m = modes_of(e, &[1, 2, 3]);
         m.sort();
@@ -344,11 +345,7 @@ pub fn observer_promotion(e: &mut dyn Reconfigurable) -> Vec<String> {
 /// A one-member ensemble (`standaloneEnabled=false`) grows to three by
 /// `reconfig`; returns what it saw.
 pub fn grow_from_one(e: &mut dyn Reconfigurable) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let rt = runtime();
     let mut seen = vec![format!("alone: {}", mode(e.client_addr(1)))];
     let admin = rt.block_on(connect(&[e.client_addr(1)], true));
     let ports = [crate::free_port(), crate::free_port()];

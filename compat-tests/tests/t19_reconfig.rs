@@ -18,6 +18,24 @@ use compat_tests::{
 /// `super:test`, kazoo's tests' super user.
 const SUPER_DIGEST: &str = "super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
 
+/// A Corral ensemble of `n` with `reconfigEnabled` and the super user,
+/// then `tweak`.
+fn corral(n: u64, tweak: impl Fn(&mut server::Config)) -> CorralEnsemble {
+    CorralEnsemble::start_with(n, |c| {
+        c.reconfig_enabled = true;
+        c.super_digest = Some(SUPER_DIGEST.into());
+        tweak(c);
+    })
+}
+
+/// The reference ensemble of `n`, configured as [`corral`]'s, plus `extra`.
+fn zookeeper(n: u64, extra: &[&str]) -> ZooKeeperEnsemble {
+    let digest = format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}");
+    let mut cfg = vec!["reconfigEnabled=true", digest.as_str()];
+    cfg.extend_from_slice(extra);
+    ZooKeeperEnsemble::start_with(n, &cfg)
+}
+
 fn kazoo_reconfig(what: &str, hosts: &str) -> String {
     require_kazoo();
     let mut cmd = Command::new(PYTHON);
@@ -39,19 +57,10 @@ const ALL_OK: &str = "ok test_no_super_auth\nok test_add_remove_observer\nok tes
 
 #[test]
 fn kazoo_reconfig_cases_on_corral_and_zookeeper() {
-    let corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let corral = corral(3, |_| {});
     let ours = kazoo_reconfig("Corral", &corral.connect_string());
     drop(corral);
-    let zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let zk = zookeeper(3, &[]);
     let theirs = kazoo_reconfig("ZooKeeper", &zk.connect_string());
     assert_eq!(theirs, ALL_OK, "the reference ZooKeeper");
     assert_eq!(ours, theirs, "Corral and ZooKeeper 3.8 differ");
@@ -64,19 +73,10 @@ fn kazoo_reconfig_cases_on_corral_and_zookeeper() {
 /// beside ZooKeeper's).
 #[test]
 fn grow_and_shrink_under_load_on_corral_and_zookeeper() {
-    let mut corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let mut corral = corral(3, |_| {});
     let ours = compat_tests::membership::grow_and_shrink(&mut corral);
     drop(corral);
-    let mut zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let mut zk = zookeeper(3, &[]);
     let theirs = compat_tests::membership::grow_and_shrink(&mut zk);
     drop(zk);
     eprintln!("Corral:        {ours:?}\nZooKeeper 3.8: {theirs:?}");
@@ -134,19 +134,10 @@ fn curator_reconfig(what: &str, connect: &str) -> String {
 /// super user, and `updateServerList`, on Corral and on ZooKeeper 3.8.
 #[test]
 fn curator_reconfig_on_corral_and_zookeeper() {
-    let corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let corral = corral(3, |_| {});
     let ours = curator_reconfig("Corral", &corral.connect_string());
     drop(corral);
-    let zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let zk = zookeeper(3, &[]);
     let theirs = curator_reconfig("ZooKeeper", &zk.connect_string());
     assert!(
         theirs.ends_with("done"),
@@ -218,19 +209,10 @@ fn zkcli_reconfig(addr: std::net::SocketAddr) -> Vec<String> {
 /// same output, ports and versions masked.
 #[test]
 fn zkcli_reconfig_on_corral_and_zookeeper() {
-    let corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let corral = corral(3, |_| {});
     let ours = zkcli_reconfig(corral.addrs()[1]);
     drop(corral);
-    let zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let zk = zookeeper(3, &[]);
     let theirs = zkcli_reconfig(zk.members[1].addr());
     println!("zkCli against ZooKeeper:\n{}", theirs.join("\n"));
     assert!(
@@ -246,19 +228,10 @@ fn zkcli_reconfig_on_corral_and_zookeeper() {
 /// back, on Corral and on ZooKeeper 3.8: the same steps seen.
 #[test]
 fn observer_promoted_and_demoted_on_corral_and_zookeeper() {
-    let mut corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let mut corral = corral(3, |_| {});
     let ours = compat_tests::membership::observer_promotion(&mut corral);
     drop(corral);
-    let mut zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let mut zk = zookeeper(3, &[]);
     let theirs = compat_tests::membership::observer_promotion(&mut zk);
     drop(zk);
     println!("Corral: {ours:#?}\nZooKeeper 3.8: {theirs:#?}");
@@ -270,21 +243,10 @@ fn observer_promoted_and_demoted_on_corral_and_zookeeper() {
 /// `reconfig` grows to three, on Corral and on ZooKeeper 3.8.
 #[test]
 fn a_one_member_ensemble_grows_on_corral_and_zookeeper() {
-    let mut corral = CorralEnsemble::start_with(1, |c| {
-        c.reconfig_enabled = true;
-        c.standalone_enabled = false;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let mut corral = corral(1, |c| c.standalone_enabled = false);
     let ours = compat_tests::membership::grow_from_one(&mut corral);
     drop(corral);
-    let mut zk = ZooKeeperEnsemble::start_with(
-        1,
-        &[
-            "reconfigEnabled=true",
-            "standaloneEnabled=false",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let mut zk = zookeeper(1, &["standaloneEnabled=false"]);
     let theirs = compat_tests::membership::grow_from_one(&mut zk);
     drop(zk);
     println!("Corral: {ours:?}\nZooKeeper 3.8: {theirs:?}");
@@ -337,20 +299,10 @@ fn no_quorum(connect: &str) -> (Result<(), String>, usize) {
 /// `initLimit` ticks for the new participants to catch up first: 2 here).
 #[test]
 fn a_new_configuration_without_a_quorum_is_refused_on_corral_and_zookeeper() {
-    let corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.init_limit = 2;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let corral = corral(3, |c| c.init_limit = 2);
     let ours = no_quorum(&corral.connect_string());
     drop(corral);
-    let zk = ZooKeeperEnsemble::start_with(
-        3,
-        &[
-            "reconfigEnabled=true",
-            &format!("DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"),
-        ],
-    );
+    let zk = zookeeper(3, &[]);
     let theirs = no_quorum(&zk.connect_string());
     println!("Corral {ours:?}, ZooKeeper 3.8 {theirs:?}");
     assert_eq!(
@@ -368,11 +320,7 @@ fn a_new_configuration_without_a_quorum_is_refused_on_corral_and_zookeeper() {
 #[test]
 fn a_second_reconfig_while_one_runs_is_reconfig_in_progress() {
     use zookeeper_client as zk;
-    let corral = CorralEnsemble::start_with(3, |c| {
-        c.reconfig_enabled = true;
-        c.init_limit = 3;
-        c.super_digest = Some(SUPER_DIGEST.into());
-    });
+    let corral = corral(3, |c| c.init_limit = 3);
     let connect = corral.connect_string();
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
     rt.block_on(async {

@@ -68,7 +68,8 @@ impl Encode for Outgoing {
 /// connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
-    tx: mpsc::UnboundedSender<Outgoing>,
+    /// Each frame with its encoded size, counted once.
+    tx: mpsc::UnboundedSender<(Outgoing, usize)>,
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     limit: usize,
     overflowed: tokio_util::sync::CancellationToken,
@@ -81,7 +82,7 @@ pub(crate) struct Gone;
 /// The receiving side, for the connection's writer.
 #[derive(Debug)]
 pub(crate) struct OutboundRx {
-    rx: mpsc::UnboundedReceiver<Outgoing>,
+    rx: mpsc::UnboundedReceiver<(Outgoing, usize)>,
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Cancelled when the queue overflowed.
     pub overflowed: tokio_util::sync::CancellationToken,
@@ -129,7 +130,7 @@ impl Outbound {
             self.overflowed.cancel();
             return Err(Gone);
         }
-        self.tx.send(msg).map_err(|_| {
+        self.tx.send((msg, len)).map_err(|_| {
             self.queued.fetch_sub(len, Ordering::AcqRel);
             Gone
         })
@@ -139,8 +140,8 @@ impl Outbound {
 impl OutboundRx {
     /// The next frame, once taken off the bound.
     pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
-        let msg = self.rx.recv().await?;
-        self.queued.fetch_sub(msg.encoded_len(), Ordering::AcqRel);
+        let (msg, len) = self.rx.recv().await?;
+        self.queued.fetch_sub(len, Ordering::AcqRel);
         Some(msg)
     }
 
@@ -607,13 +608,10 @@ impl Core {
         // A member the applied configuration no longer names (removed by
         // a reconfig) stands for no election: its own view of the
         // membership may still count it a voter.
-        let (servers, version) = crate::reconfig::live_config(&core);
-        if version != 0 && !servers.iter().any(|s| s.id == me) && !core.config.is_standalone() {
-            tracing::warn!(
-                "not in the ensemble's configuration (removed by reconfig): not serving"
-            );
-            core.removed.store(true, Ordering::Release);
-            core.raft.runtime_config().elect(false);
+        if !core.config.is_standalone()
+            && crate::reconfig::excluded(&crate::reconfig::live_config(&core), me)
+        {
+            crate::leader_tasks::set_removed(&core, true);
         }
         {
             let mut r = core.lock();

@@ -142,6 +142,17 @@ impl Pod {
         format!("server.{}={}", ordinal + 1, self.line_value(ordinal))
     }
 
+    /// The lines of a pod joining the ensemble of `servers`: theirs, with
+    /// this pod's own line in place of any it had.
+    fn joining(&self, servers: &[zoo_cfg::ServerLine]) -> Vec<String> {
+        servers
+            .iter()
+            .filter(|s| s.id != self.myid())
+            .map(zoo_cfg::ServerLine::line)
+            .chain(std::iter::once(self.line(self.ordinal)))
+            .collect()
+    }
+
     /// Ordinals that may hold a member: those of the first ensemble and
     /// every one below this pod's.
     fn peers(&self) -> impl Iterator<Item = u64> + '_ {
@@ -212,12 +223,7 @@ pub async fn prepare(pod: &Pod, base: &Path, tls: Option<PeerTls>) -> Result<Pat
             match std::fs::read_to_string(file).map(|t| zoo_cfg::parse_dynamic_config(&t)) {
                 Ok(Ok((servers, _))) if !servers.iter().any(|s| s.id == pod.myid()) => {
                     info!("removed while away: asking to be added again");
-                    let mut lines: Vec<String> = servers
-                        .iter()
-                        .map(|s| format!("server.{}={}", s.id, s.zookeeper_value()))
-                        .collect();
-                    lines.push(pod.line(pod.ordinal));
-                    lines
+                    pod.joining(&servers)
                 }
                 _ => kept,
             }
@@ -231,19 +237,13 @@ pub async fn prepare(pod: &Pod, base: &Path, tls: Option<PeerTls>) -> Result<Pat
         let clients = PeerClients::new(pod.myid(), Arc::default(), tls);
         match ask_config(pod, &clients).await {
             Some(live) => {
-                let (mut servers, version) = zoo_cfg::parse_dynamic_config(&live)?;
+                let (servers, version) = zoo_cfg::parse_dynamic_config(&live)?;
                 info!(
                     version = format_args!("{:x}", version.unwrap_or(0)),
                     members = servers.len(),
                     "the ensemble runs: joining it"
                 );
-                servers.retain(|s| s.id != pod.myid());
-                let mut lines: Vec<String> = servers
-                    .iter()
-                    .map(|s| format!("server.{}={}", s.id, s.zookeeper_value()))
-                    .collect();
-                lines.push(pod.line(pod.ordinal));
-                lines
+                pod.joining(&servers)
             }
             None => {
                 info!(
@@ -257,11 +257,7 @@ pub async fn prepare(pod: &Pod, base: &Path, tls: Option<PeerTls>) -> Result<Pat
     let mut out = String::from("# Written by corral --k8s from ");
     out.push_str(&format!("{}; edits here are replaced.\n", base.display()));
     for line in text.lines() {
-        let key = line
-            .trim_start()
-            .split(['=', ':', ' ', '\t'])
-            .next()
-            .unwrap_or("");
+        let key = zoo_cfg::line_key(line);
         let ours = key.starts_with("server.")
             || matches!(
                 key,

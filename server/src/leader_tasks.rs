@@ -212,8 +212,8 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         // A configuration a reconfig set is the whole story: removed
         // members (by it or before) stand for nothing; its observers are
         // the leader's to add (`reconcile`), not the static lines'.
-        let (servers, version) = crate::reconfig::live_config(&core);
-        let excluded = version != 0 && !servers.iter().any(|s| s.id == core.me);
+        let live = crate::reconfig::live_config(&core);
+        let (version, excluded) = (live.1, crate::reconfig::excluded(&live, core.me));
         // Added at last: a restart from now on may form nothing but is no
         // longer waiting either (see `Core::open`).
         if joining && core.is_member() {

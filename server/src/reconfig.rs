@@ -297,6 +297,13 @@ pub(crate) fn live_config(core: &Core) -> (Vec<ServerLine>, i64) {
     }
 }
 
+/// Whether a configuration set by `reconfig` (a version other than 0)
+/// leaves member `me` out: it was removed, and stays so (this is on disk,
+/// with the tree) until a `reconfig` names it again.
+pub(crate) fn excluded((servers, version): &(Vec<ServerLine>, i64), me: NodeId) -> bool {
+    *version != 0 && !servers.iter().any(|s| s.id == me)
+}
+
 /// The next configuration a request asks for, from `current`
 /// (`PrepRequestProcessor`'s parsing, with its BADARGUMENTS).
 fn next_config(current: &[ServerLine], r: &ReconfigRequest) -> Result<Vec<ServerLine>, ErrorCode> {
@@ -869,11 +876,7 @@ fn write_config_files(
     let text = std::fs::read_to_string(cfg_file)?;
     let mut out = String::new();
     for line in text.lines() {
-        let key = line
-            .trim_start()
-            .split(['=', ':', ' ', '\t'])
-            .next()
-            .unwrap_or("");
+        let key = zoo_cfg::line_key(line);
         let dropped = key.starts_with("server.")
             || key.starts_with("group")
             || key.starts_with("weight")

@@ -47,6 +47,12 @@ impl Properties {
     }
 }
 
+/// The key of one line of a properties file, as [`Properties::parse`]
+/// reads it (a comment's key starts with `#` or `!`).
+pub fn line_key(line: &str) -> &str {
+    split(line.trim_start()).0
+}
+
 /// Splits a logical line at the first unescaped `=`, `:` or whitespace.
 fn split(line: &str) -> (&str, &str) {
     let sep = line.find(['=', ':', ' ', '\t']).unwrap_or(line.len());
@@ -93,6 +99,11 @@ impl ServerLine {
         }
         v
     }
+
+    /// The whole line, `server.N=…`, as ZooKeeper writes it back.
+    pub fn line(&self) -> String {
+        format!("server.{}={}", self.id, self.zookeeper_value())
+    }
 }
 
 /// `/zookeeper/config` as ZooKeeper's `QuorumMaj.toString` writes it: a
@@ -112,7 +123,8 @@ pub fn member_lines(servers: &[ServerLine]) -> String {
     sorted.sort_by_key(|s| s.id);
     let mut out = String::new();
     for s in sorted {
-        out.push_str(&format!("server.{}={}\n", s.id, s.zookeeper_value()));
+        out.push_str(&s.line());
+        out.push('\n');
     }
     out
 }
@@ -152,10 +164,7 @@ pub fn parse_dynamic_config(text: &str) -> Result<(Vec<ServerLine>, Option<i64>)
 /// `writeDynamicConfig` writes it: the `server.N=…` lines sorted as
 /// strings, joined by newlines, no version.
 pub fn dynamic_file_text(servers: &[ServerLine]) -> String {
-    let mut lines: Vec<String> = servers
-        .iter()
-        .map(|s| format!("server.{}={}", s.id, s.zookeeper_value()))
-        .collect();
+    let mut lines: Vec<String> = servers.iter().map(ServerLine::line).collect();
     lines.sort();
     lines.join("\n")
 }
