@@ -702,6 +702,26 @@ impl ZooKeeperServer {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// Its `dataDir` (snapshots and logs under `version-2`).
+    ///
+    /// # Panics
+    /// Never: the directory lives as long as the server.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir
+            .as_ref()
+            .expect("the server's directory")
+            .path()
+            .join("data")
+    }
+
+    /// Its log so far (`zk.log`).
+    pub fn log(&self) -> String {
+        self.dir
+            .as_ref()
+            .and_then(|d| fs::read_to_string(d.path().join("zk.log")).ok())
+            .unwrap_or_default()
+    }
 }
 
 impl Target for ZooKeeperServer {

@@ -54,7 +54,7 @@ pub use log_store::LogStore;
 pub use metrics::WriteMetrics;
 pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
-pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings};
+pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings, seed};
 
 /// A server's id in the ensemble (`myid`).
 pub type NodeId = u64;

@@ -140,6 +140,15 @@ impl LogStore {
         }
     }
 
+    /// Writes `vote` (synced) into a log that has never run: how a data
+    /// directory imported from ZooKeeper starts at the imported epoch.
+    ///
+    /// # Errors
+    /// openraft's [`StorageError`] if fjall fails.
+    pub fn seed_vote(&self, vote: &Vote<NodeId>) -> StorageResult<()> {
+        self.put_meta("vote", vote, true)
+    }
+
     fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> StorageResult<()> {
         let mut batch = self.inner.db.batch();
         if sync {

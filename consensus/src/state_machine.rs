@@ -204,6 +204,50 @@ impl<H: Host> Replica<H> {
     }
 }
 
+/// Makes `tree` (read from elsewhere: `corral import`) the state of a new
+/// member: the tree store under `cfg.tree_dir` holds it, applied at a log
+/// position of term `epoch` (the imported last zxid's), with `cfg.voters`
+/// as the membership; the Raft log under `cfg.log_dir` is empty (openraft
+/// treats everything up to the applied position as purged) and its vote is
+/// at term `epoch`, so the first leader's term, and with it every new
+/// zxid's epoch, is above the imported zxids. Every voter seeded from the
+/// same tree holds the same state at the same log position.
+///
+/// # Errors
+/// [`crate::StartError`] if a store cannot be written, or either directory
+/// already holds data.
+pub fn seed(cfg: &crate::NodeConfig, tree: &mut Tree) -> Result<(), crate::StartError> {
+    for dir in [&cfg.tree_dir, &cfg.log_dir] {
+        let used = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        if used {
+            return Err(crate::StartError::Raft(format!(
+                "{} already holds data: import into an empty data directory",
+                dir.display()
+            )));
+        }
+    }
+    let epoch = u64::try_from(tree.last_zxid() >> 32).unwrap_or(0).max(1);
+    let log_id = LogId::new(openraft::CommittedLeaderId::new(epoch, 0), 1);
+    let voters: std::collections::BTreeSet<NodeId> = cfg.voters.keys().copied().collect();
+    let membership = StoredMembership::new(
+        Some(log_id),
+        openraft::Membership::new(vec![voters], cfg.voters.clone()),
+    );
+    let raft_err = |e: postcard::Error| crate::StartError::Raft(e.to_string());
+    let applied = postcard::to_allocvec(&Some(log_id)).map_err(raft_err)?;
+    let membership = postcard::to_allocvec(&membership).map_err(raft_err)?;
+    let (store, _empty) = Store::open(&cfg.tree_dir, tree.config().clone())?;
+    store.replace(
+        tree,
+        &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+    )?;
+    drop(store);
+    let log = crate::LogStore::open(&cfg.log_dir, crate::WriteMetrics::new()?)?;
+    log.seed_vote(&openraft::Vote::new(epoch, 0))
+        .map_err(|e| crate::StartError::Raft(e.to_string()))?;
+    Ok(())
+}
+
 /// Takes the replica lock. A poisoned lock means a panic half-way through
 /// an apply: the state may be inconsistent, so the process stops rather
 /// than serve it.

@@ -78,5 +78,6 @@ record_fields!(
     crate::Acl,
     crate::Stat,
     crate::StatPersisted,
-    crate::ClientInfo
+    crate::ClientInfo,
+    crate::txn::Txn
 );

@@ -18,6 +18,8 @@
 //! - `opcode`, `error_code`, `modes`, [`xid`]: the wire enums and constants.
 //! - `four_letter`: recognising `ruok`, `srvr`, … on a connection's first bytes.
 //! - `codec`: [`ServerCodec`] and [`ClientCodec`].
+//! - [`txn`]: ZooKeeper's transactions, file header and Zab packets (its
+//!   snapshots, logs and learner protocol).
 //!
 //! # Framing
 //!
@@ -50,6 +52,7 @@ mod opcode;
 mod primitives;
 pub mod proto;
 mod record;
+pub mod txn;
 pub mod xid;
 
 pub use codec::{

@@ -10,8 +10,12 @@ use clap::Parser;
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "corral", version, about)]
 pub struct Args {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// A ZooKeeper config file (zoo.cfg). `myid` is read from its dataDir.
-    #[arg(long, env = "CORRAL_CONFIG")]
+    #[arg(long, env = "CORRAL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 
     /// Address for ZooKeeper clients (`clientPortAddress:clientPort`;
@@ -20,12 +24,12 @@ pub struct Args {
     pub client_addr: Option<SocketAddr>,
 
     /// Directory for the data (`dataDir`; default ./data).
-    #[arg(long, env = "CORRAL_DATA_DIR")]
+    #[arg(long, env = "CORRAL_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
     /// Directory for the Raft log (`dataLogDir`; default: under the data
     /// directory).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub data_log_dir: Option<PathBuf>,
 
     /// `tickTime`, ms: the unit of session timeouts (default 2000).
@@ -114,6 +118,17 @@ pub struct Args {
         default_value = "info,openraft=warn,fjall=warn,lsm_tree=warn"
     )]
     pub log: String,
+}
+
+/// The commands besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Build this server's data directory from a ZooKeeper data directory
+    /// (its newest snapshot and the logs after it), sessions included.
+    Import(crate::migrate::ImportArgs),
+    /// Write this server's tree as a ZooKeeper snapshot (the server
+    /// stopped), for a ZooKeeper 3.5+ to start from.
+    Export(crate::migrate::ExportArgs),
 }
 
 /// How log lines are written.

@@ -481,6 +481,64 @@ fn initial_session_id(server_id: u8) -> i64 {
     shifted | (i64::from(server_id) << 56)
 }
 
+/// The Raft member `config` describes: its directories, the ensemble
+/// from its `server.N` lines (itself alone when standalone), the tree's
+/// settings and the timers derived from `tickTime`.
+pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
+    let log_dir = config
+        .data_log_dir
+        .as_ref()
+        .unwrap_or(&config.data_dir)
+        .join("raft");
+    let tree_dir = config.data_dir.join("tree");
+    let mut node = NodeConfig::standalone(
+        me,
+        Peer {
+            raft_addr: String::new(),
+            client_addr: config.client_addr.to_string(),
+        },
+        log_dir,
+        tree_dir,
+    );
+    if !config.is_standalone() {
+        node.voters.clear();
+        for s in &config.servers {
+            let peer = Peer {
+                raft_addr: s.quorum_addr.clone(),
+                client_addr: s.client_addr.clone().unwrap_or_default(),
+            };
+            if s.observer {
+                node.observers.insert(s.id, peer);
+            } else {
+                node.voters.insert(s.id, peer);
+            }
+        }
+    }
+    node.tree_config = TreeConfig {
+        ttl_enabled: config.extended_types_enabled,
+        enforce_quota: config.enforce_quota,
+    };
+    node.snap_count = config.snap_count;
+    node.faults = config.peer_faults.clone();
+    node.peer_tls = config.peer_tls.clone();
+    // Raft's timers from ZooKeeper's tick: heartbeats several times a
+    // tick, elections after about a tick without a leader (ZooKeeper
+    // itself notices a dead leader only after syncLimit ticks).
+    let tick = config.tick_time;
+    node.heartbeat = (tick / 10).clamp(Duration::from_millis(20), Duration::from_millis(200));
+    let election = tick.clamp(
+        (node.heartbeat * 5).max(Duration::from_millis(300)),
+        Duration::from_millis(1000),
+    );
+    node.election_timeout = (election, election * 2);
+    // ZooKeeper's leader gives up on a quorum after syncLimit ticks (a
+    // floor keeps a slow disk from failing healthy writes).
+    if !config.is_standalone() {
+        node.commit_timeout = (tick * config.sync_limit).max(Duration::from_secs(2));
+    }
+    node
+}
+
 impl Core {
     /// Opens the log and the tree under `config.data_dir`, starts Raft as a
     /// one-member ensemble, and recovers sessions (each gets a fresh
@@ -502,57 +560,7 @@ impl Core {
             quota: QuotaReport::default(),
             local_sessions: HashMap::new(),
         };
-        let log_dir = config
-            .data_log_dir
-            .as_ref()
-            .unwrap_or(&config.data_dir)
-            .join("raft");
-        let tree_dir = config.data_dir.join("tree");
-        let mut node = NodeConfig::standalone(
-            me,
-            Peer {
-                raft_addr: String::new(),
-                client_addr: config.client_addr.to_string(),
-            },
-            log_dir,
-            tree_dir,
-        );
-        if !config.is_standalone() {
-            node.voters.clear();
-            for s in &config.servers {
-                let peer = Peer {
-                    raft_addr: s.quorum_addr.clone(),
-                    client_addr: s.client_addr.clone().unwrap_or_default(),
-                };
-                if s.observer {
-                    node.observers.insert(s.id, peer);
-                } else {
-                    node.voters.insert(s.id, peer);
-                }
-            }
-        }
-        node.tree_config = TreeConfig {
-            ttl_enabled: config.extended_types_enabled,
-            enforce_quota: config.enforce_quota,
-        };
-        node.snap_count = config.snap_count;
-        node.faults = config.peer_faults.clone();
-        node.peer_tls = config.peer_tls.clone();
-        // Raft's timers from ZooKeeper's tick: heartbeats several times a
-        // tick, elections after about a tick without a leader (ZooKeeper
-        // itself notices a dead leader only after syncLimit ticks).
-        let tick = config.tick_time;
-        node.heartbeat = (tick / 10).clamp(Duration::from_millis(20), Duration::from_millis(200));
-        let election = tick.clamp(
-            (node.heartbeat * 5).max(Duration::from_millis(300)),
-            Duration::from_millis(1000),
-        );
-        node.election_timeout = (election, election * 2);
-        // ZooKeeper's leader gives up on a quorum after syncLimit ticks (a
-        // floor keeps a slow disk from failing healthy writes).
-        if !config.is_standalone() {
-            node.commit_timeout = (tick * config.sync_limit).max(Duration::from_secs(2));
-        }
+        let mut node = node_config(&config, me);
         let observers = node.observers.clone();
         let standalone = config.is_standalone();
         // ZooKeeper's monotonic times (`cons`' lresp, `dump`'s buckets)

@@ -13,6 +13,8 @@
 //!   writes handed to Raft).
 //! - `core`: the Raft handle, the replica and this server's state
 //!   (watches, attached sessions, deadlines), serving or not.
+//! - [`migrate`]: `corral import` and `corral export`, ZooKeeper's files
+//!   to a data directory and back.
 //! - `leader_tasks`: session expiry and container reaping (leader only),
 //!   keeping in touch with the quorum (every member).
 //! - `monitor`: the four-letter words, the AdminServer, Prometheus
@@ -45,6 +47,7 @@ mod config;
 mod core;
 pub mod k8s;
 mod leader_tasks;
+pub mod migrate;
 mod monitor;
 mod net;
 mod pipeline;

@@ -4,7 +4,7 @@
 use clap::Parser;
 use server::{
     Config,
-    cli::{Args, LogFormat},
+    cli::{Args, Command, LogFormat},
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -25,6 +25,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_current_span(true)
             .with_span_list(true)
             .init(),
+    }
+    if let Some(command) = args.command.clone() {
+        let config = match Config::load(&args) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("corral: {e}");
+                std::process::exit(2);
+            }
+        };
+        let outcome = match &command {
+            Command::Import(a) => server::migrate::import(&config, a).map(|r| {
+                format!(
+                    "imported {} nodes and {} sessions up to zxid {:#x} in {:.2} s \
+                     (digest {}, {} of ZooKeeper's digests matched)",
+                    r.nodes,
+                    r.sessions,
+                    r.last_zxid,
+                    r.elapsed.as_secs_f64(),
+                    r.digest,
+                    r.digests_checked
+                )
+            }),
+            Command::Export(a) => {
+                server::migrate::export(&config, a).map(|p| format!("wrote {}", p.display()))
+            }
+        };
+        match outcome {
+            Ok(line) => {
+                println!("{line}");
+                return Ok(());
+            }
+            Err(e) => {
+                eprintln!("corral: {e}");
+                std::process::exit(1);
+            }
+        }
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let mut args = args;

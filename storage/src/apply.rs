@@ -612,7 +612,7 @@ fn quota_update(tree: &mut Tree, p: &str, bytes: i64, count: i64, undo: Option<&
 
 /// The node count and data bytes of the subtree at `root`, itself
 /// included (`DataTree.getCounts`); zero if there is no such node.
-fn subtree_usage(tree: &Tree, root: &str) -> StatsTrack {
+pub(crate) fn subtree_usage(tree: &Tree, root: &str) -> StatsTrack {
     let (mut count, mut bytes) = (0i64, 0i64);
     let mut stack: Vec<&Node> = tree.nodes.get(root).into_iter().collect();
     while let Some(n) = stack.pop() {

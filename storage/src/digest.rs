@@ -2,7 +2,9 @@
 //! the sum of a CRC32 per node over its path (`""` for the root), its
 //! data and its persisted Stat fields, leaving out everything under
 //! `/zookeeper/` (whose quota stats ZooKeeper changes outside the
-//! transaction). The AdminServer's and the four-letter word's `hash`
+//! transaction). The Stat is the persisted one (`StatPersisted`): the
+//! internal cversion (child creates) and the raw `ephemeralOwner`, as
+//! `DigestCalculator` reads `DataNode.stat`. The AdminServer's and the four-letter word's `hash`
 //! report it; importing a ZooKeeper snapshot can check against it.
 
 use crate::tree::Tree;
@@ -11,7 +13,7 @@ use crate::tree::Tree;
 pub const DIGEST_VERSION: i32 = 2;
 
 /// One node's digest, as `DigestCalculator.calculateDigest` computes it.
-pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &jute::Stat) -> u64 {
+pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &jute::StatPersisted) -> u64 {
     if path.starts_with("/zookeeper/") {
         return 0;
     }
@@ -37,7 +39,7 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &jute::Stat) -> u64 {
 /// nodes' digests, wrapping as a Java `long`.
 pub fn tree_digest(tree: &Tree) -> i64 {
     tree.iter_nodes()
-        .map(|n| node_digest(n.path(), n.data.as_deref(), &n.stat()))
+        .map(|n| node_digest(n.path(), n.data.as_deref(), &n.stat))
         .fold(0i64, |acc, d| acc.wrapping_add(d as i64))
 }
 
@@ -47,7 +49,7 @@ mod tests {
 
     #[test]
     fn a_node_digest_is_a_crc32_of_path_data_and_stat() {
-        let stat = jute::Stat {
+        let stat = jute::StatPersisted {
             czxid: 1,
             mzxid: 2,
             ctime: 3,
@@ -57,7 +59,6 @@ mod tests {
             aversion: 7,
             ephemeral_owner: 8,
             pzxid: 9,
-            ..Default::default()
         };
         // The same bytes through a CRC32 by hand: path, data, then czxid,
         // mzxid, pzxid, ctime, mtime, version, cversion, aversion, owner.

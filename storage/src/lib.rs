@@ -24,6 +24,8 @@
 //! - [`digest`]: ZooKeeper's tree digest (CRC32 per node, summed).
 //! - [`snapshot`]: the whole tree as one stream, for replicas that fell
 //!   behind.
+//! - [`zookeeper`]: ZooKeeper's snapshots and transaction logs, read into
+//!   a tree (`corral import`) and written from one (`corral export`).
 //! - [`persist`]: the [`Store`] on fjall — one atomic batch per commit,
 //!   the tree rebuilt on open.
 //!
@@ -52,6 +54,7 @@ pub mod quota;
 mod sessions;
 pub mod snapshot;
 mod tree;
+pub mod zookeeper;
 
 pub use apply::{ApplyOutcome, apply};
 pub use command::{Command, CommandOp};

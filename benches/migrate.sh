@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# `corral import` against ZooKeeper's own load of the same directory
+# (issue 19, docs/migration.md). The reference ZooKeeper 3.8 (upstream JVM
+# settings) is populated with --count znodes of 100 bytes by zk-load plus
+# kazoo_migrate's tree (sequential, container, TTL, digest and ip ACLs, a
+# quota, multis) with --live sessions holding ephemerals, and killed (-9)
+# with the sessions open. Then, --runs times each, alternating:
+#   - zookeeper: QuorumPeerMain started on a copy of the directory, timed
+#     until `srvr` reports a mode; its own account of loading ("Snapshot
+#     loaded in", "txns loaded in") read from its log;
+#   - corral: `corral import` into an empty directory, wall time.
+# Then Corral serves one import and ZooKeeper its copy, and:
+#   - every node is read from both by kazoo and compared (data, Stat, ACL);
+#   - the live sessions resume on Corral with their ZooKeeper passwords.
+#
+#   benches/migrate.sh [--count 1000000] [--live 100] [--runs 3]
+#
+# One JSON line. Loopback only; every process started here is stopped by
+# its PID.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.sh"
+COUNT=1000000
+LIVE=100
+RUNS=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --count) COUNT=$2; shift 2 ;;
+    --live) LIVE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+ensure_zookeeper
+build_release
+KAZOO="$ROOT/compat-tests/clients/kazoo_migrate.py"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-migrate.XXXXXX")
+PIDS=()
+ZK_DIRS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for d in "${ZK_DIRS[@]}"; do bash "$ZKSTOP" "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== zookeeper: populating $COUNT znodes and $LIVE live sessions" >&2
+ZKPORT=$(free_port)
+ZK_DIRS+=("$WORK/source")
+bash "$ZKREF" "$WORK/source" "$ZKPORT" "snapCount=100000" > "$WORK/source.start.log" 2>&1
+wait_mode "$ZKPORT"
+"$LOAD" --servers "127.0.0.1:$ZKPORT" --workload populate --count "$COUNT" --sessions 16 \
+  --inflight 64 --seconds 1800 --label zookeeper | tail -n 1 > "$WORK/populate.json"
+# The writer holds its sessions until killed; its stdin stays open on a FIFO.
+mkfifo "$WORK/hold"
+/usr/bin/python3 "$KAZOO" populate "127.0.0.1:$ZKPORT" "$WORK/sessions.json" 2000 "$LIVE" \
+  > "$WORK/kazoo.out" 2>&1 < "$WORK/hold" &
+PIDS+=($!)
+exec 3> "$WORK/hold"
+for _ in $(seq 1 1200); do grep -q '^ready$' "$WORK/kazoo.out" && break; sleep 0.5; done
+grep -q '^ready$' "$WORK/kazoo.out" || { cat "$WORK/kazoo.out" >&2; exit 1; }
+kill -9 "$(cat "$WORK/source/zk.pid")"
+kill -9 "${PIDS[-1]}" 2>/dev/null || true
+exec 3>&-
+rm -f "$WORK/source/zk.pid"
+SRC="$WORK/source/data"
+du -sh "$SRC/version-2" >&2
+
+zk_ms=() zk_load_ms=() corral_ms=()
+for run in $(seq 1 "$RUNS"); do
+  echo "== run $run: zookeeper loads, corral imports" >&2
+  dir="$WORK/zk-$run"
+  mkdir -p "$dir"
+  cp -a "$SRC" "$dir/data"
+  port=$(free_port)
+  ZK_DIRS+=("$dir")
+  t0=$(date +%s%N)
+  ZK_KEEP_DATA=1 bash "$ZKREF" "$dir" "$port" "snapCount=100000" > "$dir.start.log" 2>&1
+  wait_mode "$port"
+  zk_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  snap=$(grep -o 'Snapshot loaded in [0-9]* ms' "$dir/zk.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)
+  txns=$(grep -o 'txns loaded in [0-9]* ms' "$dir/zk.log" | tail -n 1 | grep -o '[0-9]* ms' | grep -o '[0-9]*' || echo 0)
+  zk_load_ms+=($(( snap + txns )))
+  if [ "$run" -lt "$RUNS" ]; then bash "$ZKSTOP" "$dir" >/dev/null 2>&1; rm -rf "$dir/data"; fi
+  ZKRUN=$port
+  target="$WORK/corral-$run"
+  t0=$(date +%s%N)
+  "$CORRAL" --log warn import --data-dir "$target" --zookeeper-data-dir "$SRC" > "$WORK/import-$run.out"
+  corral_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  cat "$WORK/import-$run.out" >&2
+  if [ "$run" -lt "$RUNS" ]; then rm -rf "$target"; fi
+done
+
+echo "== comparing every node, then resuming the sessions on corral" >&2
+CPORT=$(free_port)
+"$CORRAL" --data-dir "$WORK/corral-$RUNS" --client-addr "127.0.0.1:$CPORT" --admin-port 0 \
+  --metrics-port 0 --log warn > "$WORK/corral.log" 2>&1 &
+PIDS+=($!)
+wait_mode "$CPORT"
+/usr/bin/python3 "$KAZOO" dump "127.0.0.1:$CPORT" "$WORK/corral.jsonl" >&2
+/usr/bin/python3 "$KAZOO" dump "127.0.0.1:$ZKRUN" "$WORK/zookeeper.jsonl" >&2
+grep -v '"path": "/zookeeper/config"' "$WORK/corral.jsonl" > "$WORK/c" || true
+grep -v '"path": "/zookeeper/config"' "$WORK/zookeeper.jsonl" > "$WORK/z" || true
+nodes=$(wc -l < "$WORK/z")
+differing=$(diff "$WORK/z" "$WORK/c" | grep -c '^[<>]' || true)
+resumed=$(/usr/bin/python3 "$KAZOO" resume "127.0.0.1:$CPORT" "$WORK/sessions.json" | grep -c '^ok ' || true)
+
+/usr/bin/python3 - "$COUNT" "$LIVE" "$nodes" "$differing" "$resumed" "$(du -sb "$SRC/version-2" | cut -f1)" \
+  "${zk_ms[*]}" "${zk_load_ms[*]}" "${corral_ms[*]}" <<'PY'
+import json, statistics, sys
+count, live, nodes, differing, resumed, size = map(int, sys.argv[1:7])
+zk, zk_load, corral = ([int(x) for x in a.split()] for a in sys.argv[7:10])
+m = lambda xs: statistics.median(xs)
+print(json.dumps({
+  "znodes": nodes, "populated": count, "live_sessions": live, "zookeeper_dir_bytes": size,
+  "zookeeper_to_serving_ms": zk, "zookeeper_load_ms": zk_load, "corral_import_ms": corral,
+  "median_zookeeper_to_serving_ms": m(zk), "median_zookeeper_load_ms": m(zk_load),
+  "median_corral_import_ms": m(corral),
+  "import_vs_zookeeper_load": round(m(corral) / max(m(zk_load), 1), 3),
+  "nodes_differing": differing, "sessions_resumed": resumed,
+}))
+PY

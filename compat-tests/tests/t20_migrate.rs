@@ -1,0 +1,375 @@
+//! `corral import` and `corral export` against the reference ZooKeeper
+//! (issue 19, docs/migration.md): a tree ZooKeeper wrote, with live
+//! sessions, imported into Corral equals ZooKeeper's node for node as a
+//! client reads it from both; the sessions resume on Corral with the
+//! passwords their clients hold; the tree exported back starts a
+//! ZooKeeper that serves the same; ZooKeeper's files are never written;
+//! and damaged files are refused with the file and the offset.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use compat_tests::{
+    Conversation, CorralServer, PYTHON, ZooKeeperServer, clients_dir, free_port, require_kazoo,
+    run_with_timeout,
+};
+use server::migrate::{ExportArgs, ImportArgs};
+
+fn kazoo(args: &[&str]) -> String {
+    require_kazoo();
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_migrate.py"))
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let run = run_with_timeout(cmd, b"", Duration::from_secs(300));
+    assert!(
+        run.success(),
+        "kazoo_migrate {args:?}: {}",
+        run.transcript()
+    );
+    run.stdout
+}
+
+/// Every node as a client reads it from `addr`, one JSON line each;
+/// `/zookeeper/config` left out (each server publishes its own).
+fn dump(addr: &str, dir: &Path, name: &str) -> Vec<String> {
+    let out = dir.join(name);
+    kazoo(&["dump", addr, out.to_str().expect("utf-8 path")]);
+    fs::read_to_string(&out)
+        .expect("dump written")
+        .lines()
+        .filter(|l| !l.contains("\"path\": \"/zookeeper/config\""))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Where two dumps differ, for the failure message.
+fn differences(a: &[String], b: &[String]) -> String {
+    let mut out = Vec::new();
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            out.push(format!("  zookeeper: {x}\n  corral:    {y}"));
+        }
+        if out.len() == 10 {
+            break;
+        }
+    }
+    format!(
+        "{} and {} nodes; first differences:\n{}",
+        a.len(),
+        b.len(),
+        out.join("\n")
+    )
+}
+
+/// Every file under `dir` with its bytes, to prove it was not written.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn corral_config(data: &Path, port: u16) -> server::Config {
+    let mut config = server::Config::for_tests(data.to_path_buf());
+    config.client_addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    config
+}
+
+fn import(
+    config: &server::Config,
+    zk_data: &Path,
+    accept_torn: bool,
+) -> Result<server::migrate::ImportReport, String> {
+    server::migrate::import(
+        config,
+        &ImportArgs {
+            zookeeper_data_dir: zk_data.to_path_buf(),
+            zookeeper_log_dir: None,
+            accept_truncated_tail: accept_torn,
+        },
+    )
+}
+
+#[test]
+fn a_zookeeper_tree_moves_to_corral_and_back_with_its_sessions() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // Small snapshots, so the tree is a snapshot plus logs after it.
+    let mut zk = ZooKeeperServer::start_with(&["-Dzookeeper.snapCount=400"]);
+    let zk_addr = zk.addr().to_string();
+    let sessions = work.path().join("sessions.json");
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_migrate.py"))
+        .args([
+            "populate",
+            &zk_addr,
+            sessions.to_str().expect("utf-8"),
+            "3000",
+        ])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
+    writer
+        .expect("ready", Duration::from_secs(240), |l| l == "ready")
+        .expect("the tree written");
+    // ZooKeeper dies with the sessions open; their clients are gone too,
+    // without closing them.
+    zk.stop();
+    drop(writer);
+    let zk_data = zk.data_dir();
+    let before = contents(&zk_data);
+    let snapshots = before
+        .iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("snapshot."))
+        .count();
+    let logs = before
+        .iter()
+        .filter(|(p, _)| p.to_string_lossy().contains("/log."))
+        .count();
+    assert!(
+        snapshots >= 2 && logs >= 2,
+        "expected several snapshots and logs: {snapshots} and {logs}"
+    );
+
+    let corral_data = work.path().join("corral");
+    let port = free_port();
+    let config = corral_config(&corral_data, port);
+    let report = import(&config, &zk_data, false).expect("import");
+    assert!(
+        report.digests_checked > 0,
+        "no ZooKeeper digest was compared: {report:?}"
+    );
+    // The five holding ephemerals, and the writer's own.
+    assert_eq!(report.sessions, 6, "{report:?}");
+    assert_eq!(
+        contents(&zk_data),
+        before,
+        "the import wrote into ZooKeeper's directory"
+    );
+    // A second import into the same directory is refused.
+    let again = import(&config, &zk_data, false).expect_err("a used data directory");
+    assert!(again.contains("already holds data"), "{again}");
+
+    let corral = CorralServer::start_with(config.clone(), port);
+    let corral_addr = corral.addr().to_string();
+    let ours = dump(&corral_addr, work.path(), "corral.jsonl");
+    zk.start_again();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        compat_tests::four_letter(zk.addr(), "srvr")
+            .ok()
+            .filter(|a| a.contains("Mode:"))
+    })
+    .expect("ZooKeeper up again on its files");
+    let theirs = dump(&zk_addr, work.path(), "zookeeper.jsonl");
+    assert!(theirs.len() > 2500, "{} nodes", theirs.len());
+    assert!(
+        theirs == ours,
+        "the imported tree differs: {}",
+        differences(&theirs, &ours)
+    );
+    assert!(ours.iter().any(|l| l.contains("\"path\": \"/cont/c0\"")));
+    assert!(
+        !ours.iter().any(|l| l.contains("/cont-gone")
+            || l.contains("/ttl/short")
+            || l.contains("/gone-eph"))
+    );
+
+    // The sessions resume on Corral with the passwords their clients hold.
+    let resumed = kazoo(&["resume", &corral_addr, sessions.to_str().expect("utf-8")]);
+    let lines: Vec<&str> = resumed
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("FAIL "))
+        .collect();
+    assert_eq!(lines.len(), 5, "{resumed}");
+    assert!(lines.iter().all(|l| l.starts_with("ok ")), "{resumed}");
+
+    // New zxids come after the imported ones.
+    let srvr = compat_tests::four_letter(corral.addr(), "srvr").expect("srvr");
+    let zxid = srvr
+        .lines()
+        .find_map(|l| l.strip_prefix("Zxid: 0x"))
+        .and_then(|h| i64::from_str_radix(h.trim(), 16).ok())
+        .expect("Zxid in srvr");
+    assert!(
+        zxid > report.last_zxid && zxid >> 32 > report.last_zxid >> 32,
+        "{zxid:#x} after {:#x}",
+        report.last_zxid
+    );
+
+    // And back: the tree exported starts a ZooKeeper serving the same.
+    let ours = dump(&corral_addr, work.path(), "corral-after.jsonl");
+    drop(corral);
+    let out = work.path().join("exported");
+    server::migrate::export(&config, &ExportArgs { to: out.clone() }).expect("export");
+    let data_dir = format!("dataDir={}", out.display());
+    let back = ZooKeeperServer::start_with(&[data_dir.as_str()]);
+    let served = dump(&back.addr().to_string(), work.path(), "exported.jsonl");
+    assert!(
+        served == ours,
+        "the exported tree differs: {}",
+        differences(&ours, &served)
+    );
+    let log = back.log();
+    assert!(
+        !log.contains("Digests are not matching"),
+        "ZooKeeper found a digest mismatch in the export"
+    );
+    assert!(
+        log.contains("The digest in the snapshot has digest version of 2"),
+        "ZooKeeper did not read the export's digest"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for (p, bytes) in contents(from) {
+        let rel = p.strip_prefix(from).expect("under from");
+        let dest = to.join(rel);
+        fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        fs::write(dest, bytes).expect("copy");
+    }
+}
+
+/// The newest file of ZooKeeper's named `<prefix>.<hex>…` in `dir`.
+fn newest(dir: &Path, prefix: &str) -> PathBuf {
+    let mut files: Vec<(u64, PathBuf)> = fs::read_dir(dir.join("version-2"))
+        .expect("version-2")
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let name = p.file_name()?.to_str()?.to_owned();
+            let hex = name
+                .strip_prefix(prefix)?
+                .strip_prefix('.')?
+                .split('.')
+                .next()?
+                .to_owned();
+            Some((u64::from_str_radix(&hex, 16).ok()?, p))
+        })
+        .collect();
+    files.sort();
+    files.pop().expect("a file").1
+}
+
+#[test]
+fn snappy_snapshots_import_and_damaged_files_are_refused_or_skipped_as_zookeeper_does() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut zk = ZooKeeperServer::start_with(&[
+        "-Dzookeeper.snapCount=200",
+        "-Dzookeeper.snapshot.compression.method=snappy",
+    ]);
+    let sessions = work.path().join("sessions.json");
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_migrate.py"))
+        .args([
+            "populate",
+            &zk.addr().to_string(),
+            sessions.to_str().expect("utf-8"),
+            "600",
+        ])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
+    writer
+        .expect("ready", Duration::from_secs(240), |l| l == "ready")
+        .expect("the tree written");
+    zk.stop();
+    drop(writer);
+    let source = zk.data_dir();
+    let snapshot = newest(&source, "snapshot");
+    assert!(
+        snapshot.to_string_lossy().ends_with(".snappy"),
+        "{}",
+        snapshot.display()
+    );
+
+    // A torn last record: refused with its file and offset, nothing
+    // written; accepted when asked, as ZooKeeper drops it.
+    let torn = work.path().join("torn");
+    copy_dir(&source, &torn);
+    let log = newest(&torn, "log");
+    let mut bytes = fs::read(&log).expect("log");
+    let end = bytes.iter().rposition(|&b| b != 0).expect("records");
+    bytes.truncate(end - 2);
+    fs::write(&log, &bytes).expect("tear");
+    let target = work.path().join("corral-torn");
+    let config = corral_config(&target, free_port());
+    let e = import(&config, &torn, false).expect_err("a torn tail");
+    let name = log.file_name().and_then(|n| n.to_str()).expect("name");
+    assert!(
+        e.contains(name) && e.contains("torn record at offset"),
+        "{e}"
+    );
+    assert!(
+        !target.join("tree").exists() && !target.join("raft").exists(),
+        "a failed import wrote data"
+    );
+    import(&config, &torn, true).expect("the torn record dropped");
+
+    // Every snapshot damaged (cut in half: a flipped byte of a compressed
+    // stream can decode to the same bytes): a clear error, naming why.
+    let broken = work.path().join("broken");
+    copy_dir(&source, &broken);
+    for (p, _) in contents(&broken) {
+        if p.to_string_lossy().contains("snapshot.") {
+            let b = fs::read(&p).expect("snapshot");
+            fs::write(&p, &b[..b.len() / 2]).expect("damage");
+        }
+    }
+    let e = import(
+        &corral_config(&work.path().join("corral-broken"), free_port()),
+        &broken,
+        false,
+    )
+    .expect_err("no valid snapshot");
+    assert!(
+        e.contains("no valid snapshot") && e.contains("offset"),
+        "{e}"
+    );
+
+    // The newest snapshot damaged: skipped for the one before it, as
+    // ZooKeeper does; the result equals what ZooKeeper serves from the
+    // same damaged directory.
+    let older = work.path().join("older");
+    copy_dir(&source, &older);
+    let newest_snapshot = newest(&older, "snapshot");
+    let b = fs::read(&newest_snapshot).expect("snapshot");
+    fs::write(&newest_snapshot, &b[..b.len() / 2]).expect("damage");
+    let port = free_port();
+    let config = corral_config(&work.path().join("corral-older"), port);
+    let report = import(&config, &older, false).expect("falls back to an older snapshot");
+    assert!(report.nodes > 600, "{report:?}");
+    let corral = CorralServer::start_with(config, port);
+    let ours = dump(
+        &corral.addr().to_string(),
+        work.path(),
+        "corral-older.jsonl",
+    );
+    let data_dir = format!("dataDir={}", older.display());
+    let zk2 = ZooKeeperServer::start_with(&[data_dir.as_str()]);
+    assert!(
+        zk2.log().contains("problem reading snap file"),
+        "ZooKeeper did not skip the damaged snapshot"
+    );
+    let theirs = dump(
+        &zk2.addr().to_string(),
+        work.path(),
+        "zookeeper-older.jsonl",
+    );
+    assert!(
+        theirs == ours,
+        "the import differs: {}",
+        differences(&theirs, &ours)
+    );
+}

@@ -1,0 +1,233 @@
+//! `corral import` and `corral export`: moving a tree between ZooKeeper's
+//! files and a Corral data directory, offline. The formats and the replay
+//! are `storage::zookeeper`'s; this is the command around them: the
+//! progress bar, the checks of the directories, seeding Raft, and the
+//! verification of what was written. See `docs/migration.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use storage::Store;
+use storage::zookeeper::{self, Progress};
+
+use crate::Config;
+
+/// What `corral import` reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// ZooKeeper's `dataDir` (its snapshots; `version-2` under it, or
+    /// `version-2` itself).
+    #[arg(long)]
+    pub zookeeper_data_dir: PathBuf,
+    /// ZooKeeper's `dataLogDir` (its transaction logs), if not `dataDir`.
+    #[arg(long)]
+    pub zookeeper_log_dir: Option<PathBuf>,
+    /// Drop a torn last record of a log, as ZooKeeper does on restart,
+    /// instead of stopping.
+    #[arg(long)]
+    pub accept_truncated_tail: bool,
+}
+
+/// Where `corral export` writes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// The new ZooKeeper `dataDir`: `version-2/snapshot.<zxid>` is written
+    /// under it (it must not hold ZooKeeper files already).
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct ImportReport {
+    /// The restore's own account.
+    pub nodes: usize,
+    /// Sessions imported.
+    pub sessions: usize,
+    /// The last zxid imported.
+    pub last_zxid: i64,
+    /// The tree's digest, as stored and read back.
+    pub digest: i64,
+    /// ZooKeeper's digests compared.
+    pub digests_checked: u64,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+fn bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {prefix:>10} [{bar:30}] {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn inside(child: &Path, parent: &Path) -> bool {
+    match (child.canonicalize(), parent.canonicalize()) {
+        (Ok(c), Ok(p)) => c.starts_with(p),
+        _ => false,
+    }
+}
+
+/// `corral import`: reads ZooKeeper's directories into the data directory
+/// of `config` (which must be empty), then reopens what was written and
+/// checks it against the tree read.
+///
+/// # Errors
+/// A message for the operator: what failed, in which file, at which offset.
+pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String> {
+    let started = Instant::now();
+    let zk_data = &args.zookeeper_data_dir;
+    let zk_log = args.zookeeper_log_dir.as_ref().unwrap_or(zk_data);
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    for zk in [zk_data, zk_log] {
+        if inside(&config.data_dir, zk) || inside(zk, &config.data_dir) {
+            return Err(format!(
+                "the data directory {} and ZooKeeper's {} overlap: import into a directory of its own",
+                config.data_dir.display(),
+                zk.display()
+            ));
+        }
+    }
+    let me = consensus::NodeId::from(config.server_id.max(1));
+    let node = crate::core::node_config(config, me);
+    let options = zookeeper::Options {
+        accept_truncated_tail: args.accept_truncated_tail,
+        tree_config: node.tree_config.clone(),
+    };
+    let progress = bar(0);
+    let (mut nodes, mut txns) = (0u64, 0u64);
+    let restored = zookeeper::restore(zk_data, zk_log, &options, &mut |p| match p {
+        Progress::File { path, bytes } => {
+            progress.set_prefix(
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            progress.set_length(bytes);
+            progress.set_position(0);
+            tracing::info!(file = %path.display(), bytes, "reading");
+        }
+        Progress::Bytes(n) => progress.inc(n),
+        Progress::Nodes(n) => {
+            nodes += n;
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            progress.set_message(format!("{nodes} nodes, {:.0} nodes/s", nodes as f64 / secs));
+        }
+        Progress::Txns(n) => {
+            txns += n;
+            progress.set_message(format!("{nodes} nodes, {txns} txns"));
+        }
+    });
+    progress.finish_and_clear();
+    let mut restored = restored.map_err(|e| e.to_string())?;
+    for (file, why) in &restored.skipped {
+        tracing::warn!(file = %file.display(), %why, "invalid snapshot skipped, as ZooKeeper skips it");
+    }
+    for (file, offset) in &restored.torn {
+        tracing::warn!(file = %file.display(), offset, "torn log record dropped (--accept-truncated-tail)");
+    }
+    let tree = &mut restored.tree;
+    let want = (
+        tree.node_count(),
+        storage::digest::tree_digest(tree),
+        tree.sessions().len(),
+        tree.last_zxid(),
+    );
+    tracing::info!(
+        snapshot = %restored.snapshot.display(),
+        txns = restored.txns,
+        nodes = want.0,
+        sessions = want.2,
+        last_zxid = format_args!("{:#x}", want.3),
+        digests_checked = restored.digests_checked,
+        "ZooKeeper's tree restored"
+    );
+    consensus::seed(&node, tree)
+        .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
+    // Read back what was written: the same nodes, digest and sessions.
+    let (store, back) = Store::open(&node.tree_dir, node.tree_config.clone())
+        .map_err(|e| format!("reading back {}: {e}", node.tree_dir.display()))?;
+    drop(store);
+    let got = (
+        back.node_count(),
+        storage::digest::tree_digest(&back),
+        back.sessions().len(),
+        back.last_zxid(),
+    );
+    if got != want {
+        return Err(format!(
+            "the stored tree differs from the one read (nodes, digest, sessions, zxid): \
+             {got:?} against {want:?}"
+        ));
+    }
+    Ok(ImportReport {
+        nodes: got.0,
+        sessions: got.2,
+        last_zxid: got.3,
+        digest: got.1,
+        digests_checked: restored.digests_checked,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// `corral export`: writes the tree of `config`'s data directory (the
+/// server stopped) as a ZooKeeper snapshot under `args.to`.
+///
+/// # Errors
+/// A message for the operator.
+pub fn export(config: &Config, args: &ExportArgs) -> Result<PathBuf, String> {
+    let me = consensus::NodeId::from(config.server_id.max(1));
+    let node = crate::core::node_config(config, me);
+    if !node.tree_dir.exists() {
+        return Err(format!("{}: no Corral tree here", node.tree_dir.display()));
+    }
+    let (store, tree) = Store::open(&node.tree_dir, node.tree_config.clone()).map_err(|e| {
+        format!(
+            "{}: {e} (is the server still running?)",
+            node.tree_dir.display()
+        )
+    })?;
+    drop(store);
+    let dir = args.to.join("version-2");
+    if zookeeper::files::list(&dir, "snapshot").is_ok_and(|l| !l.is_empty())
+        || zookeeper::files::list(&dir, "log").is_ok_and(|l| !l.is_empty())
+    {
+        return Err(format!("{} holds ZooKeeper files already", dir.display()));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("snapshot.{:x}", tree.last_zxid()));
+    let tmp = dir.join(".snapshot.partial");
+    let write = || -> std::io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        zookeeper::snap::write(&tree, zookeeper::export_digest(&tree), &mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        // A quorum member reads its epochs from these files (it would
+        // derive them from the snapshot, with a warning, if absent).
+        let epoch = format!("{}", tree.last_zxid() >> 32);
+        std::fs::write(dir.join("currentEpoch"), &epoch)?;
+        std::fs::write(dir.join("acceptedEpoch"), &epoch)?;
+        Ok(())
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))?;
+    tracing::info!(
+        snapshot = %path.display(),
+        nodes = tree.node_count(),
+        sessions = tree.sessions().len(),
+        "exported"
+    );
+    Ok(path)
+}

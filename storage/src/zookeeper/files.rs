@@ -1,0 +1,124 @@
+//! Finding and reading ZooKeeper's files: `version-2/snapshot.<zxid>`
+//! (optionally `.gz` or `.snappy`, `SnapStream`) and `version-2/log.<zxid>`
+//! (`FileTxnLog`), named by the hex zxid they start from
+//! (`Util.getZxidFromName`).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::ImportError;
+
+/// How a snapshot file is compressed (`SnapStream.StreamMode`, from its
+/// name's suffix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// No suffix: the Adler-32 checked stream itself.
+    None,
+    /// `.gz`: gzip.
+    Gzip,
+    /// `.snappy`: xerial snappy-java's stream.
+    Snappy,
+}
+
+/// One of ZooKeeper's files, with the zxid its name gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The zxid in its name.
+    pub zxid: i64,
+    /// How it is compressed (snapshots only).
+    pub compression: Compression,
+}
+
+/// ZooKeeper keeps its files in `version-2` under `dataDir` and
+/// `dataLogDir`; either the parent or `version-2` itself may be given.
+pub fn version_dir(dir: &Path) -> PathBuf {
+    let v2 = dir.join("version-2");
+    if v2.is_dir() { v2 } else { dir.to_path_buf() }
+}
+
+/// The files in `dir` named `<prefix>.<hex zxid>[.<suffix>]`, by zxid
+/// (`Util.sortDataDir`), oldest first.
+pub fn list(dir: &Path, prefix: &str) -> Result<Vec<ZkFile>, ImportError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ImportError::io(dir, e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ImportError::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+            continue;
+        };
+        let (hex, compression) = match rest.split_once('.') {
+            None => (rest, Compression::None),
+            Some((hex, "gz")) => (hex, Compression::Gzip),
+            Some((hex, "snappy")) => (hex, Compression::Snappy),
+            Some(_) => continue,
+        };
+        let Ok(zxid) = u64::from_str_radix(hex, 16) else {
+            continue;
+        };
+        out.push(ZkFile {
+            path: entry.path(),
+            zxid: zxid as i64,
+            compression,
+        });
+    }
+    out.sort_by_key(|f| f.zxid);
+    Ok(out)
+}
+
+/// The whole of `file`, decompressed.
+pub fn read(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
+    let raw = std::fs::read(&file.path).map_err(|e| ImportError::io(&file.path, e))?;
+    match file.compression {
+        Compression::None => Ok(raw),
+        Compression::Gzip => {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            flate2::read::MultiGzDecoder::new(raw.as_slice())
+                .read_to_end(&mut out)
+                .map_err(|e| ImportError::corrupt(&file.path, 0, format!("gzip: {e}")))?;
+            Ok(out)
+        }
+        Compression::Snappy => unsnappy(&file.path, &raw),
+    }
+}
+
+/// snappy-java's `SnappyCodec.MAGIC_HEADER`: the stream's first 8 bytes,
+/// followed by two ints (version and compatible version).
+const SNAPPY_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
+
+/// Decodes snappy-java's `SnappyOutputStream` format: the 16-byte header,
+/// then blocks of `[int length][raw snappy block]` (a header may repeat
+/// where streams were concatenated, as `SnappyInputStream` allows).
+fn unsnappy(path: &Path, raw: &[u8]) -> Result<Vec<u8>, ImportError> {
+    if raw.get(..8) != Some(&SNAPPY_MAGIC[..]) {
+        return Err(ImportError::corrupt(path, 0, "not a snappy-java stream"));
+    }
+    let mut out = Vec::with_capacity(raw.len() * 3);
+    let mut decoder = snap::raw::Decoder::new();
+    let mut pos = 0usize;
+    while pos < raw.len() {
+        if raw.get(pos..pos + 8) == Some(&SNAPPY_MAGIC[..]) {
+            pos += 16;
+            continue;
+        }
+        let len = raw
+            .get(pos..pos + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| ImportError::corrupt(path, pos as u64, "snappy block cut short"))?;
+        let block = raw
+            .get(pos + 4..pos + 4 + len)
+            .ok_or_else(|| ImportError::corrupt(path, pos as u64, "snappy block cut short"))?;
+        let n = snap::raw::decompress_len(block)
+            .map_err(|e| ImportError::corrupt(path, pos as u64, format!("snappy: {e}")))?;
+        let start = out.len();
+        out.resize(start + n, 0);
+        decoder
+            .decompress(block, &mut out[start..])
+            .map_err(|e| ImportError::corrupt(path, pos as u64, format!("snappy: {e}")))?;
+        pos += 4 + len;
+    }
+    Ok(out)
+}

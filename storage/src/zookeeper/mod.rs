@@ -1,0 +1,667 @@
+//! ZooKeeper's own files: reading a ZooKeeper data directory into a
+//! [`Tree`] exactly as `FileTxnSnapLog.restore` would (the newest valid
+//! snapshot, then the transaction logs after it), and writing a tree back
+//! as a ZooKeeper snapshot. `corral import` and `corral export` are built
+//! on these; see `docs/migration.md`.
+//!
+//! | file        | ZooKeeper                                                 |
+//! |-------------|-----------------------------------------------------------|
+//! | `files`     | `Util` (file names), `SnapStream` (gzip, snappy)          |
+//! | `cursor`    | `BinaryInputArchive`, `SnapStream.checkSealIntegrity`     |
+//! | `snap`      | `FileSnap`, `SerializeUtils`, `DataTree.(de)serialize`    |
+//! | `txnlog`    | `FileTxnLog`, `Util.readTxnBytes`, `SerializeUtils.deserializeTxn` |
+//! | `replay`    | `FileTxnSnapLog.processTransaction`, `DataTree.processTxn`|
+//! | `password`  | `ZooKeeperServer.generatePasswd`                          |
+//!
+//! Nothing here writes into the ZooKeeper directories: they are only read.
+
+mod cursor;
+pub mod files;
+mod password;
+mod replay;
+pub mod snap;
+pub mod txnlog;
+
+use std::path::{Path, PathBuf};
+
+pub use password::zookeeper_password;
+pub use snap::ZxidDigest;
+
+use crate::quota;
+use crate::sessions::SessionInfo;
+use crate::tree::{Tree, TreeConfig};
+use files::ZkFile;
+use txnlog::End;
+
+/// Why a ZooKeeper directory could not be imported.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file does not hold what its name says.
+    #[error("{file}: corrupt at offset {offset}: {what}")]
+    Corrupt {
+        /// The file.
+        file: PathBuf,
+        /// Where, in its (decompressed) bytes.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// A log ends in a torn record (accepted only when asked).
+    #[error(
+        "{file}: the log ends in a torn record at offset {offset} ({why}); \
+         ZooKeeper would drop it: pass --accept-truncated-tail to do the same"
+    )]
+    TornTail {
+        /// The file.
+        file: PathBuf,
+        /// Where the torn record starts.
+        offset: u64,
+        /// How it is torn.
+        why: String,
+    },
+    /// A format version this code does not read.
+    #[error("{file}: unsupported: {what}")]
+    Unsupported {
+        /// The file.
+        file: PathBuf,
+        /// What.
+        what: String,
+    },
+    /// No snapshot, and so nothing to start from.
+    #[error("{0}: {1}")]
+    NoData(PathBuf, String),
+    /// Transactions are missing between the snapshot and the logs, or
+    /// between two logs.
+    #[error("transactions missing: after zxid {after:#x} the logs go on at {next:#x}")]
+    Gap {
+        /// The last zxid applied.
+        after: i64,
+        /// The next zxid found.
+        next: i64,
+    },
+    /// The tree does not have the digest ZooKeeper recorded.
+    #[error(
+        "digest mismatch after zxid {zxid:#x}: ZooKeeper recorded {expected}, \
+         the imported tree has {actual}"
+    )]
+    DigestMismatch {
+        /// The transaction after which they differ.
+        zxid: i64,
+        /// ZooKeeper's.
+        expected: i64,
+        /// Ours.
+        actual: i64,
+    },
+}
+
+impl ImportError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        ImportError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(file: &Path, offset: u64, what: impl Into<String>) -> Self {
+        ImportError::Corrupt {
+            file: file.to_path_buf(),
+            offset,
+            what: what.into(),
+        }
+    }
+}
+
+/// What an import reports while it runs, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Reading a file of this many (decompressed) bytes.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// This many more bytes of it read.
+    Bytes(u64),
+    /// This many nodes loaded (from a snapshot).
+    Nodes(u64),
+    /// This many more transactions applied.
+    Txns(u64),
+}
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Accept a log whose last record is torn (ZooKeeper's own rule on
+    /// restart: the torn record is dropped).
+    pub accept_truncated_tail: bool,
+    /// The tree's settings.
+    pub tree_config: TreeConfig,
+}
+
+/// A ZooKeeper directory read into a tree.
+#[derive(Debug)]
+pub struct Restored {
+    /// The tree, its sessions with ZooKeeper's passwords, `last_zxid` the
+    /// last transaction applied.
+    pub tree: Tree,
+    /// The snapshot started from, and its zxid.
+    pub snapshot: PathBuf,
+    /// The zxid in the snapshot's name.
+    pub snapshot_zxid: i64,
+    /// Newer snapshots that were not valid, with why (ZooKeeper skips them
+    /// too, `FileSnap.findNValidSnapshots`).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// The logs read.
+    pub logs: Vec<PathBuf>,
+    /// Transactions applied after the snapshot.
+    pub txns: u64,
+    /// Torn records dropped (with `accept_truncated_tail`).
+    pub torn: Vec<(PathBuf, u64)>,
+    /// The digests of ZooKeeper's compared with the tree's, all equal: the
+    /// snapshot's, and each transaction's after it.
+    pub digests_checked: u64,
+    /// The last digest compared, if any: (zxid, value).
+    pub last_digest: Option<(i64, i64)>,
+}
+
+/// `FileTxnSnapLog.restore`: the newest valid snapshot of `data_dir`, then
+/// every transaction after it from the logs in `log_dir` (often the same
+/// directory), checked against ZooKeeper's digests.
+///
+/// # Errors
+/// [`ImportError`]: nothing usable, a corrupt file, a torn log tail (unless
+/// accepted), a gap in the transactions, or a digest that differs.
+pub fn restore(
+    data_dir: &Path,
+    log_dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Restored, ImportError> {
+    let snap_dir = files::version_dir(data_dir);
+    let log_dir = files::version_dir(log_dir);
+    let snapshots = files::list(&snap_dir, "snapshot")?;
+    if snapshots.is_empty() {
+        return Err(ImportError::NoData(
+            snap_dir,
+            "no snapshot.<zxid> here (ZooKeeper writes one at its first start)".into(),
+        ));
+    }
+    // Newest first; an invalid one is skipped, as ZooKeeper does.
+    let mut skipped = Vec::new();
+    let mut loaded = None;
+    for file in snapshots.iter().rev() {
+        let mut tree = Tree::empty(options.tree_config.clone());
+        let attempt = files::read(file).and_then(|buf| {
+            progress(Progress::File {
+                path: file.path.clone(),
+                bytes: buf.len() as u64,
+            });
+            snap::read(&buf, &file.path, &mut tree, progress)
+        });
+        match attempt {
+            Ok(l) => {
+                loaded = Some((file.clone(), tree, l));
+                break;
+            }
+            Err(e @ ImportError::Unsupported { .. }) => return Err(e),
+            Err(e) => skipped.push((file.path.clone(), e.to_string())),
+        }
+    }
+    let Some((file, mut tree, l)) = loaded else {
+        let why = skipped
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(ImportError::NoData(
+            snap_dir,
+            format!("no valid snapshot: {why}"),
+        ));
+    };
+    for (id, timeout) in &l.sessions {
+        tree.sessions.open(
+            *id,
+            SessionInfo {
+                timeout_ms: *timeout,
+                passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(*id)),
+            },
+        );
+    }
+    tree.last_zxid = file.zxid;
+
+    let mut replay = replay::Replay::new(&mut tree);
+    let mut checked = 0u64;
+    let mut last_digest = None;
+    // The snapshot's digest is compared once the transactions reach it
+    // (at once if the snapshot is not fuzzy).
+    let mut pending = l
+        .digest
+        .filter(|d| d.zxid >= file.zxid && d.version == crate::digest::DIGEST_VERSION);
+    if let Some(d) = pending.filter(|d| d.zxid == file.zxid) {
+        if d.digest != replay.digest {
+            return Err(ImportError::DigestMismatch {
+                zxid: d.zxid,
+                expected: d.digest,
+                actual: replay.digest,
+            });
+        }
+        checked += 1;
+        last_digest = Some((d.zxid, d.digest));
+        pending = None;
+    }
+
+    // `FileTxnLog.getLogFiles`: the newest log starting at or before the
+    // snapshot, and every later one.
+    let all_logs = files::list(&log_dir, "log")?;
+    let first = all_logs
+        .iter()
+        .rposition(|f| f.zxid <= file.zxid)
+        .unwrap_or(0);
+    let logs: Vec<ZkFile> = all_logs.get(first..).unwrap_or_default().to_vec();
+    let mut txns = 0u64;
+    let mut torn = Vec::new();
+    let mut last = file.zxid;
+    let mut batch = 0u64;
+    for log in &logs {
+        let buf = files::read(log)?;
+        progress(Progress::File {
+            path: log.path.clone(),
+            bytes: buf.len() as u64,
+        });
+        let mut last_offset = 0u64;
+        let end = txnlog::read(&buf, &log.path, &mut |entry, offset| {
+            progress(Progress::Bytes(offset - last_offset));
+            last_offset = offset;
+            let zxid = entry.header.zxid;
+            if zxid <= file.zxid {
+                return Ok(());
+            }
+            if !follows(last, zxid) && zxid > last {
+                return Err(ImportError::Gap {
+                    after: last,
+                    next: zxid,
+                });
+            }
+            replay.apply(&entry);
+            last = last.max(zxid);
+            txns += 1;
+            batch += 1;
+            if batch == 4096 {
+                progress(Progress::Txns(batch));
+                batch = 0;
+            }
+            if let Some(d) = pending {
+                if zxid == d.zxid {
+                    if d.digest != replay.digest {
+                        return Err(ImportError::DigestMismatch {
+                            zxid,
+                            expected: d.digest,
+                            actual: replay.digest,
+                        });
+                    }
+                    checked += 1;
+                    last_digest = Some((zxid, d.digest));
+                    pending = None;
+                }
+                return Ok(());
+            }
+            if let Some(d) = entry
+                .digest
+                .filter(|d| d.version == crate::digest::DIGEST_VERSION)
+            {
+                if d.tree_digest != replay.digest {
+                    return Err(ImportError::DigestMismatch {
+                        zxid,
+                        expected: d.tree_digest,
+                        actual: replay.digest,
+                    });
+                }
+                checked += 1;
+                last_digest = Some((zxid, d.tree_digest));
+            }
+            Ok(())
+        })?;
+        progress(Progress::Bytes(buf.len() as u64 - last_offset));
+        if let End::Torn { offset, why } = end {
+            if !options.accept_truncated_tail {
+                return Err(ImportError::TornTail {
+                    file: log.path.clone(),
+                    offset,
+                    why,
+                });
+            }
+            torn.push((log.path.clone(), offset));
+        }
+    }
+    progress(Progress::Txns(batch));
+    finish(&mut tree);
+    Ok(Restored {
+        tree,
+        snapshot: file.path.clone(),
+        snapshot_zxid: file.zxid,
+        skipped,
+        logs: logs.into_iter().map(|f| f.path).collect(),
+        txns,
+        torn,
+        digests_checked: checked,
+        last_digest,
+    })
+}
+
+/// Whether `next` can directly follow `last`: the next counter in the same
+/// epoch, or the first of a later epoch.
+fn follows(last: i64, next: i64) -> bool {
+    next == last + 1 || (next >> 32 > last >> 32 && next & 0xffff_ffff == 1)
+}
+
+/// What ZooKeeper does after loading (`DataTree.setupQuota`), and what a
+/// Corral tree needs: every quota's stats recounted from the tree, and
+/// `/zookeeper/config` as a new server has it (the configuration is the
+/// importing ensemble's own, published by its leader).
+fn finish(tree: &mut Tree) {
+    let roots: Vec<String> = tree.quota_roots.iter().cloned().collect();
+    for root in roots {
+        let stats = quota::stats_path(&root);
+        if tree.node(&stats).is_some() {
+            let usage = crate::apply::subtree_usage(tree, &root);
+            let _ = tree.set_data(&stats, Some(usage.to_bytes().into()));
+        }
+    }
+    let fresh = Tree::new(tree.config.clone());
+    if let Some(config) = fresh.node(crate::tree::CONFIG) {
+        let acl = tree.acls.intern(fresh.acl_of(config));
+        let mut node = config.clone();
+        node.acl = acl;
+        if tree.node(crate::tree::CONFIG).is_some() {
+            tree.remove(crate::tree::CONFIG);
+        }
+        if tree.node(crate::tree::ZOOKEEPER).is_some() {
+            tree.insert(crate::tree::CONFIG, node);
+        }
+    }
+}
+
+/// The zxid `corral export` names its snapshot by, and the tree's digest
+/// written in it.
+pub fn export_digest(tree: &Tree) -> i64 {
+    crate::digest::tree_digest(tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Command, CommandOp, apply};
+    use jute::Encode;
+    use jute::proto::{CreateRequest, SetDataRequest};
+    use jute::txn::{CreateSessionTxn, CreateTxn, FileHeader, TXNLOG_MAGIC, TxnHeader};
+    use jute::{Acl, Request};
+
+    fn write(tree: &mut Tree, op: Request) {
+        let zxid = tree.last_zxid() + 1;
+        let cmd = Command {
+            time: 1_700_000_000_000 + zxid,
+            session_id: 0x42,
+            auth: vec![],
+            op: CommandOp::Write(op),
+        };
+        let out = apply(tree, &cmd, zxid);
+        assert!(out.result.is_ok(), "{:?}", out.result);
+    }
+
+    fn create(path: &str, data: &[u8], flags: i32) -> Request {
+        Request::Create(CreateRequest {
+            path: path.into(),
+            data: Some(bytes::Bytes::copy_from_slice(data)),
+            acl: vec![Acl::open()],
+            flags,
+        })
+    }
+
+    /// A small tree made by Corral's own apply: persistent, sequential and
+    /// ephemeral nodes, data set twice, one session.
+    fn sample() -> Tree {
+        let mut tree = Tree::new(TreeConfig::default());
+        let session = Command {
+            time: 0,
+            session_id: 0x42,
+            auth: vec![],
+            op: CommandOp::CreateSession {
+                timeout_ms: 30_000,
+                passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(0x42)),
+            },
+        };
+        apply(&mut tree, &session, 1);
+        tree.last_zxid = 1;
+        write(&mut tree, create("/a", b"one", 0));
+        write(&mut tree, create("/a/b", b"", 0));
+        write(&mut tree, create("/a/s-", b"seq", 2));
+        write(&mut tree, create("/a/e", b"eph", 1));
+        write(
+            &mut tree,
+            Request::SetData(SetDataRequest {
+                path: "/a".into(),
+                data: Some(bytes::Bytes::from_static(b"two")),
+                version: 0,
+            }),
+        );
+        tree
+    }
+
+    type Row = (String, Option<Vec<u8>>, jute::StatPersisted, Vec<Acl>);
+
+    fn rows(tree: &Tree) -> Vec<Row> {
+        let mut all: Vec<Row> = tree
+            .iter_nodes()
+            .map(|n| {
+                (
+                    n.path().to_owned(),
+                    n.data.as_deref().map(<[u8]>::to_vec),
+                    n.stat.clone(),
+                    tree.acl_of(n).to_vec(),
+                )
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    fn snapshot_bytes(tree: &Tree) -> Vec<u8> {
+        let mut out = Vec::new();
+        snap::write(tree, crate::digest::tree_digest(tree), &mut out).expect("write");
+        out
+    }
+
+    #[test]
+    fn a_snapshot_written_reads_back_with_every_node_session_and_its_digest() {
+        let tree = sample();
+        let bytes = snapshot_bytes(&tree);
+        let mut back = Tree::empty(TreeConfig::default());
+        let loaded =
+            snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}).expect("reads");
+        assert_eq!(rows(&back), rows(&tree));
+        assert_eq!(loaded.sessions, vec![(0x42, 30_000)]);
+        assert_eq!(
+            loaded.digest,
+            Some(ZxidDigest {
+                zxid: tree.last_zxid(),
+                version: 2,
+                digest: crate::digest::tree_digest(&tree),
+            })
+        );
+        assert_eq!(back.child_names(back.node("/a").expect("/a")).count(), 3);
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_refused_at_its_seal() {
+        let tree = sample();
+        let mut bytes = snapshot_bytes(&tree);
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x01;
+        let mut back = Tree::empty(TreeConfig::default());
+        match snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}) {
+            Err(ImportError::Corrupt { what, .. }) => {
+                assert!(what.contains("Adler-32") || what.contains(':'), "{what}")
+            }
+            other => panic!(
+                "expected a corrupt snapshot, got {:?}",
+                other.map(|l| l.nodes)
+            ),
+        }
+        let cut = &snapshot_bytes(&tree)[..40];
+        assert!(
+            snap::read(
+                cut,
+                Path::new("s"),
+                &mut Tree::empty(TreeConfig::default()),
+                &mut |_| {}
+            )
+            .is_err()
+        );
+    }
+
+    /// A log as `FileTxnLog.append` writes it, with `zeros` of
+    /// preallocation after the records.
+    fn log(entries: &[(TxnHeader, Vec<u8>)], zeros: usize) -> Vec<u8> {
+        let mut out = FileHeader {
+            magic: TXNLOG_MAGIC,
+            version: 2,
+            dbid: 0,
+        }
+        .to_bytes()
+        .to_vec();
+        for (h, body) in entries {
+            let mut txn = h.to_bytes().to_vec();
+            txn.extend_from_slice(body);
+            out.extend_from_slice(&i64::from(adler2::adler32_slice(&txn)).to_be_bytes());
+            out.extend_from_slice(&(txn.len() as i32).to_be_bytes());
+            out.extend_from_slice(&txn);
+            out.push(b'B');
+        }
+        out.extend(std::iter::repeat_n(0u8, zeros));
+        out
+    }
+
+    fn header(zxid: i64, t: i32) -> TxnHeader {
+        TxnHeader {
+            client_id: 0x77,
+            cxid: 1,
+            zxid,
+            time: 1_700_000_000_000,
+            txn_type: t,
+        }
+    }
+
+    fn create_txn(path: &str, cversion: i32) -> Vec<u8> {
+        CreateTxn {
+            path: path.into(),
+            data: Some(bytes::Bytes::from_static(b"d")),
+            acl: vec![Acl::open()],
+            ephemeral: false,
+            parent_cversion: cversion,
+        }
+        .to_bytes()
+        .to_vec()
+    }
+
+    /// A ZooKeeper directory: the sample's snapshot at zxid 6, and a log
+    /// from 7 on (a session and two creates).
+    fn zk_dir(log_bytes: &[u8]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let v2 = dir.path().join("version-2");
+        std::fs::create_dir_all(&v2).expect("mkdir");
+        let tree = sample();
+        assert_eq!(tree.last_zxid(), 6);
+        std::fs::write(v2.join("snapshot.6"), snapshot_bytes(&tree)).expect("write");
+        std::fs::write(v2.join("log.7"), log_bytes).expect("write");
+        dir
+    }
+
+    fn entries() -> Vec<(TxnHeader, Vec<u8>)> {
+        vec![
+            (
+                header(7, txnlog::op::CREATE_SESSION),
+                CreateSessionTxn { timeout: 10_000 }.to_bytes().to_vec(),
+            ),
+            (header(8, txnlog::op::CREATE), create_txn("/c", -1)),
+            (header(9, txnlog::op::CREATE), create_txn("/c/d", 1)),
+        ]
+    }
+
+    #[test]
+    fn restore_replays_the_log_after_the_snapshot() {
+        let dir = zk_dir(&log(&entries(), 4096));
+        let r =
+            restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}).expect("restores");
+        assert_eq!(r.txns, 3);
+        assert_eq!(r.tree.last_zxid(), 9);
+        let c = r.tree.node("/c").expect("/c");
+        assert_eq!((c.stat.czxid, c.stat.cversion, c.stat.pzxid), (8, 1, 9));
+        // A V0-style -1 moves the parent's cversion by one.
+        let root = r.tree.node("/").expect("/");
+        assert_eq!((root.stat.cversion, root.stat.pzxid), (2, 8));
+        let s = r.tree.sessions().get(0x77).expect("the session");
+        assert_eq!(s.passwd.as_ref(), zookeeper_password(0x77));
+        assert_eq!(r.digests_checked, 1, "the snapshot's own digest");
+    }
+
+    #[test]
+    fn a_torn_tail_stops_the_import_unless_accepted() {
+        let whole = log(&entries(), 0);
+        let torn = &whole[..whole.len() - 5];
+        let dir = zk_dir(torn);
+        match restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}) {
+            Err(ImportError::TornTail { offset, .. }) => {
+                let two = log(&entries()[..2], 0);
+                assert_eq!(offset, two.len() as u64, "the third record's offset");
+            }
+            other => panic!("expected a torn tail, got {other:?}"),
+        }
+        let accept = Options {
+            accept_truncated_tail: true,
+            ..Options::default()
+        };
+        let r = restore(dir.path(), dir.path(), &accept, &mut |_| {}).expect("accepted");
+        assert_eq!((r.txns, r.torn.len()), (2, 1));
+        assert!(r.tree.node("/c/d").is_none());
+    }
+
+    #[test]
+    fn a_bad_checksum_a_gap_and_an_unknown_version_are_errors() {
+        let mut bad = log(&entries(), 64);
+        let last = bad.len() - 64 - 3;
+        bad[last] ^= 0xff;
+        let dir = zk_dir(&bad);
+        let e = restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}).expect_err("crc");
+        assert!(e.to_string().contains("CRC check failed"), "{e}");
+
+        let mut gap = entries();
+        gap.remove(1);
+        let dir = zk_dir(&log(&gap, 0));
+        match restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}) {
+            Err(ImportError::Gap { after: 7, next: 9 }) => {}
+            other => panic!("expected a gap, got {other:?}"),
+        }
+
+        let dir = zk_dir(&log(&entries(), 0));
+        let snap = dir.path().join("version-2/snapshot.6");
+        let mut bytes = std::fs::read(&snap).expect("read");
+        bytes[7] = 3;
+        std::fs::write(&snap, bytes).expect("write");
+        match restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}) {
+            Err(ImportError::Unsupported { what, .. }) => {
+                assert!(what.contains("version 3"), "{what}")
+            }
+            other => panic!("expected unsupported, got {other:?}"),
+        }
+    }
+}

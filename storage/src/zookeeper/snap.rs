@@ -1,0 +1,323 @@
+//! ZooKeeper's snapshot format (`FileSnap`, `SerializeUtils`,
+//! `DataTree.serialize`, `ReferenceCountedACLCache.serialize`):
+//!
+//! ```text
+//! FileHeader { int magic "ZKSN"; int version 2; long dbid -1 }
+//! int count; count × { long session; int timeout }
+//! int map;   map × { long index; vector<ACL> acls }
+//! ( ustring path; buffer data; long acl; StatPersisted stat )*   root's path is ""
+//! ustring "/"                                                    end of the nodes
+//! long adler32; ustring "/"                                      seal
+//! [ long zxid; int digestVersion; long digest; long adler32; ustring "/" ]  3.6+
+//! [ long lastProcessedZxid; long adler32; ustring "/" ]                      3.9+
+//! ```
+//!
+//! Nodes come parents first (a depth-first walk), each parent's children
+//! in hash order; every node's ACL is an index into the map, -1 for
+//! `OPEN_ACL_UNSAFE`.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+use jute::txn::{FileHeader, SNAP_MAGIC};
+use jute::{Acl, Encode, StatPersisted};
+use thin_vec::ThinVec;
+
+use super::cursor::Cursor;
+use super::{ImportError, Progress};
+use crate::acl::AclRef;
+use crate::node::Node;
+use crate::tree::Tree;
+
+/// `DataTree.ZxidDigest`: the tree's digest after transaction `zxid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidDigest {
+    /// The transaction the digest follows.
+    pub zxid: i64,
+    /// `DigestCalculator`'s version (2 since 3.6).
+    pub version: i32,
+    /// The digest.
+    pub digest: i64,
+}
+
+/// A snapshot read into a tree.
+pub struct Loaded {
+    /// The sessions and their timeouts, ms.
+    pub sessions: Vec<(i64, i32)>,
+    /// The digest the snapshot carries, if it carries one for a real
+    /// transaction (`zxid > 0`).
+    pub digest: Option<ZxidDigest>,
+    /// Nodes read.
+    pub nodes: u64,
+}
+
+/// `ReferenceCountedACLCache.OPEN_UNSAFE_ACL_ID`.
+const OPEN_UNSAFE_ACL_ID: i64 = -1;
+
+/// Reads a whole snapshot (`buf`, decompressed) into `tree`, which must be
+/// empty. Every seal is checked.
+pub fn read(
+    buf: &[u8],
+    file: &Path,
+    tree: &mut Tree,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Loaded, ImportError> {
+    let mut c = Cursor::new(buf, file);
+    let header: FileHeader = c.read("file header")?;
+    if header.magic != SNAP_MAGIC {
+        return Err(ImportError::corrupt(
+            file,
+            0,
+            format!("magic {:#x} is not ZKSN", header.magic),
+        ));
+    }
+    if header.version != 2 {
+        return Err(ImportError::Unsupported {
+            file: file.to_path_buf(),
+            what: format!(
+                "snapshot version {} (ZooKeeper 3.x writes 2)",
+                header.version
+            ),
+        });
+    }
+    let count: i32 = c.read("session count")?;
+    let mut sessions = Vec::with_capacity(count.clamp(0, 1 << 20) as usize);
+    for _ in 0..count.max(0) {
+        let id: i64 = c.read("session id")?;
+        let timeout: i32 = c.read("session timeout")?;
+        sessions.push((id, timeout));
+    }
+    let lists: i32 = c.read("ACL map size")?;
+    let mut acls: HashMap<i64, Vec<Acl>> = HashMap::new();
+    for _ in 0..lists.max(0) {
+        let index: i64 = c.read("ACL index")?;
+        let list: Vec<Acl> = c.read("ACL list")?;
+        acls.insert(index, list);
+    }
+    acls.insert(OPEN_UNSAFE_ACL_ID, vec![Acl::open()]);
+
+    // Nodes are collected, then sorted by path and inserted in that order:
+    // the tree keeps children sorted, and appending in order is cheap
+    // where inserting ZooKeeper's hash order into a large family is not.
+    let mut nodes: Vec<(Box<str>, Node)> = Vec::new();
+    let mut refs: HashMap<i64, AclRef> = HashMap::new();
+    let mut last_report = 0usize;
+    loop {
+        let at = c.pos as u64;
+        let path = c.str("path")?;
+        if path == "/" {
+            break;
+        }
+        let data = c.buffer("data")?;
+        let acl: i64 = c.read("ACL index")?;
+        let stat: StatPersisted = c.read("stat")?;
+        let acl = match refs.get(&acl) {
+            Some(&r) => {
+                tree.acls.add_use(r);
+                r
+            }
+            None => {
+                let list = acls.get(&acl).ok_or_else(|| {
+                    ImportError::corrupt(
+                        file,
+                        at,
+                        format!("{path:?} has ACL {acl}, not in the map"),
+                    )
+                })?;
+                let r = tree.acls.intern(list);
+                refs.insert(acl, r);
+                r
+            }
+        };
+        let key: Box<str> = if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        };
+        if key.as_ref() != "/" && (!key.starts_with('/') || key.ends_with('/')) {
+            return Err(ImportError::corrupt(file, at, format!("bad path {path:?}")));
+        }
+        nodes.push((
+            key,
+            Node {
+                data: data.map(Box::from),
+                acl,
+                stat,
+                path: Box::from(""),
+                children: ThinVec::new(),
+            },
+        ));
+        if c.pos - last_report >= 1 << 20 {
+            progress(Progress::Bytes((c.pos - last_report) as u64));
+            last_report = c.pos;
+        }
+    }
+    let mut adler = adler2::Adler32::new();
+    let mut sealed = 0usize;
+    c.seal(&mut adler, &mut sealed)?;
+
+    // 3.6+: the digest, sealed again; 3.9+: the last processed zxid.
+    let mut digest = None;
+    if c.remaining() > 0 {
+        let zxid: i64 = c.read("digest zxid")?;
+        let version: i32 = c.read("digest version")?;
+        let value = if version < 2 {
+            // The first digest versions wrote it as a hex string.
+            let s = c.str("digest")?;
+            u64::from_str_radix(s, 16).unwrap_or(0) as i64
+        } else {
+            c.read::<i64>("digest")?
+        };
+        c.seal(&mut adler, &mut sealed)?;
+        if zxid > 0 {
+            digest = Some(ZxidDigest {
+                zxid,
+                version,
+                digest: value,
+            });
+        }
+    }
+    if c.remaining() > 0 {
+        let _last_processed: i64 = c.read("last processed zxid")?;
+        c.seal(&mut adler, &mut sealed)?;
+    }
+    if c.remaining() > 0 {
+        return Err(ImportError::corrupt(
+            file,
+            c.pos as u64,
+            format!("{} bytes after the last seal", c.remaining()),
+        ));
+    }
+    progress(Progress::Bytes((c.pos - last_report) as u64));
+
+    let count = nodes.len() as u64;
+    nodes.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut hint = 0;
+    let mut previous: Option<Box<str>> = None;
+    for (path, node) in nodes {
+        if previous.as_deref() == Some(&*path) {
+            return Err(ImportError::corrupt(
+                file,
+                0,
+                format!("{path} appears twice"),
+            ));
+        }
+        previous = Some(path.clone());
+        tree.insert_loaded(path, node, &mut hint).map_err(|p| {
+            ImportError::corrupt(
+                file,
+                0,
+                format!("{p} has no parent (ZooKeeper: Invalid Datatree)"),
+            )
+        })?;
+    }
+    progress(Progress::Nodes(count));
+    if tree.node("/").is_none() {
+        return Err(ImportError::corrupt(file, 0, "no root node"));
+    }
+    Ok(Loaded {
+        sessions,
+        digest,
+        nodes: count,
+    })
+}
+
+/// Writes `tree` as a ZooKeeper snapshot (`FileSnap.serialize`, checked
+/// stream, uncompressed), with the tree's digest at its last zxid: the
+/// file ZooKeeper names `snapshot.<last zxid>`.
+///
+/// # Errors
+/// Whatever `out` reports.
+pub fn write(tree: &Tree, digest: i64, out: &mut impl Write) -> io::Result<()> {
+    let mut w = Checked {
+        out,
+        adler: adler2::Adler32::new(),
+        buf: bytes::BytesMut::with_capacity(1 << 16),
+    };
+    w.put(&FileHeader {
+        magic: SNAP_MAGIC,
+        version: 2,
+        dbid: -1,
+    })?;
+    let sessions: Vec<(i64, i32)> = tree
+        .sessions
+        .iter()
+        .map(|(id, info)| (*id, info.timeout_ms))
+        .collect();
+    w.put(&(sessions.len() as i32))?;
+    for (id, timeout) in sessions {
+        w.put(&id)?;
+        w.put(&timeout)?;
+    }
+    // The ACL map: every list in use, numbered from 1 as ZooKeeper's
+    // `aclIndex` counts.
+    let mut index: HashMap<AclRef, i64> = HashMap::new();
+    let mut lists: Vec<AclRef> = Vec::new();
+    for n in tree.iter_nodes() {
+        if let std::collections::hash_map::Entry::Vacant(e) = index.entry(n.acl) {
+            lists.push(n.acl);
+            e.insert(lists.len() as i64);
+        }
+    }
+    w.put(&(lists.len() as i32))?;
+    for (i, r) in lists.iter().enumerate() {
+        w.put(&(i as i64 + 1))?;
+        w.put(&tree.acls.get(*r).to_vec())?;
+    }
+    // Depth first from the root, as `DataTree.serializeNode` walks.
+    let mut stack: Vec<&Node> = tree.node("/").into_iter().collect();
+    while let Some(n) = stack.pop() {
+        let path = if n.path() == "/" { "" } else { n.path() };
+        w.put(&path.to_owned())?;
+        w.put(&n.data.as_deref().map(bytes::Bytes::copy_from_slice))?;
+        w.put(&index.get(&n.acl).copied().unwrap_or(OPEN_UNSAFE_ACL_ID))?;
+        w.put(&n.stat)?;
+        let kids: Vec<&Node> = tree
+            .child_names(n)
+            .filter_map(|name| tree.node(&crate::path::join(n.path(), name)))
+            .collect();
+        stack.extend(kids.into_iter().rev());
+    }
+    w.put(&"/".to_owned())?;
+    w.seal()?;
+    w.put(&tree.last_zxid())?;
+    w.put(&crate::digest::DIGEST_VERSION)?;
+    w.put(&digest)?;
+    w.seal()?;
+    w.flush()
+}
+
+/// A writer that keeps the Adler-32 of everything written
+/// (`CheckedOutputStream`).
+struct Checked<'a, W: Write> {
+    out: &'a mut W,
+    adler: adler2::Adler32,
+    buf: bytes::BytesMut,
+}
+
+impl<W: Write> Checked<'_, W> {
+    fn put(&mut self, v: &impl Encode) -> io::Result<()> {
+        v.encode(&mut self.buf);
+        if self.buf.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.adler.write_slice(&self.buf);
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// `SnapStream.sealStream`.
+    fn seal(&mut self) -> io::Result<()> {
+        self.flush()?;
+        let sum = i64::from(self.adler.checksum());
+        self.put(&sum)?;
+        self.put(&"/".to_owned())?;
+        self.flush()
+    }
+}
