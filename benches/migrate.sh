@@ -47,7 +47,11 @@ trap cleanup EXIT
 echo "== zookeeper: populating $COUNT znodes and $LIVE live sessions" >&2
 ZKPORT=$(free_port)
 ZK_DIRS+=("$WORK/source")
-bash "$ZKREF" "$WORK/source" "$ZKPORT" "snapCount=100000" > "$WORK/source.start.log" 2>&1
+# Sessions of 10 minutes, so they outlive reading every node from both
+# servers before they resume.
+ZKCFG=("snapCount=100000" "maxSessionTimeout=600000")
+export MIGRATE_SESSION_TIMEOUT=600
+bash "$ZKREF" "$WORK/source" "$ZKPORT" "${ZKCFG[@]}" > "$WORK/source.start.log" 2>&1
 wait_mode "$ZKPORT"
 "$LOAD" --servers "127.0.0.1:$ZKPORT" --workload populate --count "$COUNT" --sessions 16 \
   --inflight 64 --seconds 1800 --label zookeeper | tail -n 1 > "$WORK/populate.json"
@@ -75,7 +79,7 @@ for run in $(seq 1 "$RUNS"); do
   port=$(free_port)
   ZK_DIRS+=("$dir")
   t0=$(date +%s%N)
-  ZK_KEEP_DATA=1 bash "$ZKREF" "$dir" "$port" "snapCount=100000" > "$dir.start.log" 2>&1
+  ZK_KEEP_DATA=1 bash "$ZKREF" "$dir" "$port" "${ZKCFG[@]}" > "$dir.start.log" 2>&1
   wait_mode "$port"
   zk_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
   snap=$(grep -o 'Snapshot loaded in [0-9]* ms' "$dir/zk.log" | tail -n 1 | grep -o '[0-9]*' || echo 0)

@@ -88,8 +88,13 @@ def call(zk, request):
     return result.get(timeout=30)
 
 
+# MIGRATE_SESSION_TIMEOUT: seconds (the benchmark holds its sessions
+# through minutes of reading a million nodes).
+TIMEOUT = float(os.environ.get("MIGRATE_SESSION_TIMEOUT", "30"))
+
+
 def client(hosts, **kw):
-    c = KazooClient(hosts=hosts, timeout=30.0, auth_data=AUTH, **kw)
+    c = KazooClient(hosts=hosts, timeout=TIMEOUT, auth_data=AUTH, **kw)
     c.start(timeout=30)
     return c
 

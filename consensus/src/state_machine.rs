@@ -204,8 +204,8 @@ impl<H: Host> Replica<H> {
     }
 }
 
-/// Makes `tree` (read from elsewhere: `corral import`) the state of a new
-/// member: the tree store under `cfg.tree_dir` holds it, applied at a log
+/// Makes `tree` (read from elsewhere: `corral import`), whose digest is
+/// `digest`, the state of a new member: the tree store under `cfg.tree_dir` holds it, applied at a log
 /// position of term `epoch` (the imported last zxid's), with `cfg.voters`
 /// as the membership; the Raft log under `cfg.log_dir` is empty (openraft
 /// treats everything up to the applied position as purged) and its vote is
@@ -213,18 +213,37 @@ impl<H: Host> Replica<H> {
 /// zxid's epoch, is above the imported zxids. Every voter seeded from the
 /// same tree holds the same state at the same log position.
 ///
+/// Both are built under temporary names (`<dir>.importing`) and renamed
+/// into place at the end, the log first: a server never starts on half an
+/// import. The store is then read back; the returned account of what was
+/// written equals the one read, or this fails.
+///
 /// # Errors
-/// [`crate::StartError`] if a store cannot be written, or either directory
-/// already holds data.
-pub fn seed(cfg: &crate::NodeConfig, tree: &mut Tree) -> Result<(), crate::StartError> {
+/// [`crate::StartError`] if a store cannot be written or read back the
+/// same, or either directory already holds data.
+pub fn seed(
+    cfg: &crate::NodeConfig,
+    tree: &Tree,
+    digest: i64,
+) -> Result<storage::Stored, crate::StartError> {
+    let fail = |what: String| crate::StartError::Raft(what);
     for dir in [&cfg.tree_dir, &cfg.log_dir] {
-        let used = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
-        if used {
-            return Err(crate::StartError::Raft(format!(
+        if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+            return Err(fail(format!(
                 "{} already holds data: import into an empty data directory",
                 dir.display()
             )));
         }
+    }
+    let staging = |dir: &Path| {
+        let mut name = dir.file_name().unwrap_or_default().to_os_string();
+        name.push(".importing");
+        dir.with_file_name(name)
+    };
+    let (tree_tmp, log_tmp) = (staging(&cfg.tree_dir), staging(&cfg.log_dir));
+    for dir in [&tree_tmp, &log_tmp] {
+        // Left by an import that was interrupted.
+        let _ = std::fs::remove_dir_all(dir);
     }
     let epoch = u64::try_from(tree.last_zxid() >> 32).unwrap_or(0).max(1);
     let log_id = LogId::new(openraft::CommittedLeaderId::new(epoch, 0), 1);
@@ -233,19 +252,32 @@ pub fn seed(cfg: &crate::NodeConfig, tree: &mut Tree) -> Result<(), crate::Start
         Some(log_id),
         openraft::Membership::new(vec![voters], cfg.voters.clone()),
     );
-    let raft_err = |e: postcard::Error| crate::StartError::Raft(e.to_string());
-    let applied = postcard::to_allocvec(&Some(log_id)).map_err(raft_err)?;
-    let membership = postcard::to_allocvec(&membership).map_err(raft_err)?;
-    let (store, _empty) = Store::open(&cfg.tree_dir, tree.config().clone())?;
-    store.replace(
+    let encode_err = |e: postcard::Error| fail(e.to_string());
+    let applied = postcard::to_allocvec(&Some(log_id)).map_err(encode_err)?;
+    let membership = postcard::to_allocvec(&membership).map_err(encode_err)?;
+    let written = Store::create(
+        &tree_tmp,
         tree,
+        digest,
         &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
     )?;
-    drop(store);
-    let log = crate::LogStore::open(&cfg.log_dir, crate::WriteMetrics::new()?)?;
+    let read = Store::stored(&tree_tmp, &written.middle)?;
+    if read != written {
+        return Err(fail(format!(
+            "the store read back differs from what was written: {read:?} against {written:?}"
+        )));
+    }
+    let log = crate::LogStore::open(&log_tmp, crate::WriteMetrics::new()?)?;
     log.seed_vote(&openraft::Vote::new(epoch, 0))
-        .map_err(|e| crate::StartError::Raft(e.to_string()))?;
-    Ok(())
+        .map_err(|e| fail(e.to_string()))?;
+    drop(log);
+    for (from, to) in [(&log_tmp, &cfg.log_dir), (&tree_tmp, &cfg.tree_dir)] {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(from, to)?;
+    }
+    Ok(read)
 }
 
 /// Takes the replica lock. A poisoned lock means a panic half-way through

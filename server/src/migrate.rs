@@ -130,18 +130,18 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
         }
     });
     progress.finish_and_clear();
-    let mut restored = restored.map_err(|e| e.to_string())?;
+    let restored = restored.map_err(|e| e.to_string())?;
     for (file, why) in &restored.skipped {
         tracing::warn!(file = %file.display(), %why, "invalid snapshot skipped, as ZooKeeper skips it");
     }
     for (file, offset) in &restored.torn {
         tracing::warn!(file = %file.display(), offset, "torn log record dropped (--accept-truncated-tail)");
     }
-    let tree = &mut restored.tree;
+    let tree = &restored.tree;
     let want = (
-        tree.node_count(),
-        storage::digest::tree_digest(tree),
-        tree.sessions().len(),
+        tree.node_count() as u64,
+        restored.digest,
+        tree.sessions().len() as u64,
         tree.last_zxid(),
     );
     tracing::info!(
@@ -151,19 +151,18 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
         sessions = want.2,
         last_zxid = format_args!("{:#x}", want.3),
         digests_checked = restored.digests_checked,
+        ms = started.elapsed().as_millis() as u64,
         "ZooKeeper's tree restored"
     );
-    consensus::seed(&node, tree)
+    // Written, then read back from disk: the same nodes, digest, bytes and
+    // sessions.
+    let stored = consensus::seed(&node, tree, restored.digest)
         .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
-    // Read back what was written: the same nodes, digest and sessions.
-    let (store, back) = Store::open(&node.tree_dir, node.tree_config.clone())
-        .map_err(|e| format!("reading back {}: {e}", node.tree_dir.display()))?;
-    drop(store);
     let got = (
-        back.node_count(),
-        storage::digest::tree_digest(&back),
-        back.sessions().len(),
-        back.last_zxid(),
+        stored.nodes,
+        stored.digest,
+        stored.sessions,
+        stored.last_zxid,
     );
     if got != want {
         return Err(format!(
@@ -171,9 +170,13 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
              {got:?} against {want:?}"
         ));
     }
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "written and read back"
+    );
     Ok(ImportReport {
-        nodes: got.0,
-        sessions: got.2,
+        nodes: got.0 as usize,
+        sessions: got.2 as usize,
         last_zxid: got.3,
         digest: got.1,
         digests_checked: restored.digests_checked,

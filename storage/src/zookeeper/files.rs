@@ -69,6 +69,60 @@ pub fn list(dir: &Path, prefix: &str) -> Result<Vec<ZkFile>, ImportError> {
     Ok(out)
 }
 
+/// ZooKeeper's cheap check before reading a snapshot
+/// (`SnapStream.isValidSnapshot`): an uncompressed one must end with its
+/// last seal's `"/"` (an int 1 and the byte `/`); a compressed one must
+/// start with its format's magic. A snapshot cut short by a crash while it
+/// was written fails here without being read.
+pub fn looks_complete(file: &ZkFile) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(&file.path).map_err(|e| e.to_string())?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    match file.compression {
+        Compression::None => {
+            if len < 10 {
+                return Err(format!("{len} bytes: too short"));
+            }
+            let mut tail = [0u8; 5];
+            f.seek(SeekFrom::End(-5)).map_err(|e| e.to_string())?;
+            f.read_exact(&mut tail).map_err(|e| e.to_string())?;
+            if tail != [0, 0, 0, 1, b'/'] {
+                return Err("does not end with a seal (cut short?)".into());
+            }
+        }
+        Compression::Gzip | Compression::Snappy => {
+            let mut head = [0u8; 8];
+            f.read_exact(&mut head).map_err(|e| e.to_string())?;
+            let ok = match file.compression {
+                Compression::Gzip => head[..2] == [0x1f, 0x8b],
+                _ => head == SNAPPY_MAGIC,
+            };
+            if !ok {
+                return Err("no gzip or snappy magic".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The written part of a transaction log. ZooKeeper preallocates its logs
+/// in 64 MiB steps by writing one byte at the end (`FilePadding`), so
+/// past the last record the file is a hole that reads as zeros: reading
+/// stops at the first hole (`SEEK_HOLE`), which a log's records never
+/// span. Where holes are not reported, the whole file is read.
+pub fn read_log(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
+    let io = |e: std::io::Error| ImportError::io(&file.path, e);
+    let mut f = std::fs::File::open(&file.path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    #[cfg(target_os = "linux")]
+    let len = rustix::fs::seek(&f, rustix::fs::SeekFrom::Hole(0)).map_or(len, |hole| hole.min(len));
+    // The seek moved the file's offset.
+    std::io::Seek::rewind(&mut f).map_err(io)?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    f.take(len).read_to_end(&mut out).map_err(io)?;
+    Ok(out)
+}
+
 /// The whole of `file`, decompressed.
 pub fn read(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
     let raw = std::fs::read(&file.path).map_err(|e| ImportError::io(&file.path, e))?;

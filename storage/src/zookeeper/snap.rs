@@ -52,6 +52,50 @@ pub struct Loaded {
     pub nodes: u64,
 }
 
+/// One node as parsed, before its ACL is interned.
+struct Parsed {
+    path: Box<str>,
+    data: Option<Box<[u8]>>,
+    acl: i64,
+    stat: StatPersisted,
+    /// Its offset in the file, for errors.
+    at: u64,
+}
+
+/// Walks the node records from `start` by their lengths alone: the offset
+/// of a record boundary near the middle, the offset of the terminating
+/// `"/"` path, and the number of nodes.
+fn walk_nodes(buf: &[u8], start: usize, file: &Path) -> Result<(usize, usize, usize), ImportError> {
+    let len_at = |at: usize| -> Result<usize, ImportError> {
+        let b = buf
+            .get(at..at + 4)
+            .ok_or_else(|| ImportError::corrupt(file, at as u64, "the nodes end without \"/\""))?;
+        let n = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        Ok(usize::try_from(n).unwrap_or(0))
+    };
+    let mut offsets = Vec::new();
+    let mut at = start;
+    loop {
+        let path_len = len_at(at)?;
+        if path_len == 1 && buf.get(at + 4) == Some(&b'/') {
+            break;
+        }
+        offsets.push(at);
+        let data_at = at + 4 + path_len;
+        let data_len = len_at(data_at)?;
+        at = data_at + 4 + data_len + 8 + 60;
+        if at > buf.len() {
+            return Err(ImportError::corrupt(
+                file,
+                offsets.last().copied().unwrap_or(start) as u64,
+                "a node record is cut short",
+            ));
+        }
+    }
+    let middle = offsets.get(offsets.len() / 2).copied().unwrap_or(at);
+    Ok((middle, at, offsets.len()))
+}
+
 /// `ReferenceCountedACLCache.OPEN_UNSAFE_ACL_ID`.
 const OPEN_UNSAFE_ACL_ID: i64 = -1;
 
@@ -97,62 +141,117 @@ pub fn read(
     }
     acls.insert(OPEN_UNSAFE_ACL_ID, vec![Acl::open()]);
 
-    // Nodes are collected, then sorted by path and inserted in that order:
-    // the tree keeps children sorted, and appending in order is cheap
-    // where inserting ZooKeeper's hash order into a large family is not.
-    let mut nodes: Vec<(Box<str>, Node)> = Vec::new();
-    let mut refs: HashMap<i64, AclRef> = HashMap::new();
-    let mut last_report = 0usize;
-    loop {
-        let at = c.pos as u64;
-        let path = c.str("path")?;
-        if path == "/" {
-            break;
+    // Nodes are parsed on two threads, each half sorted by path, and
+    // inserted in merged order: the tree keeps children sorted, and
+    // appending in order is cheap where inserting ZooKeeper's hash order
+    // into a large family is not. The halves split at a record boundary
+    // found by a quick walk over the records' lengths.
+    let start = c.pos;
+    let (middle, end, count) = walk_nodes(buf, start, file)?;
+    let parse = |from: usize, to: usize| -> Result<Vec<Parsed>, ImportError> {
+        let mut c = Cursor::new(buf.get(..to).unwrap_or_default(), file);
+        c.pos = from;
+        let mut out = Vec::with_capacity(count / 2 + 1);
+        while c.pos < to {
+            let at = c.pos as u64;
+            let path = c.str("path")?;
+            let data = c.buffer("data")?;
+            let acl: i64 = c.read("ACL index")?;
+            let stat: StatPersisted = c.read("stat")?;
+            let key: Box<str> = if path.is_empty() {
+                "/".into()
+            } else {
+                path.into()
+            };
+            if key.as_ref() != "/" && (!key.starts_with('/') || key.ends_with('/')) {
+                return Err(ImportError::corrupt(file, at, format!("bad path {path:?}")));
+            }
+            out.push(Parsed {
+                path: key,
+                data: data.map(Box::from),
+                acl,
+                stat,
+                at,
+            });
         }
-        let data = c.buffer("data")?;
-        let acl: i64 = c.read("ACL index")?;
-        let stat: StatPersisted = c.read("stat")?;
-        let acl = match refs.get(&acl) {
+        out.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        Ok(out)
+    };
+    let (low, high) = std::thread::scope(|scope| {
+        let low = scope.spawn(|| parse(start, middle));
+        let high = parse(middle, end);
+        (low.join(), high)
+    });
+    let low = low.map_err(|_| ImportError::corrupt(file, start as u64, "a parser panicked"))??;
+    let high = high?;
+    progress(Progress::Bytes(end as u64));
+    c.pos = end;
+    let terminator: &str = c.str("path")?;
+    debug_assert_eq!(terminator, "/");
+
+    tree.nodes.reserve(count);
+    let mut refs: HashMap<i64, AclRef> = HashMap::new();
+    let mut hint = 0;
+    let mut previous: Option<Box<str>> = None;
+    let (mut low, mut high) = (low.into_iter().peekable(), high.into_iter().peekable());
+    loop {
+        let take_low = match (low.peek(), high.peek()) {
+            (Some(a), Some(b)) => a.path.as_bytes() <= b.path.as_bytes(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let Some(p) = (if take_low { low.next() } else { high.next() }) else {
+            break;
+        };
+        if previous.as_deref() == Some(&*p.path) {
+            return Err(ImportError::corrupt(
+                file,
+                p.at,
+                format!("{} appears twice", p.path),
+            ));
+        }
+        let acl = match refs.get(&p.acl) {
             Some(&r) => {
                 tree.acls.add_use(r);
                 r
             }
             None => {
-                let list = acls.get(&acl).ok_or_else(|| {
+                let list = acls.get(&p.acl).ok_or_else(|| {
                     ImportError::corrupt(
                         file,
-                        at,
-                        format!("{path:?} has ACL {acl}, not in the map"),
+                        p.at,
+                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
                     )
                 })?;
                 let r = tree.acls.intern(list);
-                refs.insert(acl, r);
+                refs.insert(p.acl, r);
                 r
             }
         };
-        let key: Box<str> = if path.is_empty() {
-            "/".into()
-        } else {
-            path.into()
+        previous = Some(p.path.clone());
+        let node = Node {
+            data: p.data,
+            acl,
+            stat: p.stat,
+            path: Box::from(""),
+            children: ThinVec::new(),
         };
-        if key.as_ref() != "/" && (!key.starts_with('/') || key.ends_with('/')) {
-            return Err(ImportError::corrupt(file, at, format!("bad path {path:?}")));
-        }
-        nodes.push((
-            key,
-            Node {
-                data: data.map(Box::from),
-                acl,
-                stat,
-                path: Box::from(""),
-                children: ThinVec::new(),
-            },
-        ));
-        if c.pos - last_report >= 1 << 20 {
-            progress(Progress::Bytes((c.pos - last_report) as u64));
-            last_report = c.pos;
-        }
+        tree.insert_loaded(p.path, node, &mut hint)
+            .map_err(|path| {
+                ImportError::corrupt(
+                    file,
+                    p.at,
+                    format!("{path} has no parent (ZooKeeper: Invalid Datatree)"),
+                )
+            })?;
     }
+    let count = count as u64;
+    progress(Progress::Nodes(count));
+    if tree.node("/").is_none() {
+        return Err(ImportError::corrupt(file, start as u64, "no root node"));
+    }
+
     let mut adler = adler2::Adler32::new();
     let mut sealed = 0usize;
     c.seal(&mut adler, &mut sealed)?;
@@ -189,33 +288,7 @@ pub fn read(
             format!("{} bytes after the last seal", c.remaining()),
         ));
     }
-    progress(Progress::Bytes((c.pos - last_report) as u64));
-
-    let count = nodes.len() as u64;
-    nodes.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut hint = 0;
-    let mut previous: Option<Box<str>> = None;
-    for (path, node) in nodes {
-        if previous.as_deref() == Some(&*path) {
-            return Err(ImportError::corrupt(
-                file,
-                0,
-                format!("{path} appears twice"),
-            ));
-        }
-        previous = Some(path.clone());
-        tree.insert_loaded(path, node, &mut hint).map_err(|p| {
-            ImportError::corrupt(
-                file,
-                0,
-                format!("{p} has no parent (ZooKeeper: Invalid Datatree)"),
-            )
-        })?;
-    }
-    progress(Progress::Nodes(count));
-    if tree.node("/").is_none() {
-        return Err(ImportError::corrupt(file, 0, "no root node"));
-    }
+    progress(Progress::Bytes((c.pos - end) as u64));
     Ok(Loaded {
         sessions,
         digest,
