@@ -7,6 +7,9 @@ on the other side (docs/migration.md).
         multis good and failed, a closed session) and leaves LIVE (5)
         sessions holding ephemerals. Writes their ids and passwords to SESSIONS_FILE,
         prints "ready", then waits, sessions open, until killed.
+    python3 kazoo_migrate.py write HOST:PORT PREFIX N
+        N more writes under /more (creates, sets, deletes, a multi), then
+        prints "written".
     python3 kazoo_migrate.py dump HOST:PORT OUT_FILE
         Every node as a client reads it (path, data, Stat, ACL), one JSON
         object per line, by path.
@@ -188,6 +191,25 @@ def populate(hosts, sessions_file, n, live):
     sys.stdin.read()  # held open until killed
 
 
+def write(hosts, prefix, n):
+    zk = client(hosts)
+    zk.ensure_path("/more")
+    for i in range(n):
+        path = "/more/%s-%05d" % (prefix, i)
+        zk.create(path, b"v0")
+        if i % 3 == 0:
+            zk.set(path, b"v1")
+        if i % 5 == 0:
+            zk.delete(path)
+    t = zk.transaction()
+    t.create("/more/%s-multi" % prefix, b"m")
+    t.set_data("/more", prefix.encode())
+    t.commit()
+    zk.stop()
+    zk.close()
+    print("written", flush=True)
+
+
 def dump(hosts, out):
     """Breadth first, a level's reads pipelined in batches (a million
     nodes in minutes, not hours)."""
@@ -258,6 +280,8 @@ def main():
     mode, hosts = sys.argv[1], sys.argv[2]
     if mode == "populate":
         populate(hosts, sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 5)
+    elif mode == "write":
+        write(hosts, sys.argv[3], int(sys.argv[4]))
     elif mode == "dump":
         dump(hosts, sys.argv[3])
     elif mode == "resume":

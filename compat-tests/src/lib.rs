@@ -844,6 +844,24 @@ impl ZooKeeperEnsemble {
         line
     }
 
+    /// Each voter's id and quorum address (`server.N=host:QUORUMPORT:…`).
+    ///
+    /// # Panics
+    /// Never: the lines are this ensemble's own.
+    pub fn quorum_addrs(&self) -> Vec<(u64, SocketAddr)> {
+        self.lines
+            .iter()
+            .map(|l| {
+                let (key, value) = l.split_once('=').expect("server.N=…");
+                let id = key.trim_start_matches("server.").parse().expect("id");
+                let mut parts = value.split(':');
+                let host = parts.next().expect("host");
+                let port: u16 = parts.next().expect("port").parse().expect("port");
+                (id, format!("{host}:{port}").parse().expect("address"))
+            })
+            .collect()
+    }
+
     /// Every member's client address, comma-separated.
     pub fn connect_string(&self) -> String {
         self.members

@@ -373,3 +373,122 @@ fn snappy_snapshots_import_and_damaged_files_are_refused_or_skipped_as_zookeeper
         differences(&theirs, &ours)
     );
 }
+
+/// The highest `Zxid` any member reports in `srvr`.
+fn ensemble_zxid(zk: &compat_tests::ZooKeeperEnsemble) -> i64 {
+    zk.members
+        .iter()
+        .filter_map(|m| compat_tests::four_letter(m.addr(), "srvr").ok())
+        .filter_map(|a| {
+            a.lines()
+                .find_map(|l| l.strip_prefix("Zxid: 0x"))
+                .and_then(|h| i64::from_str_radix(h.trim(), 16).ok())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let line = format!(
+        "server.4=127.0.0.1:{}:{}:observer",
+        free_port(),
+        free_port()
+    );
+    let mut zk = compat_tests::ZooKeeperEnsemble::start_with(3, &[line.as_str()]);
+    let hosts = zk.connect_string();
+    // Written before the observer comes: it gets them in its sync.
+    let sessions = work.path().join("sessions.json");
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_migrate.py"))
+        .args(["populate", &hosts, sessions.to_str().expect("utf-8"), "400"])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
+    writer
+        .expect("ready", Duration::from_secs(240), |l| l == "ready")
+        .expect("the tree written");
+
+    let port = free_port();
+    let config = corral_config(&work.path().join("corral"), port);
+    let args = server::migrate::FollowArgs {
+        zookeeper: zk
+            .quorum_addrs()
+            .iter()
+            .map(|(id, a)| format!("{id}={a}"))
+            .collect(),
+        observer_id: 4,
+        cutover: true,
+        verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),
+        gone_after_ms: 2000,
+    };
+    let follower = {
+        let (config, args) = (config.clone(), args.clone());
+        std::thread::spawn(move || server::migrate::follow(&config, &args))
+    };
+    let status = || server::migrate::status(&config).unwrap_or_default();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains("\"synced\": true").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer never synced: {}", status()));
+    // Written while it follows: INFORM packets.
+    kazoo(&["write", &hosts, "during", "300"]);
+    let target = ensemble_zxid(&zk);
+    let want = format!("\"last_zxid\": \"{target:#x}\"");
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains(&want).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()));
+    let followed = status();
+    assert!(followed.contains("\"lag_zxids\": 0"), "{followed}");
+    assert!(
+        followed.contains("\"last_sync\": \"SNAP\"")
+            || followed.contains("\"last_sync\": \"DIFF\""),
+        "{followed}"
+    );
+    let applied: u64 = followed
+        .split("\"applied\": ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        applied >= 300,
+        "the writes while following came as transactions: {followed}"
+    );
+
+    // The cut-over: ZooKeeper stops; the observer checks and hands over.
+    for m in &mut zk.members {
+        m.stop();
+    }
+    drop(writer);
+    let done = follower
+        .join()
+        .expect("the follower thread")
+        .expect("cut over");
+    assert!(done.contains(&format!("{target:#x}")), "{done}");
+
+    let corral = CorralServer::start_with(config.clone(), port);
+    let ours = dump(&corral.addr().to_string(), work.path(), "corral.jsonl");
+    for m in &mut zk.members {
+        m.start_again();
+    }
+    compat_tests::poll_until(Duration::from_secs(90), || {
+        zk.modes().iter().all(|m| m != "not serving").then_some(())
+    })
+    .expect("ZooKeeper up again on its files");
+    let theirs = dump(&hosts, work.path(), "zookeeper.jsonl");
+    assert!(
+        theirs == ours,
+        "the observer's tree differs: {}",
+        differences(&theirs, &ours)
+    );
+    let resumed = kazoo(&[
+        "resume",
+        &corral.addr().to_string(),
+        sessions.to_str().expect("utf-8"),
+    ]);
+    let ok = resumed.lines().filter(|l| l.starts_with("ok ")).count();
+    assert_eq!(ok, 5, "{resumed}");
+}

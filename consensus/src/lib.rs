@@ -40,6 +40,7 @@ pub mod network;
 pub mod node;
 pub mod proposer;
 pub mod state_machine;
+pub mod zab;
 
 use std::fmt;
 

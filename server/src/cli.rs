@@ -129,6 +129,8 @@ pub enum Command {
     /// Write this server's tree as a ZooKeeper snapshot (the server
     /// stopped), for a ZooKeeper 3.5+ to start from.
     Export(crate::migrate::ExportArgs),
+    /// Follow a live ZooKeeper ensemble as an observer, and cut over.
+    Migrate(crate::migrate::MigrateArgs),
 }
 
 /// How log lines are written.

@@ -50,6 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Command::Export(a) => {
                 server::migrate::export(&config, a).map(|p| format!("wrote {}", p.display()))
             }
+            Command::Migrate(m) => match &m.command {
+                server::migrate::MigrateCommand::Follow(a) => server::migrate::follow(&config, a),
+                server::migrate::MigrateCommand::Status => server::migrate::status(&config),
+            },
         };
         match outcome {
             Ok(line) => {

@@ -234,3 +234,249 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<PathBuf, String> {
     );
     Ok(path)
 }
+
+/// `corral migrate`: following a live ZooKeeper ensemble.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+/// The `corral migrate` commands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MigrateCommand {
+    /// Follow a ZooKeeper 3.5+ ensemble as a Zab observer; with
+    /// `--cutover`, once the ensemble stops, check that every committed
+    /// transaction is here and make the data directory hold the state.
+    Follow(FollowArgs),
+    /// Print the state a running `follow` keeps in the data directory.
+    Status,
+}
+
+/// How to follow.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FollowArgs {
+    /// The ensemble's voters, `sid=host:quorumPort` (zoo.cfg's
+    /// `server.sid=host:quorumPort:electionPort`), comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub zookeeper: Vec<String>,
+    /// This observer's sid, listed in the ensemble's configuration as
+    /// `server.N=host:port:port:observer` (never a voter's).
+    #[arg(long)]
+    pub observer_id: u64,
+    /// Cut over: follow until no ZooKeeper server leads any more (the
+    /// operator stops them), check, and write the data directory.
+    #[arg(long)]
+    pub cutover: bool,
+    /// The voters' ZooKeeper data directories, read (never written) at the
+    /// cut-over: the observer must hold every transaction a majority of
+    /// them logged.
+    #[arg(long, value_delimiter = ',')]
+    pub verify_against: Vec<PathBuf>,
+    /// Milliseconds without a leader after which the ensemble counts as
+    /// stopped.
+    #[arg(long, default_value_t = 3000)]
+    pub gone_after_ms: u64,
+}
+
+/// The file `follow` keeps its status in, under the data directory.
+const STATUS_FILE: &str = "migrate-status.json";
+
+fn status_json(s: &consensus::zab::Status, state: &str) -> String {
+    let leader = s.leader.map_or("null".to_owned(), |l| l.to_string());
+    let digest = match s.last_digest {
+        Some((z, ok)) => format!("{{\"zxid\": \"{z:#x}\", \"matched\": {ok}}}"),
+        None => "null".to_owned(),
+    };
+    let error = s
+        .last_error
+        .as_deref()
+        .map_or("null".to_owned(), |e| format!("{:?}", e));
+    format!(
+        "{{\"state\": \"{state}\", \"leader\": {leader}, \"synced\": {}, \"last_zxid\": \"{:#x}\", \
+         \"leader_zxid\": \"{:#x}\", \"lag_zxids\": {}, \"lag_seconds\": {:.3}, \"nodes\": {}, \
+         \"sessions\": {}, \"applied\": {}, \"connections\": {}, \"last_sync\": \"{}\", \
+         \"digest_mismatches\": {}, \"last_digest\": {digest}, \"last_error\": {error}}}\n",
+        s.synced,
+        s.last_zxid,
+        s.leader_zxid,
+        s.lag_zxids,
+        s.lag_seconds,
+        s.nodes,
+        s.sessions,
+        s.applied,
+        s.connections,
+        s.last_sync,
+        s.digest_mismatches,
+    )
+}
+
+/// `corral migrate status`: the status file of a `follow` on this data
+/// directory.
+///
+/// # Errors
+/// A message if there is none.
+pub fn status(config: &Config) -> Result<String, String> {
+    let path = config.data_dir.join(STATUS_FILE);
+    std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (is `corral migrate follow` running here?)",
+            path.display()
+        )
+    })
+}
+
+/// `corral migrate follow`.
+///
+/// # Errors
+/// A message for the operator.
+pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
+    let mut voters = Vec::new();
+    for v in &args.zookeeper {
+        let (sid, addr) = v
+            .split_once('=')
+            .ok_or_else(|| format!("{v:?}: expected sid=host:quorumPort"))?;
+        let sid: u64 = sid.trim().parse().map_err(|_| format!("{v:?}: bad sid"))?;
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(addr.trim())
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| format!("{v:?}: bad address"))?;
+        if sid == args.observer_id {
+            return Err(format!("the observer's id {sid} is a voter's"));
+        }
+        voters.push((sid, addr));
+    }
+    let me = consensus::NodeId::from(config.server_id.max(1));
+    let node = crate::core::node_config(config, me);
+    if args.cutover {
+        for dir in [&node.tree_dir, &node.log_dir] {
+            if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+                return Err(format!(
+                    "{} already holds data: cut over into an empty data directory",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let options = consensus::zab::Options {
+        voters,
+        me: args.observer_id,
+        tree_config: node.tree_config.clone(),
+        read_timeout: (config.tick_time * 5).max(std::time::Duration::from_secs(2)),
+        gone_after: std::time::Duration::from_millis(args.gone_after_ms),
+        until_gone: args.cutover,
+    };
+    let status = std::sync::Arc::new(std::sync::Mutex::new(consensus::zab::Status::default()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let status_path = config.data_dir.join(STATUS_FILE);
+    let write_status = |state: &str| {
+        if let Ok(s) = status.lock() {
+            let tmp = status_path.with_extension("json.tmp");
+            if std::fs::write(&tmp, status_json(&s, state)).is_ok() {
+                let _ = std::fs::rename(&tmp, &status_path);
+            }
+        }
+    };
+    let followed = std::thread::scope(|scope| {
+        let worker = {
+            let (status, stop) = (status.clone(), stop.clone());
+            let options = options.clone();
+            scope.spawn(move || consensus::zab::follow(&options, &status, &stop))
+        };
+        let mut last_log = Instant::now();
+        while !worker.is_finished() {
+            write_status("following");
+            if last_log.elapsed() >= std::time::Duration::from_secs(5) {
+                if let Ok(s) = status.lock() {
+                    tracing::info!(
+                        leader = ?s.leader,
+                        synced = s.synced,
+                        last_zxid = format_args!("{:#x}", s.last_zxid),
+                        lag_zxids = s.lag_zxids,
+                        lag_seconds = s.lag_seconds,
+                        nodes = s.nodes,
+                        "following"
+                    );
+                }
+                last_log = Instant::now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        worker
+            .join()
+            .map_err(|_| "the follower panicked".to_owned())
+    })?;
+    let mirror = followed.map_err(|e| {
+        write_status("failed");
+        e.to_string()
+    })?;
+    write_status("ensemble gone");
+    let last = mirror.last_zxid();
+    if let Some((zxid, false)) = mirror.last_checked() {
+        return Err(format!(
+            "the tree differs from ZooKeeper's digest after {zxid:#x}: not cutting over"
+        ));
+    }
+    if !args.verify_against.is_empty() {
+        verify_committed(&args.verify_against, &mirror, &node.tree_config)?;
+    }
+    let digest = mirror.digest();
+    let nodes = mirror.tree().node_count();
+    let tree = mirror.into_tree();
+    let stored = consensus::seed(&node, &tree, digest)
+        .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
+    write_status("cut over");
+    Ok(format!(
+        "cut over at zxid {last:#x}: {nodes} nodes, {} sessions written to {} (digest {})",
+        stored.sessions,
+        config.data_dir.display(),
+        stored.digest
+    ))
+}
+
+/// The cut-over's check against the voters' own files: the observer must
+/// hold every transaction a majority of them logged, and where a voter's
+/// log ends where the observer's tree does, the trees' digests agree.
+fn verify_committed(
+    dirs: &[PathBuf],
+    mirror: &zookeeper::Mirror,
+    tree_config: &storage::TreeConfig,
+) -> Result<(), String> {
+    let options = zookeeper::Options {
+        accept_truncated_tail: true,
+        tree_config: tree_config.clone(),
+    };
+    let mut ends = Vec::new();
+    for dir in dirs {
+        let r = zookeeper::restore(dir, dir, &options, &mut |_| {})
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        if r.tree.last_zxid() == mirror.last_zxid() && r.digest != mirror.digest() {
+            return Err(format!(
+                "{} ends at {:#x} as the observer does, with digest {} against {}",
+                dir.display(),
+                r.tree.last_zxid(),
+                r.digest,
+                mirror.digest()
+            ));
+        }
+        ends.push(r.tree.last_zxid());
+    }
+    ends.sort_unstable_by(|a, b| b.cmp(a));
+    // The highest zxid a majority logged.
+    let committed = ends.get(dirs.len() / 2).copied().unwrap_or(0);
+    if mirror.last_zxid() < committed {
+        return Err(format!(
+            "the observer holds up to {:#x}, but a majority logged up to {committed:#x}",
+            mirror.last_zxid()
+        ));
+    }
+    tracing::info!(
+        committed = format_args!("{committed:#x}"),
+        observer = format_args!("{:#x}", mirror.last_zxid()),
+        "every committed transaction is here"
+    );
+    Ok(())
+}

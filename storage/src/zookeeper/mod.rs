@@ -367,6 +367,95 @@ pub fn restore(
     })
 }
 
+/// A tree kept up to date with ZooKeeper's transactions as they come
+/// (a Zab learner's), with its running digest.
+#[derive(Debug)]
+pub struct Mirror {
+    tree: Tree,
+    digest: i64,
+    mismatches: u64,
+    last_checked: Option<(i64, bool)>,
+}
+
+impl Mirror {
+    /// Starts from `tree` (ZooKeeper's initial tree, or a snapshot) with
+    /// `sessions` (id, timeout) and ZooKeeper's passwords.
+    pub fn new(mut tree: Tree, sessions: &[(i64, i32)], last_zxid: i64) -> Self {
+        for (id, timeout) in sessions {
+            tree.sessions.open(
+                *id,
+                SessionInfo {
+                    timeout_ms: *timeout,
+                    passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(*id)),
+                },
+            );
+        }
+        tree.last_zxid = last_zxid;
+        let digest = crate::digest::tree_digest(&tree);
+        Mirror {
+            tree,
+            digest,
+            mismatches: 0,
+            last_checked: None,
+        }
+    }
+
+    /// Applies one transaction as `DataTree.processTxn` does, and compares
+    /// the digest with the one it carries. A snapshot sent while the
+    /// leader kept applying is fuzzy: digests differ until the
+    /// transactions it partly holds are past, as in ZooKeeper, so a
+    /// difference is counted, not fatal; the last one decides a cut-over.
+    pub fn apply(&mut self, entry: &txnlog::Entry) {
+        let mut replay = replay::Replay::with_digest(&mut self.tree, self.digest);
+        replay.apply(entry);
+        self.digest = replay.digest;
+        if let Some(d) = entry
+            .digest
+            .as_ref()
+            .filter(|d| d.version == crate::digest::DIGEST_VERSION)
+        {
+            let same = d.tree_digest == self.digest;
+            if !same {
+                self.mismatches += 1;
+            }
+            self.last_checked = Some((entry.header.zxid, same));
+        }
+    }
+
+    /// The last zxid applied.
+    pub fn last_zxid(&self) -> i64 {
+        self.tree.last_zxid
+    }
+
+    /// The tree's digest.
+    pub fn digest(&self) -> i64 {
+        self.digest
+    }
+
+    /// Transactions whose digest differed from the tree's after them.
+    pub fn mismatches(&self) -> u64 {
+        self.mismatches
+    }
+
+    /// The last transaction that carried a digest, and whether the tree
+    /// matched it.
+    pub fn last_checked(&self) -> Option<(i64, bool)> {
+        self.last_checked
+    }
+
+    /// The tree.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// The tree as a Corral server takes it (`finish`: quotas recounted,
+    /// `/zookeeper/config` a new server's).
+    pub fn into_tree(mut self) -> Tree {
+        finish(&mut self.tree);
+        self.tree
+    }
+}
+
 /// Whether `next` can directly follow `last`: the next counter in the same
 /// epoch, or the first of a later epoch.
 fn follows(last: i64, next: i64) -> bool {

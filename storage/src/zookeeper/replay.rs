@@ -42,6 +42,11 @@ impl<'a> Replay<'a> {
         Replay { tree, digest }
     }
 
+    /// A replay on `tree`, whose digest is known to be `digest`.
+    pub fn with_digest(tree: &'a mut Tree, digest: i64) -> Self {
+        Replay { tree, digest }
+    }
+
     fn digest_of(&self, path: &str) -> i64 {
         self.tree
             .node(path)

@@ -62,6 +62,76 @@ struct Parsed {
     at: u64,
 }
 
+/// Inserts nodes parsed in two sorted runs into `tree`, merging them,
+/// interning each ZooKeeper ACL index once.
+fn insert_sorted(
+    tree: &mut Tree,
+    low: Vec<Parsed>,
+    high: Vec<Parsed>,
+    acls: &HashMap<i64, Vec<Acl>>,
+    file: &Path,
+) -> Result<(), ImportError> {
+    let count = low.len() + high.len();
+    tree.nodes.reserve(count);
+    let mut refs: HashMap<i64, AclRef> = HashMap::new();
+    let mut hint = 0;
+    let mut previous: Option<Box<str>> = None;
+    let (mut low, mut high) = (low.into_iter().peekable(), high.into_iter().peekable());
+    loop {
+        let take_low = match (low.peek(), high.peek()) {
+            (Some(a), Some(b)) => a.path.as_bytes() <= b.path.as_bytes(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let Some(p) = (if take_low { low.next() } else { high.next() }) else {
+            break;
+        };
+        if previous.as_deref() == Some(&*p.path) {
+            return Err(ImportError::corrupt(
+                file,
+                p.at,
+                format!("{} appears twice", p.path),
+            ));
+        }
+        let acl = match refs.get(&p.acl) {
+            Some(&r) => {
+                tree.acls.add_use(r);
+                r
+            }
+            None => {
+                let list = acls.get(&p.acl).ok_or_else(|| {
+                    ImportError::corrupt(
+                        file,
+                        p.at,
+                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
+                    )
+                })?;
+                let r = tree.acls.intern(list);
+                refs.insert(p.acl, r);
+                r
+            }
+        };
+        previous = Some(p.path.clone());
+        let node = Node {
+            data: p.data,
+            acl,
+            stat: p.stat,
+            path: Box::from(""),
+            children: ThinVec::new(),
+        };
+        tree.insert_loaded(p.path, node, &mut hint)
+            .map_err(|path| {
+                ImportError::corrupt(
+                    file,
+                    p.at,
+                    format!("{path} has no parent (ZooKeeper: Invalid Datatree)"),
+                )
+            })?;
+    }
+    Ok(())
+}
+
 /// Walks the node records from `start` by their lengths alone: the offset
 /// of a record boundary near the middle, the offset of the terminating
 /// `"/"` path, and the number of nodes.
@@ -189,63 +259,7 @@ pub fn read(
     let terminator: &str = c.str("path")?;
     debug_assert_eq!(terminator, "/");
 
-    tree.nodes.reserve(count);
-    let mut refs: HashMap<i64, AclRef> = HashMap::new();
-    let mut hint = 0;
-    let mut previous: Option<Box<str>> = None;
-    let (mut low, mut high) = (low.into_iter().peekable(), high.into_iter().peekable());
-    loop {
-        let take_low = match (low.peek(), high.peek()) {
-            (Some(a), Some(b)) => a.path.as_bytes() <= b.path.as_bytes(),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        let Some(p) = (if take_low { low.next() } else { high.next() }) else {
-            break;
-        };
-        if previous.as_deref() == Some(&*p.path) {
-            return Err(ImportError::corrupt(
-                file,
-                p.at,
-                format!("{} appears twice", p.path),
-            ));
-        }
-        let acl = match refs.get(&p.acl) {
-            Some(&r) => {
-                tree.acls.add_use(r);
-                r
-            }
-            None => {
-                let list = acls.get(&p.acl).ok_or_else(|| {
-                    ImportError::corrupt(
-                        file,
-                        p.at,
-                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
-                    )
-                })?;
-                let r = tree.acls.intern(list);
-                refs.insert(p.acl, r);
-                r
-            }
-        };
-        previous = Some(p.path.clone());
-        let node = Node {
-            data: p.data,
-            acl,
-            stat: p.stat,
-            path: Box::from(""),
-            children: ThinVec::new(),
-        };
-        tree.insert_loaded(p.path, node, &mut hint)
-            .map_err(|path| {
-                ImportError::corrupt(
-                    file,
-                    p.at,
-                    format!("{path} has no parent (ZooKeeper: Invalid Datatree)"),
-                )
-            })?;
-    }
+    insert_sorted(tree, low, high, &acls, file)?;
     let count = count as u64;
     progress(Progress::Nodes(count));
     if tree.node("/").is_none() {
@@ -392,5 +406,141 @@ impl<W: Write> Checked<'_, W> {
         self.put(&sum)?;
         self.put(&"/".to_owned())?;
         self.flush()
+    }
+}
+
+/// Reads the snapshot a ZooKeeper leader sends a learner after `SNAP`
+/// (`ZKDatabase.serializeSnapshot`: the sessions, the ACL map and the
+/// nodes, as in a snapshot file but with no header and no seal) from a
+/// stream, into a new tree. The `"BenWasHere"` signature
+/// that follows is the caller's to read. `source` names the stream in
+/// errors.
+///
+/// # Errors
+/// [`ImportError::Corrupt`] (the offset counted from the stream's start)
+/// or [`ImportError::Io`].
+pub fn read_stream(
+    input: &mut impl std::io::Read,
+    source: &Path,
+    config: crate::TreeConfig,
+) -> Result<(Tree, Vec<(i64, i32)>), ImportError> {
+    let mut tree = Tree::empty(config);
+    let mut r = StreamReader {
+        input,
+        at: 0,
+        source,
+    };
+    let count = r.int()?;
+    let mut sessions = Vec::new();
+    for _ in 0..count.max(0) {
+        let id = r.long()?;
+        let timeout = r.int()?;
+        sessions.push((id, timeout));
+    }
+    let lists = r.int()?;
+    let mut acls: HashMap<i64, Vec<Acl>> = HashMap::new();
+    for _ in 0..lists.max(0) {
+        let index = r.long()?;
+        let n = r.int()?;
+        let mut list = Vec::new();
+        for _ in 0..n.max(0) {
+            let perms = r.int()?;
+            let scheme = r.string()?;
+            let id = r.string()?;
+            list.push(Acl {
+                perms,
+                id: jute::Id::new(scheme, id),
+            });
+        }
+        acls.insert(index, list);
+    }
+    acls.insert(OPEN_UNSAFE_ACL_ID, vec![Acl::open()]);
+    let mut nodes = Vec::new();
+    loop {
+        let at = r.at;
+        let path = r.string()?;
+        if path == "/" {
+            break;
+        }
+        let data = r.buffer()?;
+        let acl = r.long()?;
+        let mut stat = [0u8; 60];
+        r.exact(&mut stat)?;
+        let (_, stat) = <StatPersisted as jute::Decode>::decode(&stat)
+            .map_err(|_| ImportError::corrupt(source, at, "stat"))?;
+        let key: Box<str> = if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        };
+        nodes.push(Parsed {
+            path: key,
+            data: data.map(Vec::into_boxed_slice),
+            acl,
+            stat,
+            at,
+        });
+    }
+    nodes.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    insert_sorted(&mut tree, nodes, Vec::new(), &acls, source)?;
+    if tree.node("/").is_none() {
+        return Err(ImportError::corrupt(source, 0, "no root node"));
+    }
+    Ok((tree, sessions))
+}
+
+/// Jute primitives from a stream, with the offset for errors.
+pub(crate) struct StreamReader<'a, R: std::io::Read> {
+    pub input: &'a mut R,
+    pub at: u64,
+    pub source: &'a Path,
+}
+
+/// The longest string or buffer accepted from a stream (ZooKeeper's own
+/// limit is `jute.maxbuffer`, 1 MiB by default, twice with its slack).
+const MAX_STREAM_FIELD: usize = 64 << 20;
+
+impl<R: std::io::Read> StreamReader<'_, R> {
+    pub fn exact(&mut self, buf: &mut [u8]) -> Result<(), ImportError> {
+        self.input
+            .read_exact(buf)
+            .map_err(|e| ImportError::io(self.source, e))?;
+        self.at += buf.len() as u64;
+        Ok(())
+    }
+
+    pub fn int(&mut self) -> Result<i32, ImportError> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b)?;
+        Ok(i32::from_be_bytes(b))
+    }
+
+    pub fn long(&mut self) -> Result<i64, ImportError> {
+        let mut b = [0u8; 8];
+        self.exact(&mut b)?;
+        Ok(i64::from_be_bytes(b))
+    }
+
+    pub fn buffer(&mut self) -> Result<Option<Vec<u8>>, ImportError> {
+        let at = self.at;
+        let len = self.int()?;
+        if len == -1 {
+            return Ok(None);
+        }
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= MAX_STREAM_FIELD)
+            .ok_or_else(|| {
+                ImportError::corrupt(self.source, at, format!("a field of {len} bytes"))
+            })?;
+        let mut v = vec![0u8; len];
+        self.exact(&mut v)?;
+        Ok(Some(v))
+    }
+
+    pub fn string(&mut self) -> Result<String, ImportError> {
+        let at = self.at;
+        let bytes = self.buffer()?.unwrap_or_default();
+        String::from_utf8(bytes).map_err(|e| ImportError::corrupt(self.source, at, e.to_string()))
     }
 }
