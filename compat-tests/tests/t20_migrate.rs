@@ -492,3 +492,73 @@ fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
     let ok = resumed.lines().filter(|l| l.starts_with("ok ")).count();
     assert_eq!(ok, 5, "{resumed}");
 }
+
+#[test]
+fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let line = format!(
+        "server.4=127.0.0.1:{}:{}:observer",
+        free_port(),
+        free_port()
+    );
+    let mut zk = compat_tests::ZooKeeperEnsemble::start_with(3, &[line.as_str()]);
+    let port = free_port();
+    let config = corral_config(&work.path().join("corral"), port);
+    let args = server::migrate::FollowArgs {
+        zookeeper: zk
+            .quorum_addrs()
+            .iter()
+            .map(|(id, a)| format!("{id}={a}"))
+            .collect(),
+        observer_id: 4,
+        cutover: true,
+        verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),
+        gone_after_ms: 1500,
+    };
+    let follower = {
+        let (config, args) = (config.clone(), args.clone());
+        std::thread::spawn(move || server::migrate::follow(&config, &args))
+    };
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        server::migrate::status(&config)
+            .unwrap_or_default()
+            .contains("\"synced\": true")
+            .then_some(())
+    })
+    .expect("the observer synced");
+    // The clients know ZooKeeper's servers and Corral's address.
+    let connect = format!("{},127.0.0.1:{port}", zk.connect_string());
+    let mut java = Conversation::start(
+        compat_tests::suites::java_program("CuratorCutover.java", &[], &[&connect]),
+        "CuratorCutover",
+    );
+    java.expect("ready", Duration::from_secs(120), |l| {
+        l == "ready" || l.starts_with("FAILED")
+    })
+    .expect("Curator set up on ZooKeeper");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // The cut-over: ZooKeeper stops under load; Corral starts on the state.
+    for m in &mut zk.members {
+        m.stop();
+    }
+    let done = follower
+        .join()
+        .expect("the follower thread")
+        .expect("cut over");
+    println!("{done}");
+    let _corral = CorralServer::start_with(config.clone(), port);
+    java.send("stop").expect("tell CuratorCutover to stop");
+    let verdict = java
+        .expect("\"ok cutover\"", Duration::from_secs(120), |l| {
+            l.starts_with("ok cutover") || l.starts_with("FAILED")
+        })
+        .unwrap_or_else(|m| panic!("CuratorCutover: {m}"));
+    let last = verdict.last().cloned().unwrap_or_default();
+    println!("CuratorCutover: {last}");
+    assert!(
+        last.starts_with("ok cutover"),
+        "{}",
+        java.transcript.join("\n")
+    );
+}

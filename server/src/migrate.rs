@@ -409,20 +409,20 @@ pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
             .join()
             .map_err(|_| "the follower panicked".to_owned())
     })?;
-    let mirror = followed.map_err(|e| {
+    let mut mirror = followed.map_err(|e| {
         write_status("failed");
         e.to_string()
     })?;
     write_status("ensemble gone");
-    let last = mirror.last_zxid();
+    if !args.verify_against.is_empty() {
+        verify_committed(&args.verify_against, &mut mirror, &node.tree_config)?;
+    }
     if let Some((zxid, false)) = mirror.last_checked() {
         return Err(format!(
             "the tree differs from ZooKeeper's digest after {zxid:#x}: not cutting over"
         ));
     }
-    if !args.verify_against.is_empty() {
-        verify_committed(&args.verify_against, &mirror, &node.tree_config)?;
-    }
+    let last = mirror.last_zxid();
     let digest = mirror.digest();
     let nodes = mirror.tree().node_count();
     let tree = mirror.into_tree();
@@ -438,11 +438,13 @@ pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
 }
 
 /// The cut-over's check against the voters' own files: the observer must
-/// hold every transaction a majority of them logged, and where a voter's
-/// log ends where the observer's tree does, the trees' digests agree.
+/// hold every transaction a majority of them logged (the committed ones).
+/// Commits whose `INFORM` never left a leader that stopped are taken from
+/// the logs of a voter that has them; then, where a voter's log ends where
+/// the observer does, the trees' digests must agree.
 fn verify_committed(
     dirs: &[PathBuf],
-    mirror: &zookeeper::Mirror,
+    mirror: &mut zookeeper::Mirror,
     tree_config: &storage::TreeConfig,
 ) -> Result<(), String> {
     let options = zookeeper::Options {
@@ -453,25 +455,36 @@ fn verify_committed(
     for dir in dirs {
         let r = zookeeper::restore(dir, dir, &options, &mut |_| {})
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        if r.tree.last_zxid() == mirror.last_zxid() && r.digest != mirror.digest() {
+        ends.push((r.tree.last_zxid(), r.digest, dir.clone()));
+    }
+    let mut sorted: Vec<i64> = ends.iter().map(|e| e.0).collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    // The highest zxid a majority logged.
+    let committed = sorted.get(dirs.len() / 2).copied().unwrap_or(0);
+    if mirror.last_zxid() < committed {
+        let (_, _, source) = ends
+            .iter()
+            .find(|e| e.0 >= committed)
+            .ok_or_else(|| format!("no voter logged up to {committed:#x}"))?;
+        let from = mirror.last_zxid();
+        let n = zookeeper::catch_up(mirror, source, committed)
+            .map_err(|e| format!("catching up from {}: {e}", source.display()))?;
+        tracing::info!(
+            from = format_args!("{from:#x}"),
+            to = format_args!("{committed:#x}"),
+            txns = n,
+            source = %source.display(),
+            "committed transactions the observer had not received, taken from a voter's log"
+        );
+    }
+    for (end, digest, dir) in &ends {
+        if *end == mirror.last_zxid() && *digest != mirror.digest() {
             return Err(format!(
-                "{} ends at {:#x} as the observer does, with digest {} against {}",
+                "{} ends at {end:#x} as the observer does, with digest {digest} against {}",
                 dir.display(),
-                r.tree.last_zxid(),
-                r.digest,
                 mirror.digest()
             ));
         }
-        ends.push(r.tree.last_zxid());
-    }
-    ends.sort_unstable_by(|a, b| b.cmp(a));
-    // The highest zxid a majority logged.
-    let committed = ends.get(dirs.len() / 2).copied().unwrap_or(0);
-    if mirror.last_zxid() < committed {
-        return Err(format!(
-            "the observer holds up to {:#x}, but a majority logged up to {committed:#x}",
-            mirror.last_zxid()
-        ));
     }
     tracing::info!(
         committed = format_args!("{committed:#x}"),

@@ -456,6 +456,49 @@ impl Mirror {
     }
 }
 
+/// Brings `mirror` up to `upto` from the transaction logs in `log_dir`
+/// (a ZooKeeper server's own, read only): every transaction after the
+/// mirror's last zxid, up to `upto`, applied in order. For a cut-over whose
+/// observer missed the last commits (the leader stopped before its
+/// `INFORM`s left). Returns how many were applied.
+///
+/// # Errors
+/// [`ImportError`] if a log is corrupt, or transactions are missing
+/// between the mirror's last zxid and `upto`.
+pub fn catch_up(mirror: &mut Mirror, log_dir: &Path, upto: i64) -> Result<u64, ImportError> {
+    let dir = files::version_dir(log_dir);
+    let logs = files::list(&dir, "log")?;
+    let from = mirror.last_zxid();
+    let first = logs.iter().rposition(|f| f.zxid <= from + 1).unwrap_or(0);
+    let mut applied = 0u64;
+    for log in logs.get(first..).unwrap_or_default() {
+        let buf = files::read_log(log)?;
+        // A torn last record was never acknowledged: ignore it.
+        let _end = txnlog::read(&buf, &log.path, &mut |entry, _| {
+            let zxid = entry.header.zxid;
+            if zxid <= mirror.last_zxid() || zxid > upto {
+                return Ok(());
+            }
+            if !follows(mirror.last_zxid(), zxid) {
+                return Err(ImportError::Gap {
+                    after: mirror.last_zxid(),
+                    next: zxid,
+                });
+            }
+            mirror.apply(&entry);
+            applied += 1;
+            Ok(())
+        })?;
+    }
+    if mirror.last_zxid() < upto {
+        return Err(ImportError::Gap {
+            after: mirror.last_zxid(),
+            next: upto,
+        });
+    }
+    Ok(applied)
+}
+
 /// Whether `next` can directly follow `last`: the next counter in the same
 /// epoch, or the first of a later epoch.
 fn follows(last: i64, next: i64) -> bool {
