@@ -198,11 +198,14 @@ fn read_packet(input: &mut impl Read) -> Result<Packet, ZabError> {
     })
 }
 
-/// The epochs a learner keeps (`acceptedEpoch`, `currentEpoch`).
+/// What a learner keeps between connections: its epochs
+/// (`acceptedEpoch`, `currentEpoch`), and whether the tree held must be
+/// replaced by a sync from nothing (after a `TRUNC` it cannot apply).
 #[derive(Debug, Default, Clone, Copy)]
 struct Epochs {
     accepted: i64,
     current: i64,
+    resync: bool,
 }
 
 /// Follows the ensemble of `options` until `stop` is set (or, with
@@ -270,7 +273,11 @@ fn set(status: &Arc<Mutex<Status>>, f: impl FnOnce(&mut Status)) {
 }
 
 /// One connection to the leader: handshake, sync, then transactions until
-/// it ends. On an error during a sync the half-synced tree is dropped.
+/// it ends. The tree held stays consistent whatever happens: a `DIFF`
+/// applies committed transactions to it in order (each a consistent
+/// state), while a `SNAP` (or a sync from nothing) builds a new tree that
+/// replaces it only at `UPTODATE`; a connection that ends sooner drops the
+/// new tree and keeps the old.
 fn session(
     stream: TcpStream,
     options: &Options,
@@ -327,6 +334,8 @@ fn session(
     // The sync: SNAP, DIFF or TRUNC first.
     let first = read_packet(&mut input)?;
     let source = Path::new("the leader's SNAP");
+    // A tree that replaces the one held once the sync is complete.
+    let mut fresh: Option<Mirror> = None;
     let how = match first.kind {
         packet::SNAP => {
             let (tree, sessions) =
@@ -337,21 +346,22 @@ fn session(
                     "the snapshot's signature is missing".into(),
                 ));
             }
-            *mirror = Some(Mirror::new(tree, &sessions, first.zxid));
+            fresh = Some(Mirror::new(tree, &sessions, first.zxid));
             "SNAP"
         }
         packet::DIFF => {
-            if mirror.is_none() {
-                *mirror = Some(Mirror::new(Tree::new(options.tree_config.clone()), &[], 0));
+            if epochs.resync || mirror.is_none() {
+                fresh = Some(Mirror::new(Tree::new(options.tree_config.clone()), &[], 0));
             }
             "DIFF"
         }
         packet::TRUNC => {
-            // No log is kept here to truncate: start over, from nothing.
-            if mirror.as_ref().map(Mirror::last_zxid) != Some(first.zxid) {
-                *mirror = None;
+            // No log is kept here to truncate: the next sync starts from
+            // nothing (the tree held stays until it completes).
+            if last != first.zxid {
+                epochs.resync = true;
                 return Err(ZabError::Protocol(format!(
-                    "TRUNC to {:#x}: resyncing from nothing",
+                    "TRUNC to {:#x}: syncing again from nothing",
                     first.zxid
                 )));
             }
@@ -364,9 +374,6 @@ fn session(
         }
     };
     set(status, |s| s.last_sync = how.to_owned());
-    let Some(m) = mirror.as_mut() else {
-        return Err(ZabError::Protocol("no tree after the sync began".into()));
-    };
     let mut proposals: std::collections::VecDeque<(i64, Vec<u8>)> = Default::default();
     let mut synced = false;
     let mut caught_up_at = Instant::now();
@@ -375,15 +382,15 @@ fn session(
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let p = match read_packet(&mut input) {
-            Ok(p) => p,
-            Err(e) => {
-                if !synced {
-                    // A sync cut short leaves nothing half applied behind.
-                    *mirror = None;
-                }
-                return Err(e);
-            }
+        let p = read_packet(&mut input)?;
+        if p.kind == packet::UPTODATE
+            && let Some(f) = fresh.take()
+        {
+            *mirror = Some(f);
+            epochs.resync = false;
+        }
+        let Some(m) = fresh.as_mut().or(mirror.as_mut()) else {
+            return Err(ZabError::Protocol("no tree after the sync began".into()));
         };
         let mut leader_zxid = None;
         match p.kind {
@@ -467,6 +474,90 @@ fn apply(mirror: &mut Mirror, txn: &[u8]) -> Result<(), ZabError> {
 mod tests {
     use super::*;
     use std::net::TcpListener;
+
+    /// A synced tree survives a second sync cut short: the first
+    /// connection syncs by DIFF (one committed create) to UPTODATE; the
+    /// second is told SNAP and hangs up half way; the tree followed is the
+    /// first one, at its zxid.
+    #[test]
+    fn a_tree_held_survives_a_later_sync_cut_short() {
+        use jute::Encode;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let zxid = (1i64 << 32) | 1;
+        let leader = std::thread::spawn(move || {
+            let mut acks = Vec::new();
+            let (mut s, _) = listener.accept().expect("accept");
+            read_packet(&mut s).expect("OBSERVERINFO");
+            write_packet(
+                &mut s,
+                packet::LEADERINFO,
+                1 << 32,
+                Some(&PROTOCOL.to_be_bytes()),
+            )
+            .expect("LEADERINFO");
+            acks.push(read_packet(&mut s).expect("ACKEPOCH").zxid);
+            write_packet(&mut s, packet::DIFF, zxid, None).expect("DIFF");
+            let mut txn = jute::txn::TxnHeader {
+                client_id: 7,
+                cxid: 1,
+                zxid,
+                time: 1_700_000_000_000,
+                txn_type: 1,
+            }
+            .to_bytes()
+            .to_vec();
+            txn.extend_from_slice(
+                &jute::txn::CreateTxn {
+                    path: "/a".into(),
+                    data: Some(bytes::Bytes::from_static(b"x")),
+                    acl: vec![jute::Acl::open()],
+                    ephemeral: false,
+                    parent_cversion: 1,
+                }
+                .to_bytes(),
+            );
+            write_packet(&mut s, packet::PROPOSAL, zxid, Some(&txn)).expect("PROPOSAL");
+            write_packet(&mut s, packet::COMMIT, zxid, None).expect("COMMIT");
+            write_packet(&mut s, packet::NEWLEADER, 1 << 32, Some(b"")).expect("NEWLEADER");
+            acks.push(read_packet(&mut s).expect("ACK").kind as i64);
+            write_packet(&mut s, packet::UPTODATE, -1, None).expect("UPTODATE");
+            read_packet(&mut s).expect("ACK");
+            drop(s);
+            let (mut s, _) = listener.accept().expect("accept again");
+            read_packet(&mut s).expect("OBSERVERINFO");
+            write_packet(
+                &mut s,
+                packet::LEADERINFO,
+                2 << 32,
+                Some(&PROTOCOL.to_be_bytes()),
+            )
+            .expect("LEADERINFO");
+            acks.push(read_packet(&mut s).expect("ACKEPOCH").zxid);
+            write_packet(&mut s, packet::SNAP, 2 << 32, None).expect("SNAP");
+            s.write_all(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+                .expect("half a snapshot");
+            acks
+        });
+        let options = Options {
+            voters: vec![(1, addr)],
+            me: 9,
+            tree_config: TreeConfig::default(),
+            read_timeout: Duration::from_secs(2),
+            gone_after: Duration::from_millis(300),
+            until_gone: true,
+        };
+        let status = Arc::new(Mutex::new(Status::default()));
+        let mirror = follow(&options, &status, &AtomicBool::new(false)).expect("the first tree");
+        let acks = leader.join().expect("leader");
+        assert_eq!(
+            acks,
+            vec![0, i64::from(packet::ACK), zxid],
+            "ACKEPOCH zxids, the NEWLEADER ACK"
+        );
+        assert_eq!(mirror.last_zxid(), zxid);
+        assert!(mirror.tree().node("/a").is_some());
+    }
 
     /// A leader that hands over half a snapshot and hangs up, `times`
     /// times: the observer never syncs, keeps nothing, and says so.

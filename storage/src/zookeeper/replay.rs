@@ -7,7 +7,7 @@
 //! The tree's digest (`DigestCalculator`) is kept as a running sum: each
 //! node's digest leaves it before the node changes and comes back after.
 
-use jute::txn::{CreateTxn, TxnHeader};
+use jute::txn::TxnHeader;
 use jute::{Acl, StatPersisted};
 
 use super::txnlog::{Entry, TxnBody, op};
@@ -102,27 +102,28 @@ impl<'a> Replay<'a> {
         let result = match body {
             TxnBody::Create(c) => {
                 let owner = if c.ephemeral { h.client_id } else { 0 };
-                self.create(c, owner, h)
+                self.create(
+                    &c.path,
+                    c.data.as_deref(),
+                    &c.acl,
+                    c.parent_cversion,
+                    owner,
+                    h,
+                )
             }
             TxnBody::CreateTtl(c) => self.create(
-                &CreateTxn {
-                    path: c.path.clone(),
-                    data: c.data.clone(),
-                    acl: c.acl.clone(),
-                    ephemeral: false,
-                    parent_cversion: c.parent_cversion,
-                },
+                &c.path,
+                c.data.as_deref(),
+                &c.acl,
+                c.parent_cversion,
                 NodeKind::Ttl(c.ttl).owner(),
                 h,
             ),
             TxnBody::CreateContainer(c) => self.create(
-                &CreateTxn {
-                    path: c.path.clone(),
-                    data: c.data.clone(),
-                    acl: c.acl.clone(),
-                    ephemeral: false,
-                    parent_cversion: c.parent_cversion,
-                },
+                &c.path,
+                c.data.as_deref(),
+                &c.acl,
+                c.parent_cversion,
                 NodeKind::Container.owner(),
                 h,
             ),
@@ -159,16 +160,24 @@ impl<'a> Replay<'a> {
     }
 
     /// `DataTree.createNode`.
-    fn create(&mut self, c: &CreateTxn, owner: i64, h: &TxnHeader) -> Result<(), Failed> {
-        let parent = parent_of(&c.path).to_owned();
-        if self.tree.node(&parent).is_none() || c.path == "/" {
+    fn create(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        acl: &[Acl],
+        parent_cversion: i32,
+        owner: i64,
+        h: &TxnHeader,
+    ) -> Result<(), Failed> {
+        let parent = parent_of(path).to_owned();
+        if self.tree.node(&parent).is_none() || path == "/" {
             return Err(Failed::NoNode);
         }
-        if self.tree.node(&c.path).is_some() {
+        if self.tree.node(path).is_some() {
             // The existing node takes the transaction's ACL.
-            let acl = self.tree.acls.intern(&c.acl);
-            self.change(&c.path, |t| {
-                if let Some(n) = t.nodes.get_mut(&c.path) {
+            let acl = self.tree.acls.intern(acl);
+            self.change(path, |t| {
+                if let Some(n) = t.nodes.get_mut(path) {
                     let old = std::mem::replace(&mut n.acl, acl);
                     t.acls.release(old);
                 }
@@ -178,10 +187,10 @@ impl<'a> Replay<'a> {
         let zxid = h.zxid;
         self.change(&parent, |t| {
             if let Some(p) = t.nodes.get_mut(&parent) {
-                let cversion = if c.parent_cversion == -1 {
+                let cversion = if parent_cversion == -1 {
                     p.stat.cversion.wrapping_add(1)
                 } else {
-                    c.parent_cversion
+                    parent_cversion
                 };
                 if cversion > p.stat.cversion {
                     p.stat.cversion = cversion;
@@ -189,19 +198,13 @@ impl<'a> Replay<'a> {
                 }
             }
         });
-        let acl = self.tree.acls.intern(&c.acl);
-        let mut node = Node::new(
-            c.data.as_deref(),
-            acl,
-            NodeKind::from_owner(owner),
-            zxid,
-            h.time,
-        );
+        let acl = self.tree.acls.intern(acl);
+        let mut node = Node::new(data, acl, NodeKind::from_owner(owner), zxid, h.time);
         node.stat = StatPersisted {
             ephemeral_owner: owner,
             ..node.stat
         };
-        self.change(&c.path, |t| t.insert(&c.path, node));
+        self.change(path, |t| t.insert(path, node));
         Ok(())
     }
 
