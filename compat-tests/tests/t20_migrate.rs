@@ -406,6 +406,7 @@ fn follow_in_thread(
         cutover: true,
         verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),
         gone_after_ms,
+        serve: false,
     };
     let config = config.clone();
     std::thread::spawn(move || server::migrate::follow(&config, &args))
@@ -511,16 +512,63 @@ fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
 fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
     let work = tempfile::tempdir().expect("tempdir");
     let mut zk = ensemble_with_an_observer();
+    // `--serve`: the observer answers on Corral's client address and
+    // AdminServer while it follows, and serves clients there after the
+    // cut-over, in the same process.
     let port = free_port();
-    let config = corral_config(&work.path().join("corral"), port);
-    let follower = follow_in_thread(&zk, &config, 1500);
+    let admin = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut config = corral_config(&work.path().join("corral"), port);
+    config.admin_addr = Some(admin);
+    config.four_letter_whitelist = None;
+    let args = server::migrate::FollowArgs {
+        zookeeper: zk
+            .quorum_addrs()
+            .iter()
+            .map(|(id, a)| format!("{id}={a}"))
+            .collect(),
+        observer_id: 4,
+        cutover: true,
+        verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),
+        gone_after_ms: 1500,
+        serve: true,
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let observer = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("bind Corral's client address");
+                server::migrate::follow_and_serve(config, args, listener, shutdown).await
+            })
+        })
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mntr = || compat_tests::four_letter(addr, "mntr").unwrap_or_default();
     compat_tests::poll_until(Duration::from_secs(60), || {
-        server::migrate::status(&config)
-            .unwrap_or_default()
-            .contains("\"synced\": true")
-            .then_some(())
+        mntr().contains("zk_migrate_synced\t1").then_some(())
     })
-    .expect("the observer synced");
+    .unwrap_or_else(|| panic!("the observer never synced: {}", mntr()));
+    assert!(mntr().contains("zk_server_state\tobserver"), "{}", mntr());
+    let srvr = compat_tests::four_letter(addr, "srvr").expect("srvr");
+    assert!(srvr.contains("Mode: observer"), "{srvr}");
+    let (code, body) = compat_tests::http_get(admin, "/commands/mntr").expect("AdminServer mntr");
+    assert!(
+        code == 200
+            && body.contains("\"server_state\": \"observer\"")
+            && body.contains("\"migrate_lag_zxids\""),
+        "{body}"
+    );
+    let (code, body) =
+        compat_tests::http_get(admin, "/commands/migration").expect("AdminServer migration");
+    assert!(code == 200 && body.contains("\"synced\": true"), "{body}");
+
     // The clients know ZooKeeper's servers and Corral's address.
     let connect = format!("{},127.0.0.1:{port}", zk.connect_string());
     let mut java = Conversation::start(
@@ -539,18 +587,24 @@ fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
     std::thread::sleep(Duration::from_secs(secs));
-    println!("{}", server::migrate::status(&config).unwrap_or_default());
+    println!("{}", mntr());
 
-    // The cut-over: ZooKeeper stops under load; Corral starts on the state.
+    // The cut-over: ZooKeeper stops under load; the observer checks, writes
+    // the state and serves it on the same address.
     for m in &mut zk.members {
         m.stop();
     }
-    let done = follower
-        .join()
-        .expect("the follower thread")
-        .expect("cut over");
-    println!("{done}");
-    let _corral = CorralServer::start_with(config.clone(), port);
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        compat_tests::four_letter(addr, "srvr")
+            .ok()
+            .filter(|a| a.contains("Mode: standalone"))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "Corral never served after the cut-over: {}",
+            server::migrate::status(&config).unwrap_or_default()
+        )
+    });
     java.send("stop").expect("tell CuratorCutover to stop");
     let verdict = java
         .expect("\"ok cutover\"", Duration::from_secs(120), |l| {
@@ -564,4 +618,10 @@ fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
         "{}",
         java.transcript.join("\n")
     );
+    shutdown.cancel();
+    let cut = observer
+        .join()
+        .expect("the observer's thread")
+        .expect("cut over and served");
+    println!("{cut}");
 }

@@ -26,6 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_span_list(true)
             .init(),
     }
+    if let Some(Command::Migrate(m)) = &args.command
+        && let server::migrate::MigrateCommand::Follow(a) = &m.command
+        && a.serve
+    {
+        return follow_and_serve(&args, a.clone());
+    }
     if let Some(command) = args.command.clone() {
         let config = match Config::load(&args) {
             Ok(c) => c,
@@ -102,6 +108,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         server::run(config, listener, shutdown).await?;
         Ok(())
+    })
+}
+
+/// `corral migrate follow --cutover --serve`: follows, cuts over, then
+/// serves until SIGINT or SIGTERM (which, before the cut-over, stops the
+/// following and writes nothing).
+fn follow_and_serve(
+    args: &Args,
+    follow: server::migrate::FollowArgs,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let config = match Config::load(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("corral: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
+        let shutdown = CancellationToken::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signal.cancel();
+        });
+        match server::migrate::follow_and_serve(config, follow, listener, shutdown).await {
+            Ok(line) => {
+                println!("{line}");
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("corral: {e}");
+                std::process::exit(1);
+            }
+        }
     })
 }
 

@@ -278,6 +278,12 @@ pub struct FollowArgs {
     /// stopped.
     #[arg(long, default_value_t = 3000)]
     pub gone_after_ms: u64,
+    /// With `--cutover`: listen on the client address while following
+    /// (answering the four-letter words and the AdminServer as an
+    /// observer, with its lag), then serve clients there from the state
+    /// cut over to, in this process.
+    #[arg(long, requires = "cutover")]
+    pub serve: bool,
 }
 
 /// The file `follow` keeps its status in, under the data directory.
@@ -332,6 +338,22 @@ pub fn status(config: &Config) -> Result<String, String> {
 /// # Errors
 /// A message for the operator.
 pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
+    follow_with(
+        config,
+        args,
+        &std::sync::Arc::new(std::sync::Mutex::new(consensus::zab::Status::default())),
+        &std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+}
+
+/// [`follow`], reporting into `status`; `stop` ends the following without
+/// a cut-over.
+fn follow_with(
+    config: &Config,
+    args: &FollowArgs,
+    status: &std::sync::Arc<std::sync::Mutex<consensus::zab::Status>>,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<String, String> {
     let mut voters = Vec::new();
     for v in &args.zookeeper {
         let (sid, addr) = v
@@ -369,8 +391,6 @@ pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
         gone_after: std::time::Duration::from_millis(args.gone_after_ms),
         until_gone: args.cutover,
     };
-    let status = std::sync::Arc::new(std::sync::Mutex::new(consensus::zab::Status::default()));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let status_path = config.data_dir.join(STATUS_FILE);
     let write_status = |state: &str| {
         if let Ok(s) = status.lock() {
@@ -409,6 +429,10 @@ pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
             .join()
             .map_err(|_| "the follower panicked".to_owned())
     })?;
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        write_status("stopped");
+        return Err("stopped before the ensemble was gone: nothing written".into());
+    }
     let mut mirror = followed.map_err(|e| {
         write_status("failed");
         e.to_string()
@@ -492,4 +516,197 @@ fn verify_committed(
         "every committed transaction is here"
     );
     Ok(())
+}
+
+/// `corral migrate follow --cutover --serve`: while following, `listener`
+/// (the client address) answers the four-letter words as a ZooKeeper
+/// observer does, with the migration's keys in `mntr`, and the AdminServer
+/// serves `mntr` and `migration`; a client's connection is closed (not
+/// serving yet, as an observer that is not synced). After the cut-over the
+/// same listener serves clients: they reconnect with no address change and
+/// no port left unbound in between. `shutdown` before the cut-over stops
+/// following and writes nothing.
+///
+/// # Errors
+/// A message for the operator.
+pub async fn follow_and_serve(
+    config: Config,
+    args: FollowArgs,
+    listener: tokio::net::TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<String, String> {
+    use std::sync::Arc;
+    let status = Arc::new(std::sync::Mutex::new(consensus::zab::Status::default()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let observing = tokio_util::sync::CancellationToken::new();
+    let admin = match config.admin_addr {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("admin address {addr}: {e}"))?;
+            let app = observer_admin(status.clone());
+            let done = observing.clone();
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(l, app)
+                    .with_graceful_shutdown(done.cancelled_owned())
+                    .await;
+            }))
+        }
+        None => None,
+    };
+    let work = {
+        let (config, args, status, stop) =
+            (config.clone(), args.clone(), status.clone(), stop.clone());
+        tokio::task::spawn_blocking(move || follow_with(&config, &args, &status, &stop))
+    };
+    tokio::pin!(work);
+    let outcome = loop {
+        tokio::select! {
+            done = &mut work => break done.map_err(|e| e.to_string()).and_then(|r| r),
+            accepted = listener.accept() => {
+                if let Ok((socket, _)) = accepted {
+                    let status = status.clone();
+                    let whitelist = config.four_letter_whitelist.clone();
+                    tokio::spawn(observer_words(socket, status, whitelist));
+                }
+            }
+            () = shutdown.cancelled(), if !stop.load(std::sync::atomic::Ordering::Relaxed) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    };
+    observing.cancel();
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
+    let cut = outcome?;
+    tracing::info!(%cut, "serving clients from the state cut over to");
+    crate::run(config, listener, shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(cut)
+}
+
+/// The observer's `mntr` lines (`key\tvalue`), ZooKeeper's keys for an
+/// observer plus the migration's own.
+fn observer_mntr(s: &consensus::zab::Status) -> Vec<(&'static str, String)> {
+    vec![
+        ("zk_version", crate::monitor::four_letter::version_string()),
+        ("zk_server_state", "observer".into()),
+        ("zk_znode_count", s.nodes.to_string()),
+        (
+            "zk_migrate_leader",
+            s.leader.map_or("-".into(), |l| l.to_string()),
+        ),
+        ("zk_migrate_synced", u8::from(s.synced).to_string()),
+        ("zk_migrate_last_zxid", format!("{:#x}", s.last_zxid)),
+        ("zk_migrate_leader_zxid", format!("{:#x}", s.leader_zxid)),
+        ("zk_migrate_lag_zxids", s.lag_zxids.to_string()),
+        ("zk_migrate_lag_seconds", format!("{:.3}", s.lag_seconds)),
+        ("zk_migrate_applied", s.applied.to_string()),
+        ("zk_migrate_sessions", s.sessions.to_string()),
+        (
+            "zk_migrate_digest_mismatches",
+            s.digest_mismatches.to_string(),
+        ),
+    ]
+}
+
+/// One connection to the client address while following: a four-letter
+/// word gets the observer's answer; anything else is closed.
+async fn observer_words(
+    mut socket: tokio::net::TcpStream,
+    status: std::sync::Arc<std::sync::Mutex<consensus::zab::Status>>,
+    whitelist: Option<std::collections::BTreeSet<String>>,
+) {
+    use jute::FourLetterWord as W;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut first = [0u8; 4];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.read_exact(&mut first),
+    )
+    .await;
+    let Some(word) = read
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|_| W::from_bytes(first))
+    else {
+        return;
+    };
+    let s = status.lock().map(|s| s.clone()).unwrap_or_default();
+    let allowed = whitelist.as_ref().is_none_or(|w| w.contains(word.name()));
+    let text = if !allowed {
+        format!(
+            "{} is not executed because it is not in the whitelist.\n",
+            word.name()
+        )
+    } else {
+        match word {
+            W::Ruok => "imok".to_owned(),
+            W::Mntr => observer_mntr(&s)
+                .into_iter()
+                .map(|(k, v)| format!("{k}\t{v}\n"))
+                .collect(),
+            W::Srvr | W::Stat => format!(
+                "Zookeeper version: {}\nLatency min/avg/max: 0/0.0/0\nReceived: 0\nSent: 0\n\
+                 Connections: 0\nOutstanding: 0\nZxid: {:#x}\nMode: observer\nNode count: {}\n",
+                crate::monitor::four_letter::version_string(),
+                s.last_zxid,
+                s.nodes
+            ),
+            _ => "This ZooKeeper instance is not currently serving requests\n".to_owned(),
+        }
+    };
+    let _ = socket.write_all(text.as_bytes()).await;
+    let _ = socket.shutdown().await;
+}
+
+/// The AdminServer while following: `/commands/mntr` (the observer's
+/// `mntr` as JSON, numbers as numbers) and `/commands/migration` (the
+/// status `corral migrate status` prints).
+fn observer_admin(
+    status: std::sync::Arc<std::sync::Mutex<consensus::zab::Status>>,
+) -> axum::Router {
+    use axum::routing::get;
+    let for_mntr = status.clone();
+    axum::Router::new()
+        .route(
+            "/commands/mntr",
+            get(move || {
+                let s = for_mntr.lock().map(|s| s.clone()).unwrap_or_default();
+                async move {
+                    let fields: Vec<String> = observer_mntr(&s)
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let key = k.trim_start_matches("zk_");
+                            if v.parse::<f64>().is_ok() {
+                                format!("\"{key}\": {v}")
+                            } else {
+                                format!("\"{key}\": {v:?}")
+                            }
+                        })
+                        .collect();
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        format!(
+                            "{{{}, \"command\": \"monitor\", \"error\": null}}\n",
+                            fields.join(", ")
+                        ),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/commands/migration",
+            get(move || {
+                let s = status.lock().map(|s| s.clone()).unwrap_or_default();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        status_json(&s, "following"),
+                    )
+                }
+            }),
+        )
 }
