@@ -126,7 +126,9 @@ impl Store {
             ..Stored::default()
         };
         let mut nodes: Vec<&Node> = tree.nodes.iter().collect();
-        nodes.sort_unstable_by(|a, b| a.path().as_bytes().cmp(b.path().as_bytes()));
+        // Slab order: after an import, mostly the sorted order the nodes were
+        // loaded in; a stable sort merges the runs that are already sorted.
+        nodes.sort_by(|a, b| a.path().as_bytes().cmp(b.path().as_bytes()));
         account.middle = nodes
             .get(nodes.len() / 2)
             .map(|n| n.path().to_owned())
