@@ -11,7 +11,11 @@
 #   - corral: `corral import` into an empty directory, wall time.
 # Then Corral serves one import and ZooKeeper its copy, and:
 #   - every node is read from both by kazoo and compared (data, Stat, ACL);
-#   - the live sessions resume on Corral with their ZooKeeper passwords.
+#   - Corral is stopped and its tree exported (`corral export`, timed); a
+#     ZooKeeper started on the export is read by kazoo and compared with
+#     what Corral served;
+#   - Corral is started again and the live sessions resume on it with their
+#     ZooKeeper passwords.
 #
 #   benches/migrate.sh [--count 1000000] [--live 100] [--runs 3]
 #
@@ -107,13 +111,32 @@ grep -v '"path": "/zookeeper/config"' "$WORK/corral.jsonl" > "$WORK/c" || true
 grep -v '"path": "/zookeeper/config"' "$WORK/zookeeper.jsonl" > "$WORK/z" || true
 nodes=$(wc -l < "$WORK/z")
 differing=$(diff "$WORK/z" "$WORK/c" | grep -c '^[<>]' || true)
+
+echo "== exporting corral's tree, and serving it from zookeeper" >&2
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+t0=$(date +%s%N)
+"$CORRAL" --log warn export --data-dir "$WORK/corral-$RUNS" --to "$WORK/exported/data" >&2
+export_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+EPORT=$(free_port)
+ZK_DIRS+=("$WORK/exported")
+ZK_KEEP_DATA=1 bash "$ZKREF" "$WORK/exported" "$EPORT" "${ZKCFG[@]}" > "$WORK/exported.start.log" 2>&1
+wait_mode "$EPORT"
+/usr/bin/python3 "$KAZOO" dump "127.0.0.1:$EPORT" "$WORK/exported.jsonl" >&2
+grep -v '"path": "/zookeeper/config"' "$WORK/exported.jsonl" > "$WORK/e" || true
+export_differing=$(diff "$WORK/c" "$WORK/e" | grep -c '^[<>]' || true)
+bash "$ZKSTOP" "$WORK/exported" >/dev/null 2>&1 || true
+
+"$CORRAL" --data-dir "$WORK/corral-$RUNS" --client-addr "127.0.0.1:$CPORT" --admin-port 0 \
+  --metrics-port 0 --log warn >> "$WORK/corral.log" 2>&1 &
+PIDS+=($!)
+wait_mode "$CPORT"
 resumed=$(/usr/bin/python3 "$KAZOO" resume "127.0.0.1:$CPORT" "$WORK/sessions.json" | grep -c '^ok ' || true)
 
 /usr/bin/python3 - "$COUNT" "$LIVE" "$nodes" "$differing" "$resumed" "$(du -sb "$SRC/version-2" | cut -f1)" \
-  "${zk_ms[*]}" "${zk_load_ms[*]}" "${corral_ms[*]}" <<'PY'
+  "$export_ms" "$export_differing" "${zk_ms[*]}" "${zk_load_ms[*]}" "${corral_ms[*]}" <<'PY'
 import json, statistics, sys
-count, live, nodes, differing, resumed, size = map(int, sys.argv[1:7])
-zk, zk_load, corral = ([int(x) for x in a.split()] for a in sys.argv[7:10])
+count, live, nodes, differing, resumed, size, export_ms, export_differing = map(int, sys.argv[1:9])
+zk, zk_load, corral = ([int(x) for x in a.split()] for a in sys.argv[9:12])
 m = lambda xs: statistics.median(xs)
 print(json.dumps({
   "znodes": nodes, "populated": count, "live_sessions": live, "zookeeper_dir_bytes": size,
@@ -122,5 +145,6 @@ print(json.dumps({
   "median_corral_import_ms": m(corral),
   "import_vs_zookeeper_load": round(m(corral) / max(m(zk_load), 1), 3),
   "nodes_differing": differing, "sessions_resumed": resumed,
+  "corral_export_ms": export_ms, "exported_nodes_differing": export_differing,
 }))
 PY
