@@ -844,21 +844,11 @@ impl ZooKeeperEnsemble {
         line
     }
 
-    /// Each voter's id and quorum address (`server.N=host:QUORUMPORT:…`).
-    ///
-    /// # Panics
-    /// Never: the lines are this ensemble's own.
-    pub fn quorum_addrs(&self) -> Vec<(u64, SocketAddr)> {
+    /// Each voter's `server.N` line as `N=host:quorumPort:electionPort`.
+    pub fn voter_lines(&self) -> Vec<String> {
         self.lines
             .iter()
-            .map(|l| {
-                let (key, value) = l.split_once('=').expect("server.N=…");
-                let id = key.trim_start_matches("server.").parse().expect("id");
-                let mut parts = value.split(':');
-                let host = parts.next().expect("host");
-                let port: u16 = parts.next().expect("port").parse().expect("port");
-                (id, format!("{host}:{port}").parse().expect("address"))
-            })
+            .map(|l| l.trim_start_matches("server.").to_owned())
             .collect()
     }
 

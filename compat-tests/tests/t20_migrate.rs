@@ -397,11 +397,7 @@ fn follow_in_thread(
     gone_after_ms: u64,
 ) -> std::thread::JoinHandle<Result<String, String>> {
     let args = server::migrate::FollowArgs {
-        zookeeper: zk
-            .quorum_addrs()
-            .iter()
-            .map(|(id, a)| format!("{id}={a}"))
-            .collect(),
+        zookeeper: zk.voter_lines(),
         observer_id: 4,
         cutover: true,
         verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),
@@ -521,11 +517,7 @@ fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
     config.admin_addr = Some(admin);
     config.four_letter_whitelist = None;
     let args = server::migrate::FollowArgs {
-        zookeeper: zk
-            .quorum_addrs()
-            .iter()
-            .map(|(id, a)| format!("{id}={a}"))
-            .collect(),
+        zookeeper: zk.voter_lines(),
         observer_id: 4,
         cutover: true,
         verify_against: zk.members.iter().map(ZooKeeperServer::data_dir).collect(),

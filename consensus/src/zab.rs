@@ -71,6 +71,11 @@ pub struct Options {
     /// A read that waits longer than this ends the connection (the leader
     /// pings every half tick).
     pub read_timeout: Duration,
+    /// Addresses a running ZooKeeper server always listens on (the voters'
+    /// election ports): with `until_gone`, following does not end while
+    /// any of them accepts a connection, so a partition between this
+    /// observer and a running ensemble is never taken for its end.
+    pub alive: Vec<SocketAddr>,
     /// With `until_gone`: once synced, following ends when no voter has
     /// led for this long.
     pub gone_after: Duration,
@@ -255,8 +260,20 @@ pub fn follow(
             && !connected
             && led_last.elapsed() >= options.gone_after
         {
-            tracing::info!("no ZooKeeper server leads any more: following ends");
-            break;
+            let running: Vec<&SocketAddr> = options
+                .alive
+                .iter()
+                .filter(|a| TcpStream::connect_timeout(a, Duration::from_millis(300)).is_ok())
+                .collect();
+            if running.is_empty() {
+                tracing::info!("no ZooKeeper server leads or runs any more: following ends");
+                break;
+            }
+            set(status, |s| {
+                s.last_error = Some(format!(
+                    "no leader reachable, but ZooKeeper still runs at {running:?}: not cutting over"
+                ));
+            });
         }
         std::thread::sleep(Duration::from_millis(if connected { 100 } else { 200 }));
     }
@@ -539,16 +556,45 @@ mod tests {
                 .expect("half a snapshot");
             acks
         });
+        // A server that still runs (its election port open): no cut-over,
+        // although no voter leads.
+        let running = TcpListener::bind("127.0.0.1:0").expect("bind");
         let options = Options {
             voters: vec![(1, addr)],
             me: 9,
             tree_config: TreeConfig::default(),
             read_timeout: Duration::from_secs(2),
+            alive: vec![running.local_addr().expect("addr")],
             gone_after: Duration::from_millis(300),
             until_gone: true,
         };
         let status = Arc::new(Mutex::new(Status::default()));
-        let mirror = follow(&options, &status, &AtomicBool::new(false)).expect("the first tree");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let following = {
+            let (options, status) = (options.clone(), status.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(follow(&options, &status, &AtomicBool::new(false)));
+            })
+        };
+        let waited = (0..100).find(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            status
+                .lock()
+                .ok()
+                .and_then(|s| s.last_error.clone())
+                .is_some_and(|e| e.contains("still runs"))
+        });
+        assert!(waited.is_some(), "{:?}", status.lock().map(|s| s.clone()));
+        assert!(
+            rx.try_recv().is_err(),
+            "followed to the end while a server still runs"
+        );
+        drop(running);
+        let mirror = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("ends once no server runs")
+            .expect("the first tree");
+        following.join().expect("follower");
         let acks = leader.join().expect("leader");
         assert_eq!(
             acks,
@@ -598,6 +644,7 @@ mod tests {
             me: 9,
             tree_config: TreeConfig::default(),
             read_timeout: Duration::from_secs(2),
+            alive: Vec::new(),
             gone_after: Duration::from_millis(300),
             until_gone: true,
         };

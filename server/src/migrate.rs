@@ -257,8 +257,10 @@ pub enum MigrateCommand {
 /// How to follow.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FollowArgs {
-    /// The ensemble's voters, `sid=host:quorumPort` (zoo.cfg's
-    /// `server.sid=host:quorumPort:electionPort`), comma-separated.
+    /// The ensemble's voters, `sid=host:quorumPort:electionPort` (zoo.cfg's
+    /// `server.sid=…`), comma-separated. The quorum port finds the leader;
+    /// the election port, on which every running server listens, keeps a
+    /// cut-over from starting while any of them still runs.
     #[arg(long, value_delimiter = ',', required = true)]
     pub zookeeper: Vec<String>,
     /// This observer's sid, listed in the ensemble's configuration as
@@ -355,19 +357,24 @@ fn follow_with(
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<String, String> {
     let mut voters = Vec::new();
+    let mut alive = Vec::new();
     for v in &args.zookeeper {
-        let (sid, addr) = v
-            .split_once('=')
-            .ok_or_else(|| format!("{v:?}: expected sid=host:quorumPort"))?;
-        let sid: u64 = sid.trim().parse().map_err(|_| format!("{v:?}: bad sid"))?;
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(addr.trim())
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| format!("{v:?}: bad address"))?;
+        let bad = || format!("{v:?}: expected sid=host:quorumPort:electionPort");
+        let (sid, rest) = v.split_once('=').ok_or_else(bad)?;
+        let sid: u64 = sid.trim().parse().map_err(|_| bad())?;
+        let (host, ports) = rest.trim().split_once(':').ok_or_else(bad)?;
+        let (quorum, election) = ports.split_once(':').ok_or_else(bad)?;
+        let resolve = |port: &str| {
+            std::net::ToSocketAddrs::to_socket_addrs(&format!("{host}:{port}"))
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or_else(bad)
+        };
         if sid == args.observer_id {
             return Err(format!("the observer's id {sid} is a voter's"));
         }
-        voters.push((sid, addr));
+        voters.push((sid, resolve(quorum)?));
+        alive.push(resolve(election)?);
     }
     let me = consensus::NodeId::from(config.server_id.max(1));
     let node = crate::core::node_config(config, me);
@@ -385,6 +392,7 @@ fn follow_with(
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     let options = consensus::zab::Options {
         voters,
+        alive,
         me: args.observer_id,
         tree_config: node.tree_config.clone(),
         read_timeout: (config.tick_time * 5).max(std::time::Duration::from_secs(2)),
