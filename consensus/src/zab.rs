@@ -72,9 +72,10 @@ pub struct Options {
     /// pings every half tick).
     pub read_timeout: Duration,
     /// Addresses a running ZooKeeper server always listens on (the voters'
-    /// election ports): with `until_gone`, following does not end while
-    /// any of them accepts a connection, so a partition between this
-    /// observer and a running ensemble is never taken for its end.
+    /// election ports): with `until_gone`, following ends only once every
+    /// one of them refuses a connection, so a partition between this
+    /// observer and a running ensemble (connections that time out) is
+    /// never taken for its end.
     pub alive: Vec<SocketAddr>,
     /// With `until_gone`: once synced, following ends when no voter has
     /// led for this long.
@@ -260,10 +261,18 @@ pub fn follow(
             && !connected
             && led_last.elapsed() >= options.gone_after
         {
+            // Only a refusal proves a server stopped: a connection that
+            // times out or finds no route may be a partition between this
+            // observer and servers that still run.
             let running: Vec<&SocketAddr> = options
                 .alive
                 .iter()
-                .filter(|a| TcpStream::connect_timeout(a, Duration::from_millis(300)).is_ok())
+                .filter(|a| {
+                    !matches!(
+                        TcpStream::connect_timeout(a, Duration::from_millis(500)),
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    )
+                })
                 .collect();
             if running.is_empty() {
                 tracing::info!("no ZooKeeper server leads or runs any more: following ends");
