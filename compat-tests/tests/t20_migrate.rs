@@ -83,6 +83,28 @@ fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// `kazoo_migrate.py populate` against `hosts`: the tree, and live
+/// sessions written to `sessions`; held open until the returned
+/// conversation is dropped (which kills it, closing no session).
+fn populate(hosts: &str, sessions: &Path, nodes: u32) -> Conversation {
+    require_kazoo();
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg(clients_dir().join("kazoo_migrate.py"))
+        .args([
+            "populate",
+            hosts,
+            sessions.to_str().expect("utf-8"),
+            &nodes.to_string(),
+        ])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
+    writer
+        .expect("ready", Duration::from_secs(240), |l| l == "ready")
+        .expect("the tree written");
+    writer
+}
+
 fn corral_config(data: &Path, port: u16) -> server::Config {
     let mut config = server::Config::for_tests(data.to_path_buf());
     config.client_addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -111,20 +133,7 @@ fn a_zookeeper_tree_moves_to_corral_and_back_with_its_sessions() {
     let mut zk = ZooKeeperServer::start_with(&["-Dzookeeper.snapCount=400"]);
     let zk_addr = zk.addr().to_string();
     let sessions = work.path().join("sessions.json");
-    let mut cmd = Command::new(PYTHON);
-    cmd.arg(clients_dir().join("kazoo_migrate.py"))
-        .args([
-            "populate",
-            &zk_addr,
-            sessions.to_str().expect("utf-8"),
-            "3000",
-        ])
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
-    writer
-        .expect("ready", Duration::from_secs(240), |l| l == "ready")
-        .expect("the tree written");
+    let writer = populate(&zk_addr, &sessions, 3000);
     // ZooKeeper dies with the sessions open; their clients are gone too,
     // without closing them.
     zk.stop();
@@ -270,20 +279,7 @@ fn snappy_snapshots_import_and_damaged_files_are_refused_or_skipped_as_zookeeper
         "-Dzookeeper.snapshot.compression.method=snappy",
     ]);
     let sessions = work.path().join("sessions.json");
-    let mut cmd = Command::new(PYTHON);
-    cmd.arg(clients_dir().join("kazoo_migrate.py"))
-        .args([
-            "populate",
-            &zk.addr().to_string(),
-            sessions.to_str().expect("utf-8"),
-            "600",
-        ])
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
-    writer
-        .expect("ready", Duration::from_secs(240), |l| l == "ready")
-        .expect("the tree written");
+    let writer = populate(&zk.addr().to_string(), &sessions, 600);
     zk.stop();
     drop(writer);
     let source = zk.data_dir();
@@ -425,15 +421,7 @@ fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
     let hosts = zk.connect_string();
     // Written before the observer comes: it gets them in its sync.
     let sessions = work.path().join("sessions.json");
-    let mut cmd = Command::new(PYTHON);
-    cmd.arg(clients_dir().join("kazoo_migrate.py"))
-        .args(["populate", &hosts, sessions.to_str().expect("utf-8"), "400"])
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let mut writer = Conversation::start(cmd, "kazoo_migrate populate");
-    writer
-        .expect("ready", Duration::from_secs(240), |l| l == "ready")
-        .expect("the tree written");
+    let writer = populate(&hosts, &sessions, 400);
 
     let port = free_port();
     let config = corral_config(&work.path().join("corral"), port);

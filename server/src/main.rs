@@ -33,13 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return follow_and_serve(&args, a.clone());
     }
     if let Some(command) = args.command.clone() {
-        let config = match Config::load(&args) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("corral: {e}");
-                std::process::exit(2);
-            }
-        };
+        let config = load_config(&args);
         let outcome = match &command {
             Command::Import(a) => server::migrate::import(&config, a).map(|r| {
                 format!(
@@ -86,13 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
-    let config = match Config::load(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("corral: {e}");
-            std::process::exit(2);
-        }
-    };
+    let config = load_config(&args);
     runtime.block_on(async move {
         std::fs::create_dir_all(&config.data_dir)?;
         let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
@@ -118,13 +106,7 @@ fn follow_and_serve(
     args: &Args,
     follow: server::migrate::FollowArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let config = match Config::load(args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("corral: {e}");
-            std::process::exit(2);
-        }
-    };
+    let config = load_config(args);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
@@ -164,6 +146,17 @@ fn k8s_prepare(
     tracing::info!(config = %generated.display(), myid = pod.myid(), "pod prepared");
     args.config = Some(generated);
     Ok(pod)
+}
+
+/// The configuration `args` name, or exit 2 with why.
+fn load_config(args: &Args) -> Config {
+    match Config::load(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("corral: {e}");
+            std::process::exit(2);
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

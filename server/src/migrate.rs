@@ -214,7 +214,7 @@ pub fn export(config: &Config, args: &ExportArgs) -> Result<PathBuf, String> {
     let write = || -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        zookeeper::snap::write(&tree, zookeeper::export_digest(&tree), &mut out)?;
+        zookeeper::snap::write(&tree, storage::digest::tree_digest(&tree), &mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&tmp, &path)?;
@@ -292,32 +292,30 @@ pub struct FollowArgs {
 const STATUS_FILE: &str = "migrate-status.json";
 
 fn status_json(s: &consensus::zab::Status, state: &str) -> String {
-    let leader = s.leader.map_or("null".to_owned(), |l| l.to_string());
-    let digest = match s.last_digest {
-        Some((z, ok)) => format!("{{\"zxid\": \"{z:#x}\", \"matched\": {ok}}}"),
-        None => "null".to_owned(),
-    };
-    let error = s
-        .last_error
-        .as_deref()
-        .map_or("null".to_owned(), |e| format!("{:?}", e));
-    format!(
-        "{{\"state\": \"{state}\", \"leader\": {leader}, \"synced\": {}, \"last_zxid\": \"{:#x}\", \
-         \"leader_zxid\": \"{:#x}\", \"lag_zxids\": {}, \"lag_seconds\": {:.3}, \"nodes\": {}, \
-         \"sessions\": {}, \"applied\": {}, \"connections\": {}, \"last_sync\": \"{}\", \
-         \"digest_mismatches\": {}, \"last_digest\": {digest}, \"last_error\": {error}}}\n",
-        s.synced,
-        s.last_zxid,
-        s.leader_zxid,
-        s.lag_zxids,
-        s.lag_seconds,
-        s.nodes,
-        s.sessions,
-        s.applied,
-        s.connections,
-        s.last_sync,
-        s.digest_mismatches,
-    )
+    let digest = s.last_digest.map(
+        |(zxid, matched)| serde_json::json!({"zxid": format!("{zxid:#x}"), "matched": matched}),
+    );
+    let text = serde_json::json!({
+        "state": state,
+        "leader": s.leader,
+        "synced": s.synced,
+        "last_zxid": format!("{:#x}", s.last_zxid),
+        "leader_zxid": format!("{:#x}", s.leader_zxid),
+        "lag_zxids": s.lag_zxids,
+        "lag_seconds": (s.lag_seconds * 1000.0).round() / 1000.0,
+        "nodes": s.nodes,
+        "sessions": s.sessions,
+        "applied": s.applied,
+        "connections": s.connections,
+        "last_sync": s.last_sync,
+        "digest_mismatches": s.digest_mismatches,
+        "last_digest": digest,
+        "last_error": s.last_error,
+    });
+    // Pretty: the file is for people (`corral migrate status`).
+    let mut text = serde_json::to_string_pretty(&text).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// `corral migrate status`: the status file of a `follow` on this data
@@ -684,23 +682,24 @@ fn observer_admin(
             get(move || {
                 let s = for_mntr.lock().map(|s| s.clone()).unwrap_or_default();
                 async move {
-                    let fields: Vec<String> = observer_mntr(&s)
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let key = k.trim_start_matches("zk_");
-                            if v.parse::<f64>().is_ok() {
-                                format!("\"{key}\": {v}")
-                            } else {
-                                format!("\"{key}\": {v:?}")
-                            }
-                        })
-                        .collect();
+                    // ZooKeeper's `monitor` command: the mntr keys without
+                    // their `zk_` prefix, numbers as numbers.
+                    let mut fields = serde_json::Map::new();
+                    for (k, v) in observer_mntr(&s) {
+                        let value = v
+                            .parse::<i64>()
+                            .map(serde_json::Value::from)
+                            .or_else(|_| v.parse::<f64>().map(serde_json::Value::from))
+                            .unwrap_or(serde_json::Value::String(v));
+                        fields.insert(k.trim_start_matches("zk_").to_owned(), value);
+                    }
+                    fields.insert("command".into(), "monitor".into());
+                    fields.insert("error".into(), serde_json::Value::Null);
                     (
                         [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        format!(
-                            "{{{}, \"command\": \"monitor\", \"error\": null}}\n",
-                            fields.join(", ")
-                        ),
+                        // Pretty, as every AdminServer answer (`admin.rs`).
+                        serde_json::to_string_pretty(&serde_json::Value::Object(fields))
+                            .unwrap_or_default(),
                     )
                 }
             }),

@@ -27,10 +27,15 @@ impl<'a> Cursor<'a> {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
-    /// One `T` (a jute record or primitive), or the offset where it fails.
-    pub fn read<T: Decode>(&mut self, what: &str) -> Result<T, ImportError> {
+    /// Runs the nom parser `parse` at the position and moves past what it
+    /// read, or names the offset where it failed.
+    fn step<T>(
+        &mut self,
+        what: &str,
+        parse: impl FnOnce(&'a [u8]) -> jute::JResult<'a, T>,
+    ) -> Result<T, ImportError> {
         let rest = self.rest();
-        match T::decode(rest) {
+        match parse(rest) {
             Ok((after, v)) => {
                 self.pos += rest.len() - after.len();
                 Ok(v)
@@ -43,20 +48,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// One `T` (a jute record or primitive), or the offset where it fails.
+    pub fn read<T: Decode>(&mut self, what: &str) -> Result<T, ImportError> {
+        self.step(what, T::decode)
+    }
+
     /// A `buffer` as a slice of the file (no copy), `None` for null.
     pub fn buffer(&mut self, what: &str) -> Result<Option<&'a [u8]>, ImportError> {
-        let rest = self.rest();
-        match jute::buffer_ref(rest) {
-            Ok((after, v)) => {
-                self.pos += rest.len() - after.len();
-                Ok(v)
-            }
-            Err(e) => Err(ImportError::corrupt(
-                self.file,
-                self.pos as u64,
-                format!("{what}: {}", jute::DecodeError::from(e)),
-            )),
-        }
+        self.step(what, jute::buffer_ref)
     }
 
     /// A `ustring` as a slice of the file.

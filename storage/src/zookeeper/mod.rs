@@ -235,15 +235,7 @@ pub fn restore(
             format!("no valid snapshot: {why}"),
         ));
     };
-    for (id, timeout) in &l.sessions {
-        tree.sessions.open(
-            *id,
-            SessionInfo {
-                timeout_ms: *timeout,
-                passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(*id)),
-            },
-        );
-    }
+    open_sessions(&mut tree, &l.sessions);
     tree.last_zxid = file.zxid;
 
     let mut replay = replay::Replay::new(&mut tree);
@@ -307,34 +299,29 @@ pub fn restore(
                 progress(Progress::Txns(batch));
                 batch = 0;
             }
-            if let Some(d) = pending {
-                if zxid == d.zxid {
-                    if d.digest != replay.digest {
-                        return Err(ImportError::DigestMismatch {
-                            zxid,
-                            expected: d.digest,
-                            actual: replay.digest,
-                        });
-                    }
-                    checked += 1;
-                    last_digest = Some((zxid, d.digest));
+            // While the snapshot's own digest is pending, the tree is
+            // fuzzy and the transactions' digests are not compared.
+            let expected = match pending {
+                Some(d) if zxid == d.zxid => {
                     pending = None;
+                    Some(d.digest)
                 }
-                return Ok(());
-            }
-            if let Some(d) = entry
-                .digest
-                .filter(|d| d.version == crate::digest::DIGEST_VERSION)
-            {
-                if d.tree_digest != replay.digest {
+                Some(_) => None,
+                None => entry
+                    .digest
+                    .filter(|d| d.version == crate::digest::DIGEST_VERSION)
+                    .map(|d| d.tree_digest),
+            };
+            if let Some(expected) = expected {
+                if expected != replay.digest {
                     return Err(ImportError::DigestMismatch {
                         zxid,
-                        expected: d.tree_digest,
+                        expected,
                         actual: replay.digest,
                     });
                 }
                 checked += 1;
-                last_digest = Some((zxid, d.tree_digest));
+                last_digest = Some((zxid, expected));
             }
             Ok(())
         })?;
@@ -381,15 +368,7 @@ impl Mirror {
     /// Starts from `tree` (ZooKeeper's initial tree, or a snapshot) with
     /// `sessions` (id, timeout) and ZooKeeper's passwords.
     pub fn new(mut tree: Tree, sessions: &[(i64, i32)], last_zxid: i64) -> Self {
-        for (id, timeout) in sessions {
-            tree.sessions.open(
-                *id,
-                SessionInfo {
-                    timeout_ms: *timeout,
-                    passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(*id)),
-                },
-            );
-        }
+        open_sessions(&mut tree, sessions);
         tree.last_zxid = last_zxid;
         let digest = crate::digest::tree_digest(&tree);
         Mirror {
@@ -532,10 +511,18 @@ fn finish(tree: &mut Tree) {
     }
 }
 
-/// The zxid `corral export` names its snapshot by, and the tree's digest
-/// written in it.
-pub fn export_digest(tree: &Tree) -> i64 {
-    crate::digest::tree_digest(tree)
+/// Opens ZooKeeper's sessions (id, timeout) in `tree` with the passwords
+/// their clients hold (ZooKeeper derives them from the id).
+fn open_sessions(tree: &mut Tree, sessions: &[(i64, i32)]) {
+    for (id, timeout) in sessions {
+        tree.sessions.open(
+            *id,
+            SessionInfo {
+                timeout_ms: *timeout,
+                passwd: bytes::Bytes::copy_from_slice(&zookeeper_password(*id)),
+            },
+        );
+    }
 }
 
 #[cfg(test)]

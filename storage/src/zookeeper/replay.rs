@@ -184,20 +184,11 @@ impl<'a> Replay<'a> {
             });
             return Err(Failed::NodeExists);
         }
+        // The parent's cversion and pzxid move as `setCversionPzxid` moves
+        // them (only forward: a replayed create of a node created and
+        // deleted in a fuzzy snapshot's range must not put them back).
         let zxid = h.zxid;
-        self.change(&parent, |t| {
-            if let Some(p) = t.nodes.get_mut(&parent) {
-                let cversion = if parent_cversion == -1 {
-                    p.stat.cversion.wrapping_add(1)
-                } else {
-                    parent_cversion
-                };
-                if cversion > p.stat.cversion {
-                    p.stat.cversion = cversion;
-                    p.stat.pzxid = zxid;
-                }
-            }
-        });
+        self.set_cversion_pzxid(&parent, parent_cversion, zxid)?;
         let acl = self.tree.acls.intern(acl);
         let mut node = Node::new(data, acl, NodeKind::from_owner(owner), zxid, h.time);
         node.stat = StatPersisted {

@@ -256,8 +256,13 @@ pub fn read(
     let high = high?;
     progress(Progress::Bytes(end as u64));
     c.pos = end;
-    let terminator: &str = c.str("path")?;
-    debug_assert_eq!(terminator, "/");
+    if c.str("path")? != "/" {
+        return Err(ImportError::corrupt(
+            file,
+            end as u64,
+            "no \"/\" after the nodes",
+        ));
+    }
 
     insert_sorted(tree, low, high, &acls, file)?;
     let count = count as u64;
