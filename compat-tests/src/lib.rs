@@ -29,7 +29,7 @@ pub mod suites;
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -877,23 +877,12 @@ impl ZooKeeperEnsemble {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1, and that this process
-/// has not handed out before (servers started side by side, say a Corral
-/// and a ZooKeeper ensemble, bind their ports a while after asking: the
-/// system may offer a port twice before either binds it).
+/// A port on 127.0.0.1 that nothing holds and that no other socket will
+/// take before the server it is meant for binds it (servers started side
+/// by side, say a Corral and a ZooKeeper ensemble, bind their ports a
+/// while after asking).
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    loop {
-        let port = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind 127.0.0.1:0 to find a free port");
-        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
-        if given.insert(port) {
-            return port;
-        }
-    }
+    consensus::network::unused_port()
 }
 
 /// Sends a four-letter word on a fresh connection and returns the whole

@@ -229,6 +229,45 @@ impl Faults {
     }
 }
 
+/// For tests and benches: a port on 127.0.0.1 that nothing holds now and
+/// that no other socket will be given before the caller binds it.
+///
+/// Asking the system (`bind` to port 0 and let go) races: the port goes
+/// back to the ephemeral range, and the next `bind(0)` or outgoing
+/// connection of a test running beside this one may take it first (a
+/// server then finds its admin port taken and runs without it). The ports
+/// here come from below the ephemeral range, where the system never hands
+/// out a port by itself; each process walks its own stretch of them, from
+/// an offset drawn from its id, and never gives one out twice.
+pub fn unused_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // The ephemeral range's first port (Linux's default when unreadable).
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let span = high.saturating_sub(LOW);
+    if span < 1_000 {
+        // No room below the ephemeral range: ask the system.
+        return std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"));
+    }
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "every port in {LOW}..{high} was taken");
+        let port = LOW + (start + n) % span;
+        let port = u16::try_from(port).unwrap_or_else(|_| panic!("port {port} out of range"));
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn io_other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }

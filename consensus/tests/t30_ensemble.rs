@@ -36,10 +36,7 @@ struct Ensemble {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    consensus::network::unused_port()
 }
 
 impl Ensemble {

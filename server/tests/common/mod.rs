@@ -134,12 +134,9 @@ pub async fn ping(c: &mut Client) {
     assert_eq!((h.xid, h.err), (jute::xid::PING, 0), "ping answered");
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port on 127.0.0.1 that nothing holds and no other test will take.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    consensus::network::unused_port()
 }
 
 /// Sends a four-letter word and returns the whole answer ("" if the
