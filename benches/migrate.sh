@@ -17,7 +17,11 @@
 #   - Corral is started again and the live sessions resume on it with their
 #     ZooKeeper passwords.
 #
-#   benches/migrate.sh [--count 1000000] [--live 100] [--runs 3]
+#   benches/migrate.sh [--count 1000000] [--live 100] [--runs 3] [--source DIR]
+#
+# --source DIR keeps the populated ZooKeeper directory (and the sessions'
+# ids and passwords) in DIR, and a later run given the same DIR starts from
+# it instead of populating again (--count and --live are then DIR's).
 #
 # One JSON line. Loopback only; every process started here is stopped by
 # its PID.
@@ -27,11 +31,13 @@ set -euo pipefail
 COUNT=1000000
 LIVE=100
 RUNS=3
+SOURCE=
 while [ $# -gt 0 ]; do
   case $1 in
     --count) COUNT=$2; shift 2 ;;
     --live) LIVE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --source) SOURCE=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -48,30 +54,41 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== zookeeper: populating $COUNT znodes and $LIVE live sessions" >&2
-ZKPORT=$(free_port)
-ZK_DIRS+=("$WORK/source")
 # Sessions of 10 minutes, so they outlive reading every node from both
 # servers before they resume.
 ZKCFG=("snapCount=100000" "maxSessionTimeout=600000")
 export MIGRATE_SESSION_TIMEOUT=600
-bash "$ZKREF" "$WORK/source" "$ZKPORT" "${ZKCFG[@]}" > "$WORK/source.start.log" 2>&1
-wait_mode "$ZKPORT"
-"$LOAD" --servers "127.0.0.1:$ZKPORT" --workload populate --count "$COUNT" --sessions 16 \
-  --inflight 64 --seconds 1800 --label zookeeper | tail -n 1 > "$WORK/populate.json"
-# The writer holds its sessions until killed; its stdin stays open on a FIFO.
-mkfifo "$WORK/hold"
-/usr/bin/python3 "$KAZOO" populate "127.0.0.1:$ZKPORT" "$WORK/sessions.json" 2000 "$LIVE" \
-  > "$WORK/kazoo.out" 2>&1 < "$WORK/hold" &
-PIDS+=($!)
-exec 3> "$WORK/hold"
-for _ in $(seq 1 1200); do grep -q '^ready$' "$WORK/kazoo.out" && break; sleep 0.5; done
-grep -q '^ready$' "$WORK/kazoo.out" || { cat "$WORK/kazoo.out" >&2; exit 1; }
-kill -9 "$(cat "$WORK/source/zk.pid")"
-kill -9 "${PIDS[-1]}" 2>/dev/null || true
-exec 3>&-
-rm -f "$WORK/source/zk.pid"
-SRC="$WORK/source/data"
+if [ -n "$SOURCE" ] && [ -d "$SOURCE/data/version-2" ]; then
+  echo "== zookeeper: the populated directory kept in $SOURCE" >&2
+  cp "$SOURCE/sessions.json" "$WORK/sessions.json"
+  SRC="$SOURCE/data"
+else
+  echo "== zookeeper: populating $COUNT znodes and $LIVE live sessions" >&2
+  ZKPORT=$(free_port)
+  ZK_DIRS+=("$WORK/source")
+  bash "$ZKREF" "$WORK/source" "$ZKPORT" "${ZKCFG[@]}" > "$WORK/source.start.log" 2>&1
+  wait_mode "$ZKPORT"
+  "$LOAD" --servers "127.0.0.1:$ZKPORT" --workload populate --count "$COUNT" --sessions 16 \
+    --inflight 64 --seconds 1800 --label zookeeper | tail -n 1 > "$WORK/populate.json"
+  # The writer holds its sessions until killed; its stdin stays open on a FIFO.
+  mkfifo "$WORK/hold"
+  /usr/bin/python3 "$KAZOO" populate "127.0.0.1:$ZKPORT" "$WORK/sessions.json" 2000 "$LIVE" \
+    > "$WORK/kazoo.out" 2>&1 < "$WORK/hold" &
+  PIDS+=($!)
+  exec 3> "$WORK/hold"
+  for _ in $(seq 1 1200); do grep -q '^ready$' "$WORK/kazoo.out" && break; sleep 0.5; done
+  grep -q '^ready$' "$WORK/kazoo.out" || { cat "$WORK/kazoo.out" >&2; exit 1; }
+  kill -9 "$(cat "$WORK/source/zk.pid")"
+  kill -9 "${PIDS[-1]}" 2>/dev/null || true
+  exec 3>&-
+  rm -f "$WORK/source/zk.pid"
+  SRC="$WORK/source/data"
+  if [ -n "$SOURCE" ]; then
+    mkdir -p "$SOURCE"
+    cp -a "$SRC" "$SOURCE/data"
+    cp "$WORK/sessions.json" "$SOURCE/sessions.json"
+  fi
+fi
 du -sh "$SRC/version-2" >&2
 
 zk_ms=() zk_load_ms=() corral_ms=()

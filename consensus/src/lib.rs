@@ -57,6 +57,30 @@ pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
 pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings, seed};
 
+/// Whether this build has its disk-fault failpoints (the `failpoints`
+/// feature); without it the `fail_point!`s are compiled out.
+pub const FAILPOINTS_BUILT: bool = cfg!(feature = "failpoints");
+
+/// Sets failpoints from a `FAILPOINTS`-style list, `name=actions;...`
+/// (fail-rs' syntax, e.g. `raft-log-fsync=50*off->return`), for the fault
+/// tests that run `corral` as a process (`docs/reliability.md`). Returns
+/// how many were set.
+///
+/// # Errors
+/// The first entry that is not `name=actions` or whose actions fail-rs
+/// rejects.
+pub fn set_failpoints(list: &str) -> Result<usize, String> {
+    let mut set = 0;
+    for entry in list.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, actions) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry:?} is not name=actions"))?;
+        fail::cfg(name.trim(), actions.trim()).map_err(|e| format!("{entry:?}: {e}"))?;
+        set += 1;
+    }
+    Ok(set)
+}
+
 /// A server's id in the ensemble (`myid`).
 pub type NodeId = u64;
 

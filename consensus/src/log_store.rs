@@ -47,18 +47,39 @@ struct Inner {
 
 /// The flusher: one `fdatasync` for everything appended so far, then the
 /// callbacks, in order. Ends when the store is dropped.
+///
+/// A failed sync fails every later one too: after an `fsync` error the
+/// kernel may have dropped the dirty pages and report the next sync clean
+/// ("fsyncgate"), so nothing appended after it can be trusted durable
+/// either (fjall poisons its database for the same reason).
 fn flusher(
     db: Database,
     rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>,
     metrics: WriteMetrics,
 ) {
+    let mut failed: Option<String> = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         metrics.appends_per_fsync.observe(batch.len() as f64);
-        let synced = {
-            let _t = metrics.fsync_seconds.start_timer();
-            db.persist(PersistMode::SyncData)
+        // A deliberately broken build for the fault tests: acknowledges
+        // before the sync (the harness must catch the writes it loses).
+        fail::fail_point!("raft-log-ack-before-fsync", |_| {
+            for cb in batch.drain(..) {
+                cb.log_io_completed(Ok(()));
+            }
+        });
+        let synced = match &failed {
+            Some(first) => Err(format!("an earlier sync failed: {first}")),
+            None => {
+                let _t = metrics.fsync_seconds.start_timer();
+                (|| -> Result<(), String> {
+                    fail::fail_point!("raft-log-fsync", |_| Err(
+                        "injected fsync failure (failpoint raft-log-fsync)".to_owned()
+                    ));
+                    db.persist(PersistMode::SyncData).map_err(|e| e.to_string())
+                })()
+            }
         };
         match synced {
             Ok(()) => {
@@ -67,9 +88,16 @@ fn flusher(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "raft log fsync failed");
+                if failed.is_none() {
+                    tracing::error!(error = %e, "raft log fsync failed: nothing more is acknowledged");
+                    metrics
+                        .storage_errors
+                        .with_label_values(&["log_fsync"])
+                        .inc();
+                    failed = Some(e.clone());
+                }
                 for cb in batch {
-                    cb.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                    cb.log_io_completed(Err(std::io::Error::other(e.clone())));
                 }
             }
         }
@@ -150,6 +178,17 @@ impl LogStore {
     }
 
     fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> StorageResult<()> {
+        fail::fail_point!("raft-meta-write", |_| {
+            self.inner
+                .metrics
+                .storage_errors
+                .with_label_values(&["vote"])
+                .inc();
+            Err(StorageIOError::write(&std::io::Error::other(
+                "injected write failure (failpoint raft-meta-write)",
+            ))
+            .into())
+        });
         let mut batch = self.inner.db.batch();
         if sync {
             batch = batch.durability(Some(PersistMode::SyncData));
@@ -266,13 +305,31 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        fail::fail_point!("raft-log-append", |_| {
+            self.inner
+                .metrics
+                .storage_errors
+                .with_label_values(&["log_append"])
+                .inc();
+            Err(StorageIOError::write_logs(&std::io::Error::other(
+                "injected write failure (failpoint raft-log-append)",
+            ))
+            .into())
+        });
         let timer = self.inner.metrics.append_seconds.start_timer();
         let mut batch = self.inner.db.batch();
         for entry in entries {
             let value = encode(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
             batch.insert(&self.inner.log, entry.log_id.index.to_be_bytes(), value);
         }
-        batch.commit().map_err(|e| StorageIOError::write_logs(&e))?;
+        batch.commit().map_err(|e| {
+            self.inner
+                .metrics
+                .storage_errors
+                .with_label_values(&["log_append"])
+                .inc();
+            StorageIOError::write_logs(&e)
+        })?;
         timer.observe_duration();
         // Durable, and reported, when the flusher's next sync returns.
         self.inner.flush.send(callback).map_err(|_| {

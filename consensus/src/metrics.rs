@@ -4,7 +4,7 @@
 //! three); the server registers them with its Prometheus registry.
 
 use prometheus::core::Collector;
-use prometheus::{Histogram, HistogramOpts, IntGauge, Opts};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts};
 
 /// The write path's metrics. Clones share the values.
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ pub struct WriteMetrics {
     pub fsync_seconds: Histogram,
     /// Appends made durable by one `fdatasync`.
     pub appends_per_fsync: Histogram,
+    /// Disk errors, by where they struck (`log_append`, `log_fsync`,
+    /// `vote`, `tree_commit`, `snapshot_build`, `snapshot_install`): each
+    /// one stops this member (see `docs/reliability.md`).
+    pub storage_errors: IntCounterVec,
 }
 
 /// Latency buckets from 50 µs to about 3 s (also the server's).
@@ -74,6 +78,13 @@ impl WriteMetrics {
                 "Log appends made durable by one fdatasync",
                 count_buckets(),
             )?,
+            storage_errors: IntCounterVec::new(
+                Opts::new(
+                    "corral_storage_errors_total",
+                    "Disk errors by where they struck; any one stops the member",
+                ),
+                &["at"],
+            )?,
         })
     }
 
@@ -86,6 +97,7 @@ impl WriteMetrics {
             Box::new(self.append_seconds.clone()),
             Box::new(self.fsync_seconds.clone()),
             Box::new(self.appends_per_fsync.clone()),
+            Box::new(self.storage_errors.clone()),
         ]
     }
 }

@@ -255,13 +255,16 @@ pub fn seed(
     let encode_err = |e: postcard::Error| fail(e.to_string());
     let applied = postcard::to_allocvec(&Some(log_id)).map_err(encode_err)?;
     let membership = postcard::to_allocvec(&membership).map_err(encode_err)?;
+    let began = std::time::Instant::now();
     let written = Store::create(
         &tree_tmp,
         tree,
         digest,
         &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
     )?;
+    tracing::debug!(ms = began.elapsed().as_millis() as u64, "store written");
     let read = Store::stored(&tree_tmp, &written.middle)?;
+    tracing::debug!(ms = began.elapsed().as_millis() as u64, "store read back");
     if read != written {
         return Err(fail(format!(
             "the store read back differs from what was written: {read:?} against {written:?}"
@@ -338,10 +341,19 @@ impl<H: Host> RaftSnapshotBuilder<TypeConfig> for StateMachine<H> {
         let tmp = path.with_extension("tmp");
         let target = path.clone();
         let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            fail::fail_point!("snapshot-build", |_| Err(std::io::Error::other(
+                "injected write failure (failpoint snapshot-build)"
+            )));
             let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
             view.write_snapshot(&mut out).map_err(io_err)?;
-            out.into_inner().map_err(|e| e.into_error())?;
-            std::fs::rename(&tmp, &target)
+            // Durable before it takes the name: the log behind it may be
+            // purged, and a follower may be sent it, after a power loss.
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, &target)?;
+            if let Some(dir) = target.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         })
         .await
         .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &io_err(e)))?;
@@ -431,6 +443,10 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
         let (applied, membership) = r
             .meta()
             .map_err(|e| StorageIOError::write_state_machine(&e))?;
+        fail::fail_point!("tree-commit", |_| Err(StorageIOError::write_state_machine(
+            &std::io::Error::other("injected write failure (failpoint tree-commit)")
+        )
+        .into()));
         r.store
             .commit_with(
                 &mut r.tree,
@@ -485,6 +501,9 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
         let replica = self.replica.clone();
         let meta = meta.clone();
         let installed = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            fail::fail_point!("snapshot-install", |_| Err(
+                "injected read failure (failpoint snapshot-install)".to_owned()
+            ));
             let started = std::time::Instant::now();
             let mut file = file;
             file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;

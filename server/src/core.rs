@@ -431,6 +431,9 @@ pub(crate) struct Core {
     /// (removed by `reconfig`): it serves no clients and stands for no
     /// election until it is added again.
     pub removed: AtomicBool,
+    /// Why this member stopped for good: a disk error (its Raft stopped
+    /// on a storage error). It serves nothing more until restarted.
+    pub failed: std::sync::OnceLock<String>,
 }
 
 /// Raft as this member sees it (for `mntr`, metrics and `/ready`).
@@ -612,6 +615,7 @@ impl Core {
             reconfig_lock: tokio::sync::Mutex::new(()),
             removed: AtomicBool::new(false),
             heard: std::sync::Mutex::default(),
+            failed: std::sync::OnceLock::new(),
         };
         // A member the applied configuration no longer names (removed by
         // a reconfig) stands for no election: its own view of the
@@ -649,6 +653,24 @@ impl Core {
     }
 
     /// Whether this server currently serves clients.
+    /// Stops this member for good after a disk error: it closes every
+    /// client connection, refuses new ones and answers nothing more, as a
+    /// ZooKeeper server whose `SyncRequestProcessor` hit an I/O error
+    /// stops (`ZooKeeperCriticalThread`). What it holds may not be durable
+    /// (a failed `fsync` can lose pages the kernel had accepted), so it
+    /// serves none of it; a restart recovers from what is on disk, and the
+    /// rest of an ensemble goes on without it.
+    pub(crate) fn fail(&self, why: String) {
+        if self.failed.set(why.clone()).is_err() {
+            return;
+        }
+        tracing::error!(reason = %why, "storage failed: this member stops serving until it is restarted");
+        self.set_read_only(false);
+        self.set_serving(false);
+        // No election won by a member that cannot write its log.
+        self.raft.runtime_config().elect(false);
+    }
+
     pub(crate) fn serving(&self) -> bool {
         self.serving.load(Ordering::Acquire)
     }
@@ -657,6 +679,7 @@ impl Core {
     /// connection, as a ZooKeeper server that lost its quorum does, so
     /// clients move to a server of the majority.
     pub(crate) fn set_serving(&self, serving: bool) {
+        let serving = serving && self.failed.get().is_none();
         if self.serving.swap(serving, Ordering::AcqRel) == serving {
             return;
         }
@@ -690,6 +713,7 @@ impl Core {
     /// read-only server down once a quorum is back; the clients look for
     /// a read-write server.
     pub(crate) fn set_read_only(&self, read_only: bool) {
+        let read_only = read_only && self.failed.get().is_none();
         if self.read_only.swap(read_only, Ordering::AcqRel) == read_only {
             return;
         }

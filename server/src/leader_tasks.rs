@@ -181,6 +181,33 @@ const REMOVED: u8 = 2;
 /// A member that has not had such a confirmation for `syncLimit` ticks
 /// stops serving (closing its clients' connections) until it has one
 /// again. The leader also adds configured observers as learners.
+/// Stops the member ([`Core::fail`]) once its Raft has stopped on a
+/// storage error: a log append or sync, the vote, the tree's commit, a
+/// snapshot that could not be written or installed.
+pub(crate) async fn watch_storage(core: Arc<Core>, shutdown: CancellationToken) {
+    let mut metrics = core.raft.metrics();
+    loop {
+        let fatal = match &metrics.borrow().running_state {
+            // Stopped by the server's own shutdown.
+            Err(consensus::openraft::error::Fatal::Stopped) => return,
+            Err(fatal) => Some(fatal.to_string()),
+            Ok(()) => None,
+        };
+        if let Some(why) = fatal {
+            core.fail(why);
+            return;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = metrics.changed() => if changed.is_err() {
+                // Raft is gone without a fatal error: the server is
+                // stopping.
+                return;
+            },
+        }
+    }
+}
+
 pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) {
     if core.config.is_standalone() {
         return;

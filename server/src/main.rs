@@ -26,6 +26,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_span_list(true)
             .init(),
     }
+    if let Ok(list) = std::env::var("FAILPOINTS") {
+        match consensus::set_failpoints(&list) {
+            Ok(n) if consensus::FAILPOINTS_BUILT => {
+                tracing::warn!(failpoints = %list, n, "disk-fault failpoints set (FAILPOINTS)");
+            }
+            Ok(_) => tracing::warn!("FAILPOINTS ignored: this build has no failpoints"),
+            Err(e) => {
+                eprintln!("FAILPOINTS: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     if let Some(Command::Migrate(m)) = &args.command
         && let server::migrate::MigrateCommand::Follow(a) = &m.command
         && a.serve

@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::*;
 use consensus::network::Faults;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use jute::proto::*;
-use jute::{Acl, ClientCodec, ClientFrame, CreateMode, Decode, Request, Response, xid};
+use jute::{ClientFrame, CreateMode, Decode, Request, Response, xid};
 use server::Config;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_util::codec::Framed;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const TICK: Duration = Duration::from_millis(100);
@@ -143,30 +142,6 @@ impl Drop for Ensemble {
     }
 }
 
-/// A handshake; `None` if the server closes without answering (not
-/// serving, or refusing us).
-async fn try_connect(
-    addr: SocketAddr,
-    timeout_ms: i32,
-    session: Option<(i64, Bytes)>,
-) -> Option<(Client, ConnectResponse)> {
-    let socket = TcpStream::connect(addr).await.ok()?;
-    let mut framed = Framed::new(socket, ClientCodec::default());
-    let (session_id, passwd) = session.unwrap_or((0, Bytes::from_static(&[0; 16])));
-    let req = ConnectRequest {
-        time_out: timeout_ms,
-        session_id,
-        passwd,
-        read_only: Some(false),
-        ..Default::default()
-    };
-    framed.send(&req).await.ok()?;
-    match tokio::time::timeout(Duration::from_secs(5), framed.next()).await {
-        Ok(Some(Ok(ClientFrame::Connect(rsp)))) => Some((framed, rsp)),
-        _ => None,
-    }
-}
-
 async fn wait_serving(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while try_connect(addr, 2000, None).await.is_none() {
@@ -175,26 +150,10 @@ async fn wait_serving(addr: SocketAddr) {
     }
 }
 
-fn create(path: &str, data: &'static [u8], mode: CreateMode) -> Request {
-    Request::Create(CreateRequest {
-        path: path.into(),
-        data: Some(Bytes::from_static(data)),
-        acl: vec![Acl::open()],
-        flags: mode.into(),
-    })
-}
-
 fn get(path: &str, watch: bool) -> Request {
     Request::GetData(GetDataRequest {
         path: path.into(),
         watch,
-    })
-}
-
-fn exists(path: &str) -> Request {
-    Request::Exists(ExistsRequest {
-        path: path.into(),
-        watch: false,
     })
 }
 

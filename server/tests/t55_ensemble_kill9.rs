@@ -3,6 +3,11 @@
 //! clients spread over all three; the leader is killed with SIGKILL, the
 //! others elect a new one, the killed one restarts and catches up.
 //!
+//! The same with a disk fault instead: one member's log `fsync` starts
+//! failing under the load (a failpoint set through `FAILPOINTS`); it stops
+//! serving, the others go on, and restarted without the fault it catches
+//! up.
+//!
 //! Checked afterwards: every acknowledged create is on every server, and
 //! the history of reads and writes of one register znode (reads in
 //! Corral's linearizable mode) is linearizable.
@@ -43,7 +48,17 @@ impl Drop for Node {
 
 impl Node {
     fn spawn(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_corral"))
+        self.spawn_with(None);
+    }
+
+    /// Starts the process, with `failpoints` (`FAILPOINTS`) if given.
+    fn spawn_with(&mut self, failpoints: Option<&str>) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
+        command.env_remove("FAILPOINTS");
+        if let Some(f) = failpoints {
+            command.env("FAILPOINTS", f);
+        }
+        let child = command
             .arg("--config")
             .arg(self.dir.join("zoo.cfg"))
             .args(["--log", "warn", "--admin-port", "0", "--metrics-port", "0"])
@@ -218,12 +233,35 @@ async fn worker(k: usize, servers: Vec<SocketAddr>, stop: Arc<AtomicBool>) -> Re
     rec
 }
 
+/// What strikes the ensemble under load.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// SIGKILL of the leader, restarted 3 s later.
+    KillLeader,
+    /// Member 3's log `fsync` fails from its 40th on; it is restarted
+    /// without the fault 3 s after it stopped serving.
+    FsyncFails,
+}
+
+/// Member 3's failpoints under [`Fault::FsyncFails`].
+const FSYNC_FAILS: &str = "raft-log-fsync=40*off->return";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ensemble_survives_kill_9_of_its_leader_linearizably() {
+    under_load(Fault::KillLeader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_fsync_fails_stops_and_loses_nothing() {
+    under_load(Fault::FsyncFails).await;
+}
+
+async fn under_load(fault: Fault) {
     let root = tempfile::tempdir().expect("tempdir");
     let mut nodes = write_configs(root.path(), 3);
     for node in &mut nodes {
-        node.spawn();
+        let failpoints = matches!(fault, Fault::FsyncFails) && node.id == 3;
+        node.spawn_with(failpoints.then_some(FSYNC_FAILS));
     }
     let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -251,23 +289,54 @@ async fn the_ensemble_survives_kill_9_of_its_leader_linearizably() {
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let mut leader = None;
-    while leader.is_none() {
-        for (i, s) in servers.iter().enumerate() {
-            if mode(*s).await == "leader" {
-                leader = Some(i);
+    let (struck, killed_at) = match fault {
+        Fault::KillLeader => {
+            let mut leader = None;
+            while leader.is_none() {
+                for (i, s) in servers.iter().enumerate() {
+                    if mode(*s).await == "leader" {
+                        leader = Some(i);
+                    }
+                }
+                assert!(
+                    Instant::now() < deadline + Duration::from_secs(30),
+                    "no leader"
+                );
             }
+            let leader = leader.unwrap_or(0);
+            let killed_at = Instant::now();
+            nodes[leader].kill9();
+            tokio::time::sleep(Duration::from_millis(3000)).await;
+            nodes[leader].spawn();
+            (leader, killed_at)
         }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(30),
-            "no leader"
-        );
-    }
-    let leader = leader.unwrap_or(0);
-    let killed_at = Instant::now();
-    nodes[leader].kill9();
-    tokio::time::sleep(Duration::from_millis(3000)).await;
-    nodes[leader].spawn();
+        Fault::FsyncFails => {
+            // Its fsyncs fail once the load has made 40: it stops serving
+            // (no session), its process still running.
+            let failed = Instant::now() + Duration::from_secs(20);
+            // `srvr` names no mode while a member does not serve.
+            while !mode(servers[2]).await.is_empty() {
+                assert!(Instant::now() < failed, "member 3 still serves");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let failed_at = Instant::now();
+            assert!(
+                session(servers[2]).await.is_none(),
+                "a failed member took a session"
+            );
+            assert!(
+                nodes[2]
+                    .child
+                    .as_mut()
+                    .is_some_and(|c| matches!(c.try_wait(), Ok(None))),
+                "a failed member should stay up and say why, not exit"
+            );
+            tokio::time::sleep(Duration::from_millis(3000)).await;
+            nodes[2].kill9();
+            nodes[2].spawn();
+            (2, failed_at)
+        }
+    };
     tokio::time::sleep(Duration::from_millis(2000)).await;
     stop.store(true, Ordering::Relaxed);
 
@@ -296,14 +365,14 @@ async fn the_ensemble_survives_kill_9_of_its_leader_linearizably() {
         .count();
     let unknown = history.iter().filter(|e| e.ret.is_none()).count();
     println!(
-        "killed node {} (the leader); writes resumed after {resumed:?}; {} register \
+        "{fault:?} on node {}; writes resumed after {resumed:?}; {} register \
          operations ({reads} reads, {unknown} writes without a reply), {} acknowledged \
          creates, {reconnects} reconnects",
-        nodes[leader].id,
+        nodes[struck].id,
         history.len(),
         acked.len()
     );
-    assert!(writes_after > 0, "no write succeeded after the leader died");
+    assert!(writes_after > 0, "no write succeeded after {fault:?}");
 
     // Every acknowledged create is on every server, the restarted one too.
     for s in &servers {

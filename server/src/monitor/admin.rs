@@ -830,7 +830,11 @@ async fn ready(State(core): State<Arc<Core>>) -> Response {
     let serving = core.serving();
     let lag = raft.leader_applied.saturating_sub(raft.applied);
     let max_lag = core.config.ready_max_lag;
-    let reason = if !serving {
+    let reason = if let Some(why) = core.failed.get() {
+        Some(format!(
+            "storage failed, not serving until restarted: {why}"
+        ))
+    } else if !serving {
         Some("not in touch with a quorum: not serving clients".to_owned())
     } else if lag > max_lag {
         Some(format!(

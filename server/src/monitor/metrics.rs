@@ -381,6 +381,11 @@ pub(crate) fn gather(core: &Core) -> Vec<MetricFamily> {
         "1 while this member serves clients (in touch with a quorum)",
         f64::from(u8::from(core.serving())),
     ));
+    out.push(gauge(
+        "corral_storage_failed",
+        "1 once a disk error has stopped this member (see /ready for why)",
+        f64::from(u8::from(core.failed.get().is_some())),
+    ));
     out.sort_by(|a, b| a.name().cmp(b.name()));
     out
 }

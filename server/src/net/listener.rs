@@ -112,6 +112,7 @@ pub async fn run(
         );
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
+    tasks.spawn(leader_tasks::watch_storage(core.clone(), shutdown.clone()));
     if !core.config.is_standalone() {
         tasks.spawn(crate::reconfig::keep_config_files(
             core.clone(),

@@ -185,3 +185,45 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .flatten()
         .unwrap_or((0, String::new()))
 }
+
+/// A session (`session`: resume that one), or `None` if the server
+/// refuses or closes the connection before answering (not serving).
+pub async fn try_connect(
+    addr: std::net::SocketAddr,
+    timeout_ms: i32,
+    session: Option<(i64, Bytes)>,
+) -> Option<(Client, ConnectResponse)> {
+    let socket = TcpStream::connect(addr).await.ok()?;
+    let mut framed = Framed::new(socket, ClientCodec::default());
+    let (session_id, passwd) = session.unwrap_or((0, Bytes::from_static(&[0; 16])));
+    let req = ConnectRequest {
+        time_out: timeout_ms,
+        session_id,
+        passwd,
+        read_only: Some(false),
+        ..Default::default()
+    };
+    framed.send(&req).await.ok()?;
+    match tokio::time::timeout(Duration::from_secs(5), framed.next()).await {
+        Ok(Some(Ok(ClientFrame::Connect(rsp)))) => Some((framed, rsp)),
+        _ => None,
+    }
+}
+
+/// A create of `path` holding `data`, open to the world.
+pub fn create(path: &str, data: &'static [u8], mode: jute::CreateMode) -> Request {
+    Request::Create(jute::proto::CreateRequest {
+        path: path.into(),
+        data: Some(Bytes::from_static(data)),
+        acl: vec![jute::Acl::open()],
+        flags: mode.into(),
+    })
+}
+
+/// An `exists` without a watch.
+pub fn exists(path: &str) -> Request {
+    Request::Exists(jute::proto::ExistsRequest {
+        path: path.into(),
+        watch: false,
+    })
+}

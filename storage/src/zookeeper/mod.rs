@@ -238,7 +238,12 @@ pub fn restore(
     open_sessions(&mut tree, &l.sessions);
     tree.last_zxid = file.zxid;
 
+    let began = std::time::Instant::now();
     let mut replay = replay::Replay::new(&mut tree);
+    tracing::debug!(
+        ms = began.elapsed().as_millis() as u64,
+        "snapshot digest computed"
+    );
     let mut checked = 0u64;
     let mut last_digest = None;
     // The snapshot's digest is compared once the transactions reach it
@@ -339,6 +344,11 @@ pub fn restore(
     }
     progress(Progress::Txns(batch));
     let digest = replay.digest;
+    tracing::debug!(
+        txns,
+        ms = began.elapsed().as_millis() as u64,
+        "logs replayed"
+    );
     finish(&mut tree);
     Ok(Restored {
         tree,

@@ -217,6 +217,7 @@ pub fn read(
     // into a large family is not. The halves split at a record boundary
     // found by a quick walk over the records' lengths.
     let start = c.pos;
+    let began = std::time::Instant::now();
     let (middle, end, count) = walk_nodes(buf, start, file)?;
     let parse = |from: usize, to: usize| -> Result<Vec<Parsed>, ImportError> {
         let mut c = Cursor::new(buf.get(..to).unwrap_or_default(), file);
@@ -264,7 +265,14 @@ pub fn read(
         ));
     }
 
+    let parsed = began.elapsed();
     insert_sorted(tree, low, high, &acls, file)?;
+    tracing::debug!(
+        nodes = count,
+        parse_ms = parsed.as_millis() as u64,
+        insert_ms = (began.elapsed() - parsed).as_millis() as u64,
+        "snapshot nodes read"
+    );
     let count = count as u64;
     progress(Progress::Nodes(count));
     if tree.node("/").is_none() {
