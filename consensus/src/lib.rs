@@ -55,7 +55,7 @@ pub use log_store::LogStore;
 pub use metrics::WriteMetrics;
 pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
-pub use state_machine::{Host, Replica, SharedReplica, StateMachine, Timings, seed};
+pub use state_machine::{Host, Replica, Seeding, SharedReplica, StateMachine, Timings, seed};
 
 /// Whether this build has its disk-fault failpoints (the `failpoints`
 /// feature); without it the `fail_point!`s are compiled out.

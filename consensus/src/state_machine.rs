@@ -205,13 +205,14 @@ impl<H: Host> Replica<H> {
 }
 
 /// Makes `tree` (read from elsewhere: `corral import`), whose digest is
-/// `digest`, the state of a new member: the tree store under `cfg.tree_dir` holds it, applied at a log
-/// position of term `epoch` (the imported last zxid's), with `cfg.voters`
-/// as the membership; the Raft log under `cfg.log_dir` is empty (openraft
-/// treats everything up to the applied position as purged) and its vote is
-/// at term `epoch`, so the first leader's term, and with it every new
-/// zxid's epoch, is above the imported zxids. Every voter seeded from the
-/// same tree holds the same state at the same log position.
+/// `digest`, the state of a new member: the tree store under
+/// `cfg.tree_dir` holds it, applied at a log position of term `epoch` (the
+/// imported last zxid's), with `cfg.voters` as the membership; the Raft log
+/// under `cfg.log_dir` is empty (openraft treats everything up to the
+/// applied position as purged) and its vote is at term `epoch`, so the
+/// first leader's term, and with it every new zxid's epoch, is above the
+/// imported zxids. Every voter seeded from the same tree holds the same
+/// state at the same log position.
 ///
 /// Both are built under temporary names (`<dir>.importing`) and renamed
 /// into place at the end, the log first: a server never starts on half an
@@ -226,61 +227,173 @@ pub fn seed(
     tree: &Tree,
     digest: i64,
 ) -> Result<storage::Stored, crate::StartError> {
-    let fail = |what: String| crate::StartError::Raft(what);
-    for dir in [&cfg.tree_dir, &cfg.log_dir] {
-        if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
-            return Err(fail(format!(
-                "{} already holds data: import into an empty data directory",
-                dir.display()
+    let seeding = Seeding::stage(cfg)?;
+    let outcome = seeding.meta(tree).and_then(|(applied, membership)| {
+        let written = Store::create(
+            &seeding.tree_tmp,
+            tree,
+            digest,
+            &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+        )?;
+        seeding.complete(tree, written)
+    });
+    if outcome.is_err() {
+        seeding.remove_staged();
+    }
+    outcome
+}
+
+/// [`seed`] in two steps, for an import that writes the store while it
+/// reads ZooKeeper's files: [`Seeding::begin`] stages the directories and
+/// opens the new store, the caller ingests the snapshot's nodes into it
+/// and tracks what changes after, and [`Seeding::finish`] writes those
+/// changes, reads the store back and moves both into place.
+#[derive(Debug)]
+pub struct Seeding {
+    tree_dir: std::path::PathBuf,
+    log_dir: std::path::PathBuf,
+    tree_tmp: std::path::PathBuf,
+    log_tmp: std::path::PathBuf,
+    voters: std::collections::BTreeMap<NodeId, crate::Peer>,
+}
+
+impl Seeding {
+    /// Stages an import into `cfg`'s directories, which must hold no data,
+    /// and opens its new, empty tree store.
+    ///
+    /// # Errors
+    /// [`crate::StartError`] if a directory holds data or the store cannot
+    /// be created.
+    pub fn begin(cfg: &crate::NodeConfig) -> Result<(Seeding, Store), crate::StartError> {
+        let seeding = Seeding::stage(cfg)?;
+        let store = Store::create_empty(&seeding.tree_tmp)?;
+        Ok((seeding, store))
+    }
+
+    /// Completes the import: `tree`'s changes since the ingested nodes
+    /// (`ingested`, their account) are written to `store` with the applied
+    /// position and membership, the store is read back and compared (the
+    /// nodes' `digest` too), and both directories move into place.
+    ///
+    /// # Errors
+    /// [`crate::StartError`] if a store cannot be written or read back the
+    /// same.
+    pub fn finish(
+        self,
+        store: Store,
+        tree: &mut Tree,
+        digest: i64,
+        ingested: storage::Stored,
+    ) -> Result<storage::Stored, crate::StartError> {
+        let sealed = self.meta(tree).and_then(|(applied, membership)| {
+            Ok(store.seal_import(
+                tree,
+                ingested,
+                &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+            )?)
+        });
+        drop(store);
+        let outcome = sealed.and_then(|mut written| {
+            written.digest = digest;
+            self.complete(tree, written)
+        });
+        if outcome.is_err() {
+            self.remove_staged();
+        }
+        outcome
+    }
+
+    /// Gives the import up: the store is closed and the staged directories
+    /// removed (the data directory is left as it was).
+    pub fn abandon(self, store: Store) {
+        drop(store);
+        self.remove_staged();
+    }
+
+    fn remove_staged(&self) {
+        for dir in [&self.tree_tmp, &self.log_tmp] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    fn stage(cfg: &crate::NodeConfig) -> Result<Seeding, crate::StartError> {
+        for dir in [&cfg.tree_dir, &cfg.log_dir] {
+            if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+                return Err(crate::StartError::Raft(format!(
+                    "{} already holds data: import into an empty data directory",
+                    dir.display()
+                )));
+            }
+        }
+        let staging = |dir: &Path| {
+            let mut name = dir.file_name().unwrap_or_default().to_os_string();
+            name.push(".importing");
+            dir.with_file_name(name)
+        };
+        let seeding = Seeding {
+            tree_tmp: staging(&cfg.tree_dir),
+            log_tmp: staging(&cfg.log_dir),
+            tree_dir: cfg.tree_dir.clone(),
+            log_dir: cfg.log_dir.clone(),
+            voters: cfg.voters.clone(),
+        };
+        for dir in [&seeding.tree_tmp, &seeding.log_tmp] {
+            // Left by an import that was interrupted.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Ok(seeding)
+    }
+
+    /// The imported epoch (the term of the applied position and the vote).
+    fn epoch(tree: &Tree) -> u64 {
+        u64::try_from(tree.last_zxid() >> 32).unwrap_or(0).max(1)
+    }
+
+    /// The applied log id and the membership, encoded for the store.
+    fn meta(&self, tree: &Tree) -> Result<(Vec<u8>, Vec<u8>), crate::StartError> {
+        let log_id = LogId::new(openraft::CommittedLeaderId::new(Self::epoch(tree), 0), 1);
+        let voters: std::collections::BTreeSet<NodeId> = self.voters.keys().copied().collect();
+        let membership = StoredMembership::new(
+            Some(log_id),
+            openraft::Membership::new(vec![voters], self.voters.clone()),
+        );
+        let encode_err = |e: postcard::Error| crate::StartError::Raft(e.to_string());
+        Ok((
+            postcard::to_allocvec(&Some(log_id)).map_err(encode_err)?,
+            postcard::to_allocvec(&membership).map_err(encode_err)?,
+        ))
+    }
+
+    /// Reads the store back and compares it with `written`, seeds the log's
+    /// vote, and renames both into place (the log first).
+    fn complete(
+        &self,
+        tree: &Tree,
+        written: storage::Stored,
+    ) -> Result<storage::Stored, crate::StartError> {
+        let began = std::time::Instant::now();
+        let read = Store::stored(&self.tree_tmp, &written.middle)?;
+        tracing::debug!(ms = began.elapsed().as_millis() as u64, "store read back");
+        if read != written {
+            return Err(crate::StartError::Raft(format!(
+                "the store read back differs from what was written: {read:?} against {written:?}"
             )));
         }
-    }
-    let staging = |dir: &Path| {
-        let mut name = dir.file_name().unwrap_or_default().to_os_string();
-        name.push(".importing");
-        dir.with_file_name(name)
-    };
-    let (tree_tmp, log_tmp) = (staging(&cfg.tree_dir), staging(&cfg.log_dir));
-    for dir in [&tree_tmp, &log_tmp] {
-        // Left by an import that was interrupted.
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    let epoch = u64::try_from(tree.last_zxid() >> 32).unwrap_or(0).max(1);
-    let log_id = LogId::new(openraft::CommittedLeaderId::new(epoch, 0), 1);
-    let voters: std::collections::BTreeSet<NodeId> = cfg.voters.keys().copied().collect();
-    let membership = StoredMembership::new(
-        Some(log_id),
-        openraft::Membership::new(vec![voters], cfg.voters.clone()),
-    );
-    let encode_err = |e: postcard::Error| fail(e.to_string());
-    let applied = postcard::to_allocvec(&Some(log_id)).map_err(encode_err)?;
-    let membership = postcard::to_allocvec(&membership).map_err(encode_err)?;
-    let began = std::time::Instant::now();
-    let written = Store::create(
-        &tree_tmp,
-        tree,
-        digest,
-        &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
-    )?;
-    tracing::debug!(ms = began.elapsed().as_millis() as u64, "store written");
-    let read = Store::stored(&tree_tmp, &written.middle)?;
-    tracing::debug!(ms = began.elapsed().as_millis() as u64, "store read back");
-    if read != written {
-        return Err(fail(format!(
-            "the store read back differs from what was written: {read:?} against {written:?}"
-        )));
-    }
-    let log = crate::LogStore::open(&log_tmp, crate::WriteMetrics::new()?)?;
-    log.seed_vote(&openraft::Vote::new(epoch, 0))
-        .map_err(|e| fail(e.to_string()))?;
-    drop(log);
-    for (from, to) in [(&log_tmp, &cfg.log_dir), (&tree_tmp, &cfg.tree_dir)] {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
+        let log = crate::LogStore::open(&self.log_tmp, crate::WriteMetrics::new()?)?;
+        log.seed_vote(&openraft::Vote::new(Self::epoch(tree), 0))
+            .map_err(|e| crate::StartError::Raft(e.to_string()))?;
+        drop(log);
+        for (from, to) in [
+            (&self.log_tmp, &self.log_dir),
+            (&self.tree_tmp, &self.tree_dir),
+        ] {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(from, to)?;
         }
-        std::fs::rename(from, to)?;
+        Ok(read)
     }
-    Ok(read)
 }
 
 /// Takes the replica lock. A poisoned lock means a panic half-way through

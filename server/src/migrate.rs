@@ -104,40 +104,57 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
         accept_truncated_tail: args.accept_truncated_tail,
         tree_config: node.tree_config.clone(),
     };
+    // The store is written while ZooKeeper's files are read: the
+    // snapshot's nodes are ingested as the tree is built, and what the
+    // transactions after it change is written at the end.
+    let (seeding, store) = consensus::Seeding::begin(&node)
+        .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
     let progress = bar(0);
     let (mut nodes, mut txns) = (0u64, 0u64);
-    let restored = zookeeper::restore(zk_data, zk_log, &options, &mut |p| match p {
-        Progress::File { path, bytes } => {
-            progress.set_prefix(
-                path.file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
-            progress.set_length(bytes);
-            progress.set_position(0);
-            tracing::info!(file = %path.display(), bytes, "reading");
-        }
-        Progress::Bytes(n) => progress.inc(n),
-        Progress::Nodes(n) => {
-            nodes += n;
-            let secs = started.elapsed().as_secs_f64().max(1e-3);
-            progress.set_message(format!("{nodes} nodes, {:.0} nodes/s", nodes as f64 / secs));
-        }
-        Progress::Txns(n) => {
-            txns += n;
-            progress.set_message(format!("{nodes} nodes, {txns} txns"));
-        }
-    });
+    let restored = zookeeper::restore_into(
+        zk_data,
+        zk_log,
+        &options,
+        &mut |p| match p {
+            Progress::File { path, bytes } => {
+                progress.set_prefix(
+                    path.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+                progress.set_length(bytes);
+                progress.set_position(0);
+                tracing::info!(file = %path.display(), bytes, "reading");
+            }
+            Progress::Bytes(n) => progress.inc(n),
+            Progress::Nodes(n) => {
+                nodes += n;
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                progress.set_message(format!("{nodes} nodes, {:.0} nodes/s", nodes as f64 / secs));
+            }
+            Progress::Txns(n) => {
+                txns += n;
+                progress.set_message(format!("{nodes} nodes, {txns} txns"));
+            }
+        },
+        Some(&store),
+    );
     progress.finish_and_clear();
-    let restored = restored.map_err(|e| e.to_string())?;
+    let mut restored = match restored {
+        Ok(r) => r,
+        Err(e) => {
+            seeding.abandon(store);
+            return Err(e.to_string());
+        }
+    };
     for (file, why) in &restored.skipped {
         tracing::warn!(file = %file.display(), %why, "invalid snapshot skipped, as ZooKeeper skips it");
     }
     for (file, offset) in &restored.torn {
         tracing::warn!(file = %file.display(), offset, "torn log record dropped (--accept-truncated-tail)");
     }
-    let tree = &restored.tree;
+    let tree = &mut restored.tree;
     let want = (
         tree.node_count() as u64,
         restored.digest,
@@ -154,9 +171,14 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
         ms = started.elapsed().as_millis() as u64,
         "ZooKeeper's tree restored"
     );
-    // Written, then read back from disk: the same nodes, digest, bytes and
-    // sessions.
-    let stored = consensus::seed(&node, tree, restored.digest)
+    // Completed, then read back from disk: the same nodes, digest, bytes
+    // and sessions.
+    let ingested = restored
+        .ingested
+        .take()
+        .ok_or("the snapshot's nodes were not ingested")?;
+    let stored = seeding
+        .finish(store, tree, restored.digest, ingested)
         .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
     let got = (
         stored.nodes,

@@ -18,14 +18,20 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &jute::StatPersisted) 
         return 0;
     }
     let path = if path == "/" { "" } else { path };
-    let mut b = Vec::with_capacity(60);
-    for v in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime] {
-        b.extend_from_slice(&v.to_be_bytes());
+    let mut b = [0u8; 60];
+    for (i, v) in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime]
+        .into_iter()
+        .enumerate()
+    {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
     }
-    for v in [stat.version, stat.cversion, stat.aversion] {
-        b.extend_from_slice(&v.to_be_bytes());
+    for (i, v) in [stat.version, stat.cversion, stat.aversion]
+        .into_iter()
+        .enumerate()
+    {
+        b[40 + i * 4..44 + i * 4].copy_from_slice(&v.to_be_bytes());
     }
-    b.extend_from_slice(&stat.ephemeral_owner.to_be_bytes());
+    b[52..60].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
     let mut crc = crc32fast::Hasher::new();
     crc.update(path.as_bytes());
     if let Some(d) = data {

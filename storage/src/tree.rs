@@ -306,7 +306,7 @@ impl Tree {
 
     // ---- mutators, used by `apply` and recovery only ----
 
-    fn mark_node(&mut self, path: &str) {
+    pub(crate) fn mark_node(&mut self, path: &str) {
         if let Some(c) = self.changes.as_mut() {
             c.nodes.insert(path.to_owned());
         }

@@ -33,11 +33,22 @@ fn versioned<'a>(bytes: &'a [u8], what: &str) -> Result<&'a [u8], StorageError> 
 pub fn encode_node(stat: &StatPersisted, acl: &[Acl], data: Option<&[u8]>) -> Bytes {
     let acl_len: usize = 4 + acl.iter().map(Encode::encoded_len).sum::<usize>();
     let mut buf = BytesMut::with_capacity(1 + 60 + acl_len + 4 + data.map_or(0, <[u8]>::len));
+    encode_node_into(&mut buf, stat, acl, data);
+    buf.freeze()
+}
+
+/// Appends a node value to `buf` ([`encode_node`]'s bytes).
+pub fn encode_node_into(
+    buf: &mut BytesMut,
+    stat: &StatPersisted,
+    acl: &[Acl],
+    data: Option<&[u8]>,
+) {
     buf.put_u8(VERSION);
-    stat.encode(&mut buf);
+    stat.encode(buf);
     buf.put_i32(i32::try_from(acl.len()).unwrap_or(i32::MAX));
     for a in acl {
-        a.encode(&mut buf);
+        a.encode(buf);
     }
     match data {
         None => buf.put_i32(-1),
@@ -46,7 +57,6 @@ pub fn encode_node(stat: &StatPersisted, acl: &[Acl], data: Option<&[u8]>) -> By
             buf.put_slice(d);
         }
     }
-    buf.freeze()
 }
 
 /// A node value, borrowed: the ACL list still encoded (so that a loader

@@ -113,13 +113,7 @@ impl Store {
         digest: i64,
         extra: &[(&str, &[u8])],
     ) -> Result<Stored, StorageError> {
-        let store = Self::open_keyspaces(dir)?;
-        if store.meta.get(FORMAT_KEY)?.is_some() || store.nodes.iter().next().is_some() {
-            return Err(StorageError::Corrupt(format!(
-                "{} holds a store already",
-                dir.display()
-            )));
-        }
+        let store = Self::create_empty(dir)?;
         let mut account = Stored {
             last_zxid: tree.last_zxid,
             digest,
@@ -155,13 +149,7 @@ impl Store {
                 }
                 sum
             });
-            let mut ingest = store.nodes.start_ingestion()?;
-            for batch in &rx {
-                for (path, value) in batch {
-                    ingest.write(path.as_bytes(), value.as_ref())?;
-                }
-            }
-            ingest.finish()?;
+            store.ingest_nodes(rx.iter().flatten())?;
             drop(rx);
             encoder
                 .join()
@@ -183,6 +171,84 @@ impl Store {
         ingest.finish()?;
         let batch = store.db.batch().durability(Some(PersistMode::SyncData));
         store.seal(batch, tree, extra)?;
+        Ok(account)
+    }
+
+    /// Opens a new store in `dir` for [`Store::ingest_nodes`] and
+    /// [`Store::seal_import`] (`corral import`), refusing a directory that
+    /// holds one. Until sealed it has no format: an interrupted import
+    /// leaves nothing a server would open.
+    ///
+    /// # Errors
+    /// [`StorageError`] if fjall fails or `dir` holds a store already.
+    pub fn create_empty(dir: &Path) -> Result<Store, StorageError> {
+        let store = Self::open_keyspaces(dir)?;
+        if store.meta.get(FORMAT_KEY)?.is_some() || store.nodes.iter().next().is_some() {
+            return Err(StorageError::Corrupt(format!(
+                "{} holds a store already",
+                dir.display()
+            )));
+        }
+        Ok(store)
+    }
+
+    /// Bulk-ingests nodes, (path, encoded value) in strictly increasing
+    /// path order, into the empty store as sorted tables.
+    ///
+    /// # Errors
+    /// [`StorageError::Fjall`], also for keys out of order.
+    pub fn ingest_nodes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        nodes: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), StorageError> {
+        let mut ingest = self.nodes.start_ingestion()?;
+        for (path, value) in nodes {
+            ingest.write(path.as_ref(), value.as_ref())?;
+        }
+        ingest.finish()?;
+        Ok(())
+    }
+
+    /// Completes an import begun with [`Store::ingest_nodes`]: writes what
+    /// changed in `tree` since (its tracked changes: the transactions
+    /// replayed after the snapshot, the sessions), `extra`, the last zxid
+    /// and the format, in one synced batch. `account` is that of the
+    /// ingested nodes; returned brought up to date with the changes (the
+    /// old values read from the store), for [`Store::stored`] to confirm.
+    ///
+    /// # Errors
+    /// [`StorageError`] if fjall fails.
+    pub fn seal_import(
+        &self,
+        tree: &mut Tree,
+        mut account: Stored,
+        extra: &[(&str, &[u8])],
+    ) -> Result<Stored, StorageError> {
+        let changes = tree.changes.replace(Changes::default()).unwrap_or_default();
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        for p in &changes.nodes {
+            if let Some(old) = self.nodes.get(p.as_bytes())? {
+                account.remove_bytes(p, &old);
+            }
+            match tree.nodes.get(p.as_str()) {
+                Some(n) => {
+                    let value = encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
+                    account.add_bytes(p, &value);
+                    batch.insert(&self.nodes, p.as_bytes(), value.as_ref());
+                }
+                None => batch.remove(&self.nodes, p.as_bytes()),
+            }
+        }
+        for (id, info) in tree.sessions.iter() {
+            batch.insert(
+                &self.sessions,
+                id.to_be_bytes().as_slice(),
+                encode_session(info).as_ref(),
+            );
+        }
+        account.sessions = tree.sessions.len() as u64;
+        account.last_zxid = tree.last_zxid;
+        self.seal(batch, tree, extra)?;
         Ok(account)
     }
 
@@ -621,12 +687,35 @@ pub struct Stored {
 }
 
 impl Stored {
-    fn add_bytes(&mut self, path: &str, value: &[u8]) {
-        self.nodes += 1;
+    /// One node's share of the checksum.
+    fn sum(path: &[u8], value: &[u8]) -> u64 {
         let mut crc = crc32fast::Hasher::new();
-        crc.update(path.as_bytes());
+        crc.update(path);
         crc.update(value);
-        self.checksum = self.checksum.wrapping_add(u64::from(crc.finalize()));
+        u64::from(crc.finalize())
+    }
+
+    /// Counts a node, its path and stored value.
+    pub fn add_bytes(&mut self, path: &str, value: &[u8]) {
+        self.nodes += 1;
+        self.checksum = self
+            .checksum
+            .wrapping_add(Self::sum(path.as_bytes(), value));
+    }
+
+    /// Takes a node counted by [`Stored::add_bytes`] back out.
+    pub fn remove_bytes(&mut self, path: &str, value: &[u8]) {
+        self.nodes = self.nodes.saturating_sub(1);
+        self.checksum = self
+            .checksum
+            .wrapping_sub(Self::sum(path.as_bytes(), value));
+    }
+
+    /// Adds what `other` counted (nodes, digest and checksum).
+    pub fn merge(&mut self, other: &Stored) {
+        self.nodes += other.nodes;
+        self.digest = self.digest.wrapping_add(other.digest);
+        self.checksum = self.checksum.wrapping_add(other.checksum);
     }
 
     fn add_node(&mut self, path: &str, value: &[u8]) -> Result<(), StorageError> {

@@ -101,6 +101,9 @@ pub enum ImportError {
         /// Ours.
         actual: i64,
     },
+    /// The store being written failed.
+    #[error("writing the store: {0}")]
+    Store(String),
 }
 
 impl ImportError {
@@ -175,6 +178,10 @@ pub struct Restored {
     /// The tree's digest ([`crate::digest::tree_digest`]), kept while
     /// replaying.
     pub digest: i64,
+    /// With [`restore_into`]: the snapshot's nodes ingested into the store
+    /// (nodes, checksum, median key); the tree's changes since are tracked
+    /// for [`crate::Store::seal_import`].
+    pub ingested: Option<crate::Stored>,
 }
 
 /// `FileTxnSnapLog.restore`: the newest valid snapshot of `data_dir`, then
@@ -189,6 +196,22 @@ pub fn restore(
     log_dir: &Path,
     options: &Options,
     progress: &mut dyn FnMut(Progress),
+) -> Result<Restored, ImportError> {
+    restore_into(data_dir, log_dir, options, progress, None)
+}
+
+/// [`restore`], ingesting the snapshot's nodes into `store` (new and
+/// empty) while the tree is built; what the transactions change after the
+/// snapshot is then tracked in the tree, for [`crate::Store::seal_import`].
+///
+/// # Errors
+/// As [`restore`]; [`ImportError::Store`] if the store fails.
+pub fn restore_into(
+    data_dir: &Path,
+    log_dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+    store: Option<&crate::Store>,
 ) -> Result<Restored, ImportError> {
     let snap_dir = files::version_dir(data_dir);
     let log_dir = files::version_dir(log_dir);
@@ -213,7 +236,7 @@ pub fn restore(
                 path: file.path.clone(),
                 bytes: buf.len() as u64,
             });
-            snap::read(&buf, &file.path, &mut tree, progress)
+            snap::read(&buf, &file.path, &mut tree, progress, store)
         });
         match attempt {
             Ok(l) => {
@@ -235,15 +258,15 @@ pub fn restore(
             format!("no valid snapshot: {why}"),
         ));
     };
+    if l.ingested.is_some() {
+        // From here on, what changes goes to the store as a batch.
+        tree.changes = Some(crate::tree::Changes::default());
+    }
     open_sessions(&mut tree, &l.sessions);
     tree.last_zxid = file.zxid;
 
     let began = std::time::Instant::now();
-    let mut replay = replay::Replay::new(&mut tree);
-    tracing::debug!(
-        ms = began.elapsed().as_millis() as u64,
-        "snapshot digest computed"
-    );
+    let mut replay = replay::Replay::with_digest(&mut tree, l.tree_digest);
     let mut checked = 0u64;
     let mut last_digest = None;
     // The snapshot's digest is compared once the transactions reach it
@@ -361,6 +384,7 @@ pub fn restore(
         digests_checked: checked,
         last_digest,
         digest,
+        ingested: l.ingested,
     })
 }
 
@@ -525,7 +549,7 @@ fn finish(tree: &mut Tree) {
 /// their clients hold (ZooKeeper derives them from the id).
 fn open_sessions(tree: &mut Tree, sessions: &[(i64, i32)]) {
     for (id, timeout) in sessions {
-        tree.sessions.open(
+        tree.open_session(
             *id,
             SessionInfo {
                 timeout_ms: *timeout,
@@ -541,7 +565,9 @@ mod tests {
     use crate::{Command, CommandOp, apply};
     use jute::Encode;
     use jute::proto::{CreateRequest, SetDataRequest};
-    use jute::txn::{CreateSessionTxn, CreateTxn, FileHeader, TXNLOG_MAGIC, TxnHeader};
+    use jute::txn::{
+        CreateSessionTxn, CreateTxn, DeleteTxn, FileHeader, SetDataTxn, TXNLOG_MAGIC, TxnHeader,
+    };
     use jute::{Acl, Request};
 
     fn write(tree: &mut Tree, op: Request) {
@@ -624,8 +650,14 @@ mod tests {
         let tree = sample();
         let bytes = snapshot_bytes(&tree);
         let mut back = Tree::empty(TreeConfig::default());
-        let loaded =
-            snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}).expect("reads");
+        let loaded = snap::read(
+            &bytes,
+            Path::new("snapshot.6"),
+            &mut back,
+            &mut |_| {},
+            None,
+        )
+        .expect("reads");
         assert_eq!(rows(&back), rows(&tree));
         assert_eq!(loaded.sessions, vec![(0x42, 30_000)]);
         assert_eq!(
@@ -646,7 +678,13 @@ mod tests {
         let at = bytes.len() / 2;
         bytes[at] ^= 0x01;
         let mut back = Tree::empty(TreeConfig::default());
-        match snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}) {
+        match snap::read(
+            &bytes,
+            Path::new("snapshot.6"),
+            &mut back,
+            &mut |_| {},
+            None,
+        ) {
             Err(ImportError::Corrupt { what, .. }) => {
                 assert!(what.contains("Adler-32") || what.contains(':'), "{what}")
             }
@@ -661,7 +699,8 @@ mod tests {
                 cut,
                 Path::new("s"),
                 &mut Tree::empty(TreeConfig::default()),
-                &mut |_| {}
+                &mut |_| {},
+                None
             )
             .is_err()
         );
@@ -755,6 +794,73 @@ mod tests {
             (header(8, txnlog::op::CREATE), create_txn("/c", -1)),
             (header(9, txnlog::op::CREATE), create_txn("/c/d", 1)),
         ]
+    }
+
+    /// `corral import`'s way: the snapshot's nodes ingested into a new
+    /// store while the tree is built, then what the log changed (creates,
+    /// a delete and a set of snapshot nodes, a session) written as a
+    /// batch. The store reads back the account, and opens to the tree a
+    /// plain restore builds.
+    #[test]
+    fn an_import_ingests_the_snapshot_and_writes_what_the_log_changed() {
+        let mut all = entries();
+        all.push((
+            header(10, txnlog::op::DELETE),
+            DeleteTxn {
+                path: "/a/b".into(),
+            }
+            .to_bytes()
+            .to_vec(),
+        ));
+        all.push((
+            header(11, txnlog::op::SET_DATA),
+            SetDataTxn {
+                path: "/a".into(),
+                data: Some(bytes::Bytes::from_static(b"three")),
+                version: 2,
+            }
+            .to_bytes()
+            .to_vec(),
+        ));
+        let dir = zk_dir(&log(&all, 4096));
+        let plain =
+            restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}).expect("restores");
+        assert!(plain.tree.node("/a/b").is_none());
+        assert!(plain.ingested.is_none());
+
+        let store_dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::Store::create_empty(store_dir.path()).expect("a new store");
+        let mut r = restore_into(
+            dir.path(),
+            dir.path(),
+            &Options::default(),
+            &mut |_| {},
+            Some(&store),
+        )
+        .expect("restores into the store");
+        assert_eq!(rows(&r.tree), rows(&plain.tree));
+        assert_eq!(r.digest, plain.digest);
+        let ingested = r.ingested.take().expect("the snapshot was ingested");
+        assert_eq!(ingested.nodes, sample().node_count() as u64);
+        let mut written = store
+            .seal_import(&mut r.tree, ingested, &[("k", b"v")])
+            .expect("sealed");
+        written.digest = r.digest;
+        drop(store);
+        let read = crate::Store::stored(store_dir.path(), &written.middle).expect("stored");
+        assert_eq!(read, written);
+        assert_eq!(read.nodes, plain.tree.node_count() as u64);
+        assert_eq!(read.sessions, 2, "the snapshot's session and the log's");
+        let (store, back) =
+            crate::Store::open(store_dir.path(), TreeConfig::default()).expect("opens");
+        assert_eq!(rows(&back), rows(&plain.tree));
+        assert_eq!(back.last_zxid(), 11);
+        assert_eq!(back.sessions().len(), 2);
+        assert_eq!(store.get_meta("k").expect("meta"), Some(b"v".to_vec()));
+        assert!(
+            crate::Store::create_empty(store_dir.path()).is_err(),
+            "a store is not created over another"
+        );
     }
 
     #[test]

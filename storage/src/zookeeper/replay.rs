@@ -37,11 +37,6 @@ fn parent_of(path: &str) -> &str {
 }
 
 impl<'a> Replay<'a> {
-    pub fn new(tree: &'a mut Tree) -> Self {
-        let digest = crate::digest::tree_digest(tree);
-        Replay { tree, digest }
-    }
-
     /// A replay on `tree`, whose digest is known to be `digest`.
     pub fn with_digest(tree: &'a mut Tree, digest: i64) -> Self {
         Replay { tree, digest }
@@ -55,6 +50,7 @@ impl<'a> Replay<'a> {
 
     /// Runs `f` on the node at `path`, keeping the running digest.
     fn change(&mut self, path: &str, f: impl FnOnce(&mut Tree)) {
+        self.tree.mark_node(path);
         self.digest = self.digest.wrapping_sub(self.digest_of(path));
         f(self.tree);
         self.digest = self.digest.wrapping_add(self.digest_of(path));
@@ -70,10 +66,10 @@ impl<'a> Replay<'a> {
                     passwd: bytes::Bytes::copy_from_slice(&super::zookeeper_password(h.client_id)),
                 };
                 // A session the fuzzy snapshot already holds keeps its entry.
-                self.tree.sessions.open(h.client_id, info);
+                self.tree.open_session(h.client_id, info);
             }
             TxnBody::CloseSession(txn) => {
-                let owned = self.tree.sessions.close(h.client_id).unwrap_or_default();
+                let owned = self.tree.close_session(h.client_id).unwrap_or_default();
                 if let Some(txn) = txn {
                     for p in &txn.paths_to_delete {
                         let _ = self.delete(p, h.zxid);

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
+use bytes::BytesMut;
 use jute::txn::{FileHeader, SNAP_MAGIC};
 use jute::{Acl, Encode, StatPersisted};
 use thin_vec::ThinVec;
@@ -50,6 +51,54 @@ pub struct Loaded {
     pub digest: Option<ZxidDigest>,
     /// Nodes read.
     pub nodes: u64,
+    /// The nodes' digest ([`crate::digest`]), as the tree holds them.
+    pub tree_digest: i64,
+    /// What was ingested into the store given to [`read`], if one was:
+    /// nodes and checksum of their stored values, and the median key.
+    pub ingested: Option<crate::Stored>,
+}
+
+/// Nodes encoded as the store keeps them, one half of the snapshot's,
+/// sorted by path: key and value bytes back to back.
+#[derive(Default)]
+struct Arena {
+    bytes: BytesMut,
+    /// (offset, key length, value length) of each node.
+    entries: Vec<(usize, u32, u32)>,
+}
+
+impl Arena {
+    fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let &(at, k, v) = self.entries.get(i)?;
+        let (k, v) = (k as usize, v as usize);
+        Some((
+            self.bytes.get(at..at + k)?,
+            self.bytes.get(at + k..at + k + v)?,
+        ))
+    }
+}
+
+/// The two arenas' nodes in path order.
+struct Merged<'a> {
+    halves: [&'a Arena; 2],
+    next: [usize; 2],
+}
+
+impl<'a> Iterator for Merged<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let a = self.halves[0].get(self.next[0]);
+        let b = self.halves[1].get(self.next[1]);
+        let side = match (a, b) {
+            (Some(x), Some(y)) => usize::from(x.0 > y.0),
+            (Some(_), None) => 0,
+            (None, Some(_)) => 1,
+            (None, None) => return None,
+        };
+        self.next[side] += 1;
+        if side == 0 { a } else { b }
+    }
 }
 
 /// One node as parsed, before its ACL is interned.
@@ -170,12 +219,15 @@ fn walk_nodes(buf: &[u8], start: usize, file: &Path) -> Result<(usize, usize, us
 const OPEN_UNSAFE_ACL_ID: i64 = -1;
 
 /// Reads a whole snapshot (`buf`, decompressed) into `tree`, which must be
-/// empty. Every seal is checked.
+/// empty. Every seal is checked. With a `store` (new and empty), its nodes
+/// are also ingested into it, on a thread of their own while the tree is
+/// built ([`crate::Store::ingest_nodes`]).
 pub fn read(
     buf: &[u8],
     file: &Path,
     tree: &mut Tree,
     progress: &mut dyn FnMut(Progress),
+    store: Option<&crate::Store>,
 ) -> Result<Loaded, ImportError> {
     let mut c = Cursor::new(buf, file);
     let header: FileHeader = c.read("file header")?;
@@ -219,10 +271,14 @@ pub fn read(
     let start = c.pos;
     let began = std::time::Instant::now();
     let (middle, end, count) = walk_nodes(buf, start, file)?;
-    let parse = |from: usize, to: usize| -> Result<Vec<Parsed>, ImportError> {
+    // Each parser also sums the nodes' digests and, with a store, encodes
+    // its sorted half as the store keeps it, with a checksum.
+    type Half = (Vec<Parsed>, Arena, i64, crate::Stored);
+    let parse = |from: usize, to: usize| -> Result<Half, ImportError> {
         let mut c = Cursor::new(buf.get(..to).unwrap_or_default(), file);
         c.pos = from;
         let mut out = Vec::with_capacity(count / 2 + 1);
+        let mut digest = 0i64;
         while c.pos < to {
             let at = c.pos as u64;
             let path = c.str("path")?;
@@ -237,6 +293,7 @@ pub fn read(
             if key.as_ref() != "/" && (!key.starts_with('/') || key.ends_with('/')) {
                 return Err(ImportError::corrupt(file, at, format!("bad path {path:?}")));
             }
+            digest = digest.wrapping_add(crate::digest::node_digest(&key, data, &stat) as i64);
             out.push(Parsed {
                 path: key,
                 data: data.map(Box::from),
@@ -246,7 +303,38 @@ pub fn read(
             });
         }
         out.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        Ok(out)
+        let mut arena = Arena::default();
+        let mut sum = crate::Stored::default();
+        if store.is_some() {
+            arena.bytes.reserve(to - from + out.len() * 32);
+            arena.entries.reserve(out.len());
+            for p in &out {
+                let list = acls.get(&p.acl).ok_or_else(|| {
+                    ImportError::corrupt(
+                        file,
+                        p.at,
+                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
+                    )
+                })?;
+                let at = arena.bytes.len();
+                arena.bytes.extend_from_slice(p.path.as_bytes());
+                crate::persist::encoding::encode_node_into(
+                    &mut arena.bytes,
+                    &p.stat,
+                    list,
+                    p.data.as_deref(),
+                );
+                let value = arena.bytes.get(at + p.path.len()..).unwrap_or_default();
+                sum.add_bytes(&p.path, value);
+                let (k, v) = (p.path.len(), value.len());
+                arena.entries.push((
+                    at,
+                    u32::try_from(k).unwrap_or(u32::MAX),
+                    u32::try_from(v).unwrap_or(u32::MAX),
+                ));
+            }
+        }
+        Ok((out, arena, digest, sum))
     };
     let (low, high) = std::thread::scope(|scope| {
         let low = scope.spawn(|| parse(start, middle));
@@ -255,6 +343,8 @@ pub fn read(
     });
     let low = low.map_err(|_| ImportError::corrupt(file, start as u64, "a parser panicked"))??;
     let high = high?;
+    let (low, low_arena, low_digest, low_sum) = low;
+    let (high, high_arena, high_digest, high_sum) = high;
     progress(Progress::Bytes(end as u64));
     c.pos = end;
     if c.str("path")? != "/" {
@@ -266,11 +356,57 @@ pub fn read(
     }
 
     let parsed = began.elapsed();
-    insert_sorted(tree, low, high, &acls, file)?;
+    // The tree is built here while, with a store, another thread ingests
+    // the encoded nodes in path order.
+    let mut ingested = None;
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let ingest = store.map(|store| {
+            let (low_arena, high_arena) = (&low_arena, &high_arena);
+            scope.spawn(move || {
+                let total = low_arena.entries.len() + high_arena.entries.len();
+                let mut median = String::new();
+                let merged = Merged {
+                    halves: [low_arena, high_arena],
+                    next: [0, 0],
+                }
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    if i == total / 2 {
+                        median = String::from_utf8_lossy(k).into_owned();
+                    }
+                    (k, v)
+                });
+                let began = std::time::Instant::now();
+                let done = store.ingest_nodes(merged).map(|()| median);
+                tracing::debug!(
+                    ms = began.elapsed().as_millis() as u64,
+                    "snapshot nodes ingested"
+                );
+                done
+            })
+        });
+        let inserted = insert_sorted(tree, low, high, &acls, file);
+        tracing::debug!(
+            ms = (began.elapsed() - parsed).as_millis() as u64,
+            "tree built"
+        );
+        if let Some(ingest) = ingest {
+            let median = ingest
+                .join()
+                .map_err(|_| ImportError::corrupt(file, start as u64, "the ingestion panicked"))?
+                .map_err(|e| ImportError::Store(e.to_string()))?;
+            let mut sum = low_sum;
+            sum.merge(&high_sum);
+            sum.middle = median;
+            ingested = Some(sum);
+        }
+        inserted
+    })?;
     tracing::debug!(
         nodes = count,
         parse_ms = parsed.as_millis() as u64,
         insert_ms = (began.elapsed() - parsed).as_millis() as u64,
+        ingested = store.is_some(),
         "snapshot nodes read"
     );
     let count = count as u64;
@@ -320,6 +456,8 @@ pub fn read(
         sessions,
         digest,
         nodes: count,
+        tree_digest: low_digest.wrapping_add(high_digest),
+        ingested,
     })
 }
 
