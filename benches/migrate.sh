@@ -9,6 +9,7 @@
 #     until `srvr` reports a mode; its own account of loading ("Snapshot
 #     loaded in", "txns loaded in") read from its log;
 #   - corral: `corral import` into an empty directory, wall time.
+# (Corral first in each run: the last ZooKeeper stays up for what follows.)
 # Then Corral serves one import and ZooKeeper its copy, and:
 #   - every node is read from both by kazoo and compared (data, Stat, ACL);
 #   - Corral is stopped and its tree exported (`corral export`, timed); a
@@ -93,10 +94,18 @@ du -sh "$SRC/version-2" >&2
 
 zk_ms=() zk_load_ms=() corral_ms=()
 for run in $(seq 1 "$RUNS"); do
-  echo "== run $run: zookeeper loads, corral imports" >&2
+  echo "== run $run: corral imports, zookeeper loads" >&2
   dir="$WORK/zk-$run"
   mkdir -p "$dir"
   cp -a "$SRC" "$dir/data"
+  # Corral first: the last run's ZooKeeper keeps running for the
+  # comparison, and must not run beside an import.
+  target="$WORK/corral-$run"
+  t0=$(date +%s%N)
+  "$CORRAL" --log warn import --data-dir "$target" --zookeeper-data-dir "$SRC" > "$WORK/import-$run.out"
+  corral_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  cat "$WORK/import-$run.out" >&2
+  if [ "$run" -lt "$RUNS" ]; then rm -rf "$target"; fi
   port=$(free_port)
   ZK_DIRS+=("$dir")
   t0=$(date +%s%N)
@@ -108,20 +117,28 @@ for run in $(seq 1 "$RUNS"); do
   zk_load_ms+=($(( snap + txns )))
   if [ "$run" -lt "$RUNS" ]; then bash "$ZKSTOP" "$dir" >/dev/null 2>&1; rm -rf "$dir/data"; fi
   ZKRUN=$port
-  target="$WORK/corral-$run"
-  t0=$(date +%s%N)
-  "$CORRAL" --log warn import --data-dir "$target" --zookeeper-data-dir "$SRC" > "$WORK/import-$run.out"
-  corral_ms+=($(( ($(date +%s%N) - t0) / 1000000 )))
-  cat "$WORK/import-$run.out" >&2
-  if [ "$run" -lt "$RUNS" ]; then rm -rf "$target"; fi
 done
 
 echo "== comparing every node, then resuming the sessions on corral" >&2
 CPORT=$(free_port)
-"$CORRAL" --data-dir "$WORK/corral-$RUNS" --client-addr "127.0.0.1:$CPORT" --admin-port 0 \
-  --metrics-port 0 --log warn > "$WORK/corral.log" 2>&1 &
-PIDS+=($!)
-wait_mode "$CPORT"
+# Corral with the reference ZooKeeper's reaper interval (zk-ref.sh passes
+# -Dznode.container.checkIntervalMs=1000): both have reaped what expired
+# (the TTL nodes of a --source kept past their hour) before the dumps.
+start_corral() {
+  cat > "$WORK/corral.cfg" <<CFG
+dataDir=$WORK/corral-$RUNS
+clientPort=$CPORT
+clientPortAddress=127.0.0.1
+maxSessionTimeout=600000
+znode.container.checkIntervalMs=1000
+CFG
+  "$CORRAL" --config "$WORK/corral.cfg" --admin-port 0 --metrics-port 0 --log warn \
+    >> "$WORK/corral.log" 2>&1 &
+  PIDS+=($!)
+  wait_mode "$CPORT"
+}
+start_corral
+sleep 3
 /usr/bin/python3 "$KAZOO" dump "127.0.0.1:$CPORT" "$WORK/corral.jsonl" >&2
 /usr/bin/python3 "$KAZOO" dump "127.0.0.1:$ZKRUN" "$WORK/zookeeper.jsonl" >&2
 grep -v '"path": "/zookeeper/config"' "$WORK/corral.jsonl" > "$WORK/c" || true
@@ -143,10 +160,7 @@ grep -v '"path": "/zookeeper/config"' "$WORK/exported.jsonl" > "$WORK/e" || true
 export_differing=$(diff "$WORK/c" "$WORK/e" | grep -c '^[<>]' || true)
 bash "$ZKSTOP" "$WORK/exported" >/dev/null 2>&1 || true
 
-"$CORRAL" --data-dir "$WORK/corral-$RUNS" --client-addr "127.0.0.1:$CPORT" --admin-port 0 \
-  --metrics-port 0 --log warn >> "$WORK/corral.log" 2>&1 &
-PIDS+=($!)
-wait_mode "$CPORT"
+start_corral
 resumed=$(/usr/bin/python3 "$KAZOO" resume "127.0.0.1:$CPORT" "$WORK/sessions.json" | grep -c '^ok ' || true)
 
 /usr/bin/python3 - "$COUNT" "$LIVE" "$nodes" "$differing" "$resumed" "$(du -sb "$SRC/version-2" | cut -f1)" \

@@ -177,13 +177,18 @@ impl LogStore {
         self.put_meta("vote", vote, true)
     }
 
+    /// Counts a disk error where it struck (`corral_storage_errors_total`).
+    fn count_error(&self, at: &str) {
+        self.inner
+            .metrics
+            .storage_errors
+            .with_label_values(&[at])
+            .inc();
+    }
+
     fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> StorageResult<()> {
         fail::fail_point!("raft-meta-write", |_| {
-            self.inner
-                .metrics
-                .storage_errors
-                .with_label_values(&["vote"])
-                .inc();
+            self.count_error("vote");
             Err(StorageIOError::write(&std::io::Error::other(
                 "injected write failure (failpoint raft-meta-write)",
             ))
@@ -306,11 +311,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         fail::fail_point!("raft-log-append", |_| {
-            self.inner
-                .metrics
-                .storage_errors
-                .with_label_values(&["log_append"])
-                .inc();
+            self.count_error("log_append");
             Err(StorageIOError::write_logs(&std::io::Error::other(
                 "injected write failure (failpoint raft-log-append)",
             ))
@@ -323,11 +324,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             batch.insert(&self.inner.log, entry.log_id.index.to_be_bytes(), value);
         }
         batch.commit().map_err(|e| {
-            self.inner
-                .metrics
-                .storage_errors
-                .with_label_values(&["log_append"])
-                .inc();
+            self.count_error("log_append");
             StorageIOError::write_logs(&e)
         })?;
         timer.observe_duration();

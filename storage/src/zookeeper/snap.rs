@@ -111,6 +111,21 @@ struct Parsed {
     at: u64,
 }
 
+/// The ACL list a node's ZooKeeper ACL index names.
+fn acl_list<'a>(
+    acls: &'a HashMap<i64, Vec<Acl>>,
+    p: &Parsed,
+    file: &Path,
+) -> Result<&'a [Acl], ImportError> {
+    acls.get(&p.acl).map(Vec::as_slice).ok_or_else(|| {
+        ImportError::corrupt(
+            file,
+            p.at,
+            format!("{:?} has ACL {}, not in the map", p.path, p.acl),
+        )
+    })
+}
+
 /// Inserts nodes parsed in two sorted runs into `tree`, merging them,
 /// interning each ZooKeeper ACL index once.
 fn insert_sorted(
@@ -149,13 +164,7 @@ fn insert_sorted(
                 r
             }
             None => {
-                let list = acls.get(&p.acl).ok_or_else(|| {
-                    ImportError::corrupt(
-                        file,
-                        p.at,
-                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
-                    )
-                })?;
+                let list = acl_list(acls, &p, file)?;
                 let r = tree.acls.intern(list);
                 refs.insert(p.acl, r);
                 r
@@ -309,13 +318,7 @@ pub fn read(
             arena.bytes.reserve(to - from + out.len() * 32);
             arena.entries.reserve(out.len());
             for p in &out {
-                let list = acls.get(&p.acl).ok_or_else(|| {
-                    ImportError::corrupt(
-                        file,
-                        p.at,
-                        format!("{:?} has ACL {}, not in the map", p.path, p.acl),
-                    )
-                })?;
+                let list = acl_list(&acls, p, file)?;
                 let at = arena.bytes.len();
                 arena.bytes.extend_from_slice(p.path.as_bytes());
                 crate::persist::encoding::encode_node_into(
