@@ -22,7 +22,9 @@
 #
 # --source DIR keeps the populated ZooKeeper directory (and the sessions'
 # ids and passwords) in DIR, and a later run given the same DIR starts from
-# it instead of populating again (--count and --live are then DIR's).
+# it instead of populating again (--count and --live are then DIR's; its
+# sessions last 30 minutes from each server's start and its TTL nodes a
+# week from the populate).
 #
 # One JSON line. Loopback only; every process started here is stopped by
 # its PID.
@@ -55,10 +57,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Sessions of 10 minutes, so they outlive reading every node from both
-# servers before they resume.
-ZKCFG=("snapCount=100000" "maxSessionTimeout=600000")
-export MIGRATE_SESSION_TIMEOUT=600
+# Sessions of 30 minutes, so they outlive reading every node from both
+# servers (three dumps of a million nodes) before they resume.
+ZKCFG=("snapCount=100000" "maxSessionTimeout=1800000")
+export MIGRATE_SESSION_TIMEOUT=1800
 if [ -n "$SOURCE" ] && [ -d "$SOURCE/data/version-2" ]; then
   echo "== zookeeper: the populated directory kept in $SOURCE" >&2
   cp "$SOURCE/sessions.json" "$WORK/sessions.json"
@@ -98,6 +100,8 @@ for run in $(seq 1 "$RUNS"); do
   dir="$WORK/zk-$run"
   mkdir -p "$dir"
   cp -a "$SRC" "$dir/data"
+  # The copy written back before either server is timed.
+  sync
   # Corral first: the last run's ZooKeeper keeps running for the
   # comparison, and must not run beside an import.
   target="$WORK/corral-$run"
@@ -121,24 +125,13 @@ done
 
 echo "== comparing every node, then resuming the sessions on corral" >&2
 CPORT=$(free_port)
-# Corral with the reference ZooKeeper's reaper interval (zk-ref.sh passes
-# -Dznode.container.checkIntervalMs=1000): both have reaped what expired
-# (the TTL nodes of a --source kept past their hour) before the dumps.
 start_corral() {
-  cat > "$WORK/corral.cfg" <<CFG
-dataDir=$WORK/corral-$RUNS
-clientPort=$CPORT
-clientPortAddress=127.0.0.1
-maxSessionTimeout=600000
-znode.container.checkIntervalMs=1000
-CFG
-  "$CORRAL" --config "$WORK/corral.cfg" --admin-port 0 --metrics-port 0 --log warn \
-    >> "$WORK/corral.log" 2>&1 &
+  "$CORRAL" --data-dir "$WORK/corral-$RUNS" --client-addr "127.0.0.1:$CPORT" --admin-port 0 \
+    --metrics-port 0 --log warn >> "$WORK/corral.log" 2>&1 &
   PIDS+=($!)
   wait_mode "$CPORT"
 }
 start_corral
-sleep 3
 /usr/bin/python3 "$KAZOO" dump "127.0.0.1:$CPORT" "$WORK/corral.jsonl" >&2
 /usr/bin/python3 "$KAZOO" dump "127.0.0.1:$ZKRUN" "$WORK/zookeeper.jsonl" >&2
 grep -v '"path": "/zookeeper/config"' "$WORK/corral.jsonl" > "$WORK/c" || true

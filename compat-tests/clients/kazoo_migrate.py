@@ -146,7 +146,9 @@ def populate(hosts, sessions_file, n, live):
     # TTL nodes: long-lived ones, and one that expires.
     zk.create("/ttl", b"")
     for i in range(5):
-        call(zk, CreateTtl("/ttl/t%d" % i, b"ttl", [OPEN], 3_600_000))
+        # A week: a directory kept for later runs (benches/migrate.sh
+        # --source) must not have them reaped between the two dumps.
+        call(zk, CreateTtl("/ttl/t%d" % i, b"ttl", [OPEN], 604_800_000))
     call(zk, CreateTtl("/ttl/short", b"", [OPEN], 1))
     # A quota, as zkCli's setquota writes it.
     zk.create("/quota-app", b"")
