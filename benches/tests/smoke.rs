@@ -1,5 +1,5 @@
-//! A smoke run of every `zk-load` workload for a second against a
-//! standalone Corral in this process: each must complete requests without
+//! A smoke run of every `zk-load` workload (and of `slow-client`) for a
+//! second against a standalone Corral in this process: each must complete requests without
 //! an error or a failed session. No timing is asserted (figures come from
 //! `benches/compare.sh`, `docs/benchmarks.md`).
 
@@ -75,6 +75,38 @@ fn every_workload_runs_against_corral() {
         runs.push(w);
     }
     assert_eq!(runs.len(), WORKLOADS.len() + 1);
+    shutdown.cancel();
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+#[test]
+fn slow_client_runs_against_corral() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (addr, shutdown) = start_corral(dir.path());
+    for (mode, requests, size) in [("reads", "50", "100000"), ("watches", "2000", "100")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_slow-client"))
+            .args(["--server", &addr.to_string(), "--mode", mode])
+            .args(["--requests", requests, "--size", size, "--seconds", "1"])
+            .args(["--pid", &std::process::id().to_string()])
+            .output()
+            .expect("run slow-client");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{mode}: slow-client failed\n{stdout}\n{stderr}"
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        assert_eq!(v["mode"].as_str(), Some(mode));
+        assert!(
+            v["other_reads"].as_u64().is_some_and(|n| n > 10),
+            "{stdout}"
+        );
+        assert!(
+            v["rss_peak_mib"].as_f64().is_some_and(|m| m > 0.0),
+            "{stdout}"
+        );
+    }
     shutdown.cancel();
     std::thread::sleep(Duration::from_millis(200));
 }

@@ -73,12 +73,7 @@ fn flusher(
             Some(first) => Err(format!("an earlier sync failed: {first}")),
             None => {
                 let _t = metrics.fsync_seconds.start_timer();
-                (|| -> Result<(), String> {
-                    fail::fail_point!("raft-log-fsync", |_| Err(
-                        "injected fsync failure (failpoint raft-log-fsync)".to_owned()
-                    ));
-                    db.persist(PersistMode::SyncData).map_err(|e| e.to_string())
-                })()
+                sync_log(&db)
             }
         };
         match synced {
@@ -343,4 +338,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.put_meta("last_purged", &log_id, true)?;
         self.remove_range(0, Some(log_id.index.saturating_add(1)))
     }
+}
+
+/// The log's `fdatasync` (the failpoint `raft-log-fsync` fails it).
+fn sync_log(db: &Database) -> Result<(), String> {
+    fail::fail_point!("raft-log-fsync", |_| Err(
+        "injected fsync failure (failpoint raft-log-fsync)".to_owned()
+    ));
+    db.persist(PersistMode::SyncData).map_err(|e| e.to_string())
 }

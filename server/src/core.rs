@@ -61,18 +61,74 @@ impl Encode for Outgoing {
 /// The sending side of a connection's outbound queue, bounded by bytes
 /// (`corral.maxOutboundBytes`): a client that stops reading its socket
 /// while replies and notifications keep coming would otherwise grow the
-/// server's memory without limit. Past the bound the connection is
-/// overflowed: nothing more is queued, and the connection closes (its
-/// writer stops at once, even mid-write). The session lives on; the
-/// client reconnects and sets its watches again, as after any lost
-/// connection.
+/// server's memory without limit.
+///
+/// - Past half the bound the connection is *backed up*: its requests are
+///   not read (as ZooKeeper stops reading a throttled connection), so its
+///   own reads cannot add to the queue; see [`Outbound::backed_up`].
+/// - Notifications still come. A frame that would pass the bound
+///   overflows the connection: nothing more is queued and it closes (its
+///   writer stops at once, even mid-write).
+/// - Every connection's queue counts toward one total
+///   (`corral.maxOutboundBytesTotal`): a connection holding at least
+///   [`SMALL_QUEUE`] is backed up while the total is past half its bound,
+///   and overflows on a frame that would pass it.
+///
+/// The session lives on; the client reconnects and sets its watches
+/// again, as after any lost connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
-    /// Each frame with its encoded size, counted once.
+    /// Each frame with its size in memory (see [`FRAME_OVERHEAD`]),
+    /// counted once.
     tx: mpsc::UnboundedSender<(Outgoing, usize)>,
-    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    queue: std::sync::Arc<Queue>,
     limit: usize,
+    total: std::sync::Arc<OutboundTotal>,
+}
+
+/// A queue that holds less than this is never backed up or overflowed
+/// for the total's sake: the total's bound is then passed by at most this
+/// much per connection, and a quiet client is never cut off because
+/// another backed up.
+pub(crate) const SMALL_QUEUE: usize = 1 << 20;
+
+/// What a queued frame takes in memory besides its encoded bytes: its slot
+/// in the channel and the allocator's headers of the strings it holds
+/// (a notification of a short path takes several times its wire size).
+const FRAME_OVERHEAD: usize = std::mem::size_of::<(Outgoing, usize)>() + 32;
+
+/// What a queue's two ends share.
+#[derive(Debug, Default)]
+struct Queue {
+    bytes: std::sync::atomic::AtomicUsize,
+    /// Frames the writer has taken off: its progress.
+    taken: std::sync::atomic::AtomicU64,
+    /// Whether the reader waits for the writer ([`Outbound::drained`]).
+    paused: AtomicBool,
+    drained: tokio::sync::Notify,
     overflowed: tokio_util::sync::CancellationToken,
+}
+
+/// What every connection's outbound queue holds together.
+#[derive(Debug)]
+pub(crate) struct OutboundTotal {
+    /// Bytes queued on every connection.
+    pub bytes: std::sync::atomic::AtomicUsize,
+    /// `corral.maxOutboundBytesTotal`.
+    pub limit: usize,
+    /// Connections whose requests are not being read now.
+    pub paused: std::sync::atomic::AtomicUsize,
+}
+
+impl OutboundTotal {
+    /// An empty total bounded by `limit` bytes.
+    pub(crate) fn new(limit: usize) -> Self {
+        OutboundTotal {
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+            paused: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
 }
 
 /// A frame not queued: its connection is gone or was cut off.
@@ -83,57 +139,109 @@ pub(crate) struct Gone;
 #[derive(Debug)]
 pub(crate) struct OutboundRx {
     rx: mpsc::UnboundedReceiver<(Outgoing, usize)>,
-    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    queue: std::sync::Arc<Queue>,
+    total: std::sync::Arc<OutboundTotal>,
     /// Cancelled when the queue overflowed.
     pub overflowed: tokio_util::sync::CancellationToken,
 }
 
-/// A connection's outbound queue holding at most `limit` bytes of frames.
-pub(crate) fn outbound(limit: usize) -> (Outbound, OutboundRx) {
+/// A connection's outbound queue holding at most `limit` bytes of frames,
+/// counted in `total` too.
+pub(crate) fn outbound(
+    limit: usize,
+    total: &std::sync::Arc<OutboundTotal>,
+) -> (Outbound, OutboundRx) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let overflowed = tokio_util::sync::CancellationToken::new();
+    let queue = std::sync::Arc::new(Queue::default());
     (
         Outbound {
             tx,
-            queued: queued.clone(),
+            queue: queue.clone(),
             limit,
-            overflowed: overflowed.clone(),
+            total: total.clone(),
         },
         OutboundRx {
             rx,
-            queued,
-            overflowed,
+            overflowed: queue.overflowed.clone(),
+            queue,
+            total: total.clone(),
         },
     )
 }
 
 impl Outbound {
-    /// Queues `msg`, unless the queue would pass its bound: then the
-    /// connection is overflowed and `msg` dropped.
+    /// Queues `msg`, unless the queue or the total would pass its bound:
+    /// then the connection is overflowed and `msg` dropped.
     ///
     /// # Errors
     /// [`Gone`]: the connection is gone or overflowed.
     pub(crate) fn send(&self, msg: Outgoing) -> Result<(), Gone> {
-        if self.overflowed.is_cancelled() {
+        if self.queue.overflowed.is_cancelled() {
             return Err(Gone);
         }
-        let len = msg.encoded_len();
-        let before = self.queued.fetch_add(len, Ordering::AcqRel);
-        if before.saturating_add(len) > self.limit && !matches!(msg, Outgoing::Close) {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
-            tracing::warn!(
-                queued_bytes = before,
-                limit = self.limit,
-                "client not reading its replies: outbound queue full, closing the connection"
-            );
-            self.overflowed.cancel();
-            return Err(Gone);
+        let len = msg.encoded_len() + FRAME_OVERHEAD;
+        let before = self.queue.bytes.fetch_add(len, Ordering::SeqCst);
+        let total_before = self.total.bytes.fetch_add(len, Ordering::SeqCst);
+        let undo = || {
+            self.queue.bytes.fetch_sub(len, Ordering::SeqCst);
+            self.total.bytes.fetch_sub(len, Ordering::SeqCst);
+        };
+        if !matches!(msg, Outgoing::Close) {
+            let over = before.saturating_add(len) > self.limit;
+            let over_total =
+                before >= SMALL_QUEUE && total_before.saturating_add(len) > self.total.limit;
+            if over || over_total {
+                undo();
+                tracing::warn!(
+                    queued_bytes = before,
+                    limit = self.limit,
+                    total_bytes = total_before,
+                    total_limit = self.total.limit,
+                    "client not reading its replies: outbound queue full, closing the connection"
+                );
+                self.queue.overflowed.cancel();
+                return Err(Gone);
+            }
         }
         self.tx.send((msg, len)).map_err(|_| {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+            undo();
             Gone
         })
+    }
+
+    /// Whether the client is this far behind on its replies that its
+    /// requests should wait: half the bound queued, or a queue of at least
+    /// [`SMALL_QUEUE`] while the total is past half its bound.
+    pub(crate) fn backed_up(&self) -> bool {
+        let queued = self.queue.bytes.load(Ordering::SeqCst);
+        queued >= self.limit / 2
+            || (queued >= SMALL_QUEUE
+                && self.total.bytes.load(Ordering::SeqCst) >= self.total.limit / 2)
+    }
+
+    /// Frames the writer has taken off so far.
+    pub(crate) fn taken(&self) -> u64 {
+        self.queue.taken.load(Ordering::SeqCst)
+    }
+
+    /// Marks the reader as waiting for the writer (or not), counted in the
+    /// total's `paused`.
+    pub(crate) fn set_paused(&self, paused: bool) {
+        if self.queue.paused.swap(paused, Ordering::SeqCst) != paused {
+            if paused {
+                self.total.paused.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.total.paused.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Returns once the writer has taken a frame off (while paused), or
+    /// after a short wait: the total goes down as other connections drain,
+    /// which does not wake this one.
+    pub(crate) async fn drained(&self) {
+        let _ =
+            tokio::time::timeout(Duration::from_millis(20), self.queue.drained.notified()).await;
     }
 }
 
@@ -141,13 +249,29 @@ impl OutboundRx {
     /// The next frame, once taken off the bound.
     pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
         let (msg, len) = self.rx.recv().await?;
-        self.queued.fetch_sub(len, Ordering::AcqRel);
+        self.queue.bytes.fetch_sub(len, Ordering::SeqCst);
+        self.total.bytes.fetch_sub(len, Ordering::SeqCst);
+        self.queue.taken.fetch_add(1, Ordering::SeqCst);
+        if self.queue.paused.load(Ordering::SeqCst) {
+            self.queue.drained.notify_one();
+        }
         Some(msg)
     }
 
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.rx.is_empty()
+    }
+}
+
+impl Drop for OutboundRx {
+    /// What the writer left queued leaves the total.
+    fn drop(&mut self) {
+        self.rx.close();
+        while let Ok((_, len)) = self.rx.try_recv() {
+            self.queue.bytes.fetch_sub(len, Ordering::SeqCst);
+            self.total.bytes.fetch_sub(len, Ordering::SeqCst);
+        }
     }
 }
 
@@ -417,6 +541,8 @@ pub(crate) struct Core {
     /// The leader's applied Raft index as it last answered this member's
     /// report (`keep_in_touch`); 0 before the first answer.
     pub leader_applied: std::sync::atomic::AtomicU64,
+    /// What every connection's outbound queue holds together.
+    pub outbound_total: std::sync::Arc<OutboundTotal>,
     /// The AdminServer's rate limiters and the trace mask.
     pub admin: crate::monitor::admin_ops::AdminOps,
     /// Connections to the other members.
@@ -594,6 +720,8 @@ impl Core {
         }
         let started = consensus::start(node, host).await?;
         let admin = crate::monitor::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
+        let outbound_total =
+            std::sync::Arc::new(OutboundTotal::new(config.max_outbound_bytes_total));
         let core = Core {
             config,
             stats: crate::monitor::stats::Stats::default(),
@@ -610,6 +738,7 @@ impl Core {
             write_metrics,
             started: Instant::now(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),
+            outbound_total,
             admin,
             clients: started.clients,
             reconfig_lock: tokio::sync::Mutex::new(()),

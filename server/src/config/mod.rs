@@ -190,8 +190,12 @@ pub struct Config {
     pub k8s_remove_after: Option<Duration>,
     /// Corral's own (`corral.maxOutboundBytes`, default 64 MiB): the
     /// replies and notifications a connection may have queued for a
-    /// client that is not reading them before it is closed.
+    /// client that is not reading them before it is closed; its requests
+    /// wait from half of it.
     pub max_outbound_bytes: usize,
+    /// Corral's own (`corral.maxOutboundBytesTotal`, default 1 GiB): the
+    /// same across every connection (at least 1 MiB).
+    pub max_outbound_bytes_total: usize,
 }
 
 /// ZooKeeper's `admin.serverPort` default.
@@ -267,6 +271,7 @@ impl Config {
             config_version: 0,
             k8s_remove_after: None,
             max_outbound_bytes: 64 << 20,
+            max_outbound_bytes_total: 1 << 30,
         }
     }
 
@@ -486,6 +491,11 @@ impl Config {
                     "corral.readyMaxLag" => c.ready_max_lag = num("a number of Raft entries")?,
                     "corral.maxOutboundBytes" => {
                         c.max_outbound_bytes = usize::try_from(num("bytes")?)
+                            .map_err(|_| bad("bytes"))?
+                            .max(1 << 20);
+                    }
+                    "corral.maxOutboundBytesTotal" => {
+                        c.max_outbound_bytes_total = usize::try_from(num("bytes")?)
                             .map_err(|_| bad("bytes"))?
                             .max(1 << 20);
                     }

@@ -44,6 +44,10 @@ pub(crate) mod class {
     /// A connection closed because its client stopped reading while its
     /// outbound queue passed `corral.maxOutboundBytes`.
     pub const OUTBOUND_OVERFLOW: &str = "outbound_overflow";
+    /// A connection closed because its client, its requests held back
+    /// for its unread replies, read none of them for half its session
+    /// timeout.
+    pub const OUTBOUND_STALLED: &str = "outbound_stalled";
 }
 
 /// This server's metrics.
@@ -380,6 +384,17 @@ pub(crate) fn gather(core: &Core) -> Vec<MetricFamily> {
         "corral_serving",
         "1 while this member serves clients (in touch with a quorum)",
         f64::from(u8::from(core.serving())),
+    ));
+    let total = &core.outbound_total;
+    out.push(gauge(
+        "corral_outbound_queued_bytes",
+        "Replies and notifications queued for clients, on every connection",
+        total.bytes.load(std::sync::atomic::Ordering::Relaxed) as f64,
+    ));
+    out.push(gauge(
+        "corral_connections_backed_up",
+        "Connections whose requests wait because their client is behind on its replies",
+        total.paused.load(std::sync::atomic::Ordering::Relaxed) as f64,
     ));
     out.push(gauge(
         "corral_storage_failed",

@@ -96,7 +96,7 @@ pub(crate) async fn serve<S: Stream>(
             Ok(Some(Ok(Frame::Request { .. }))) | Ok(None) | Err(_) => return,
         };
         let (sink, mut stream) = framed.split();
-        let (tx, rx) = crate::core::outbound(core.config.max_outbound_bytes);
+        let (tx, rx) = crate::core::outbound(core.config.max_outbound_bytes, &core.outbound_total);
         let overflowed = rx.overflowed.clone();
         let closing = CancellationToken::new();
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
@@ -121,7 +121,16 @@ pub(crate) async fn serve<S: Stream>(
         let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
         let mut closing_after = false;
         let mut barrier = false;
+        // While the client is behind on its replies, its requests wait:
+        // the writer's progress then, and since when it has made none.
+        let mut stalled: Option<(u64, Instant)> = None;
         'serve: loop {
+            let backed_up = tx.backed_up();
+            if backed_up != stalled.is_some() {
+                tx.set_paused(backed_up);
+                stalled = backed_up.then(|| (tx.taken(), Instant::now()));
+                debug!(backed_up, "outbound queue");
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = closing.cancelled() => break,
@@ -129,12 +138,35 @@ pub(crate) async fn serve<S: Stream>(
                     core.metrics.error(crate::monitor::metrics::class::OUTBOUND_OVERFLOW);
                     break;
                 }
+                () = tx.drained(), if backed_up => {
+                    let Some((taken, since)) = stalled else { continue };
+                    let now = tx.taken();
+                    if now != taken {
+                        // The client reads, slowly: its session is alive
+                        // though its pings wait behind the replies.
+                        stalled = Some((now, Instant::now()));
+                        let mut st = core.lock();
+                        if st.host.attached.get(&session.id).is_some_and(|a| a.conn_id == session.conn_id) {
+                            st.host.touch(session.id, session.timeout);
+                        }
+                    } else if since.elapsed() >= session.timeout / 2 {
+                        // Closed while the session lives, so that the
+                        // client can still resume it on a new connection
+                        // (its own read timeout is two thirds of it).
+                        core.metrics.error(crate::monitor::metrics::class::OUTBOUND_STALLED);
+                        info!(
+                            timeout_ms = session.timeout.as_millis(),
+                            "client read none of its replies for half its session timeout; closing"
+                        );
+                        break;
+                    }
+                }
                 Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                     if !finished(&core, &conn, done) || (closing_after && in_flight.is_empty()) {
                         break;
                     }
                 }
-                next = stream.next(), if !closing_after && in_flight.len() < MAX_PIPELINED_WRITES => {
+                next = stream.next(), if !backed_up && !closing_after && in_flight.len() < MAX_PIPELINED_WRITES => {
                     let (header, body) = match next {
                         Some(Ok(Frame::Request { header, body })) => (header, body),
                         Some(Ok(other)) => {
@@ -237,6 +269,7 @@ pub(crate) async fn serve<S: Stream>(
                 }
             }
         }
+        tx.set_paused(false);
         detach(&core, &session);
         let _ = tx.send(Outgoing::Close);
         let _ = writer.await;
