@@ -11,7 +11,8 @@
 #
 #   benches/leader-loss.sh [--targets "corral zookeeper"] [--faults "kill stop term"] [--cycles 5]
 #
-# Loopback only; every process started here is stopped by its PID.
+# KEEP_WORK=1 keeps the members' directories and logs. Loopback only;
+# every process started here is stopped by its PID.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
@@ -38,7 +39,7 @@ cleanup() {
     if [ -f "$d/zk.pid" ]; then kill -CONT "$(cat "$d/zk.pid")" 2>/dev/null || true; fi
     bash "$ZKSTOP" "$d" >/dev/null 2>&1 || true
   done
-  rm -rf "$WORK"
+  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 

@@ -87,8 +87,11 @@ if t0 is not None:
         # The gap around the fault, then every later gap.
         points = ([before[-1]] if before else [t0]) + after
         pause = max(b - a for a, b in zip(points, points[1:])) if len(points) > 1 else None
+first_after = next((a - t0 for a in acks if t0 is not None and a >= t0), None)
 print(json.dumps({
     "fault": args.fault,
+    "fault_at_unix": round(time.time() - (time.monotonic() - t0), 3) if t0 is not None else None,
+    "first_ack_after_s": round(first_after, 3) if first_after is not None else None,
     "pause_s": round(pause, 3) if pause is not None else None,
     "acked": len(acks),
     "acked_after_fault": len([a for a in acks if t0 is not None and a >= t0]),

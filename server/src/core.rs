@@ -289,6 +289,56 @@ pub(crate) struct Attached {
 /// session creation): no reply is sent for it.
 pub(crate) const NO_REPLY: i32 = i32::MIN;
 
+/// The writes proposed here that a connection waits for, by the token
+/// their proposal carries in place of the client's xid. A reply goes to
+/// the connection that asked, with its xid, and to no other: a client
+/// whose connection dropped with a write in flight (its outcome unknown)
+/// and that resumed its session on a new connection here must not get
+/// the old connection's reply, whose xid means nothing there (kazoo
+/// stops on "xids do not match"). ZooKeeper answers on the request's own
+/// `ServerCnxn` likewise. The token is local to this member (every
+/// member answers only its own proposals), so the replicated format is
+/// unchanged.
+#[derive(Debug, Default)]
+pub(crate) struct Replies {
+    next: std::sync::atomic::AtomicI32,
+    waiting: std::sync::Mutex<HashMap<i32, Waiting>>,
+}
+
+/// A write a connection waits for.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    conn_id: u64,
+    xid: i32,
+}
+
+impl Replies {
+    /// A token for a write that `conn_id` sent as `xid`.
+    fn register(&self, conn_id: u64, xid: i32) -> i32 {
+        // Tokens run over 0..=i32::MAX: never NO_REPLY.
+        let token = self.next.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        self.lock().insert(token, Waiting { conn_id, xid });
+        token
+    }
+
+    /// Who waits for `token`'s reply (and no longer).
+    fn take(&self, token: i32) -> Option<Waiting> {
+        self.lock().remove(&token)
+    }
+
+    /// `conn_id` closed: its writes' replies, if they come, go nowhere.
+    pub(crate) fn forget(&self, conn_id: u64) {
+        self.lock().retain(|_, w| w.conn_id != conn_id);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<i32, Waiting>> {
+        // A panic while holding it cannot leave the map inconsistent.
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// This server's state that changes together with the tree.
 #[derive(Debug)]
 pub(crate) struct ServerHost {
@@ -310,6 +360,8 @@ pub(crate) struct ServerHost {
     /// sessions): known here only, never replicated, gone when read-only
     /// mode ends. Id → password.
     pub local_sessions: HashMap<i64, Bytes>,
+    /// The writes proposed here that connections wait for.
+    pub replies: std::sync::Arc<Replies>,
 }
 
 /// What this member saw of quota limits being passed (`enforceQuota`):
@@ -443,7 +495,15 @@ impl consensus::Host for ServerHost {
                     a.tx.send(Outgoing::Frame(header, Response::Notification(event)));
             }
         }
-        let ours = proposal.origin == self.me && proposal.xid != NO_REPLY;
+        // The connection that waits for this write here, and its xid.
+        let waiting = (proposal.origin == self.me && proposal.xid != NO_REPLY)
+            .then(|| self.replies.take(proposal.xid))
+            .flatten()
+            .filter(|w| {
+                self.attached
+                    .get(&session)
+                    .is_some_and(|a| a.conn_id == w.conn_id)
+            });
         if proposal.origin == self.me {
             for q in &outcome.quota_exceeded {
                 self.quota.record(q);
@@ -461,10 +521,10 @@ impl consensus::Host for ServerHost {
             self.deadlines.remove(&session);
             self.touched.remove(&session);
             if let Some(conn) = self.attached.remove(&session) {
-                if ours {
+                if let Some(w) = waiting {
                     let _ = conn.tx.send(Outgoing::Frame(
                         ReplyHeader {
-                            xid: proposal.xid,
+                            xid: w.xid,
                             zxid,
                             err,
                         },
@@ -475,11 +535,13 @@ impl consensus::Host for ServerHost {
             }
             return;
         }
-        if ours && !matches!(proposal.command.op, CommandOp::CreateSession { .. }) {
+        if let Some(w) = waiting
+            && !matches!(proposal.command.op, CommandOp::CreateSession { .. })
+        {
             self.send(
                 session,
                 ReplyHeader {
-                    xid: proposal.xid,
+                    xid: w.xid,
                     zxid,
                     err,
                 },
@@ -543,6 +605,9 @@ pub(crate) struct Core {
     pub leader_applied: std::sync::atomic::AtomicU64,
     /// What every connection's outbound queue holds together.
     pub outbound_total: std::sync::Arc<OutboundTotal>,
+    /// The writes proposed here that connections wait for (shared with
+    /// the host, which answers them).
+    pub replies: std::sync::Arc<Replies>,
     /// The AdminServer's rate limiters and the trace mask.
     pub admin: crate::monitor::admin_ops::AdminOps,
     /// Connections to the other members.
@@ -650,22 +715,34 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
     node.snap_count = config.snap_count;
     node.faults = config.peer_faults.clone();
     node.peer_tls = config.peer_tls.clone();
-    // Raft's timers from ZooKeeper's tick: heartbeats several times a
-    // tick, elections after about a tick without a leader (ZooKeeper
-    // itself notices a dead leader only after syncLimit ticks).
-    let tick = config.tick_time;
-    node.heartbeat = (tick / 10).clamp(Duration::from_millis(20), Duration::from_millis(200));
-    let election = tick.clamp(
-        (node.heartbeat * 5).max(Duration::from_millis(300)),
-        Duration::from_millis(1000),
-    );
+    // Raft's timers (docs/reliability.md, "Losing the leader"): openraft's
+    // election timeout is drawn once from `election` to twice it, and
+    // heartbeats go five times per `election`. A follower that knew a
+    // leader waits out that leader's lease (twice `election`) plus its own
+    // timeout before it stands, and refuses any candidate during the
+    // lease (which keeps a returning member from disrupting the quorum,
+    // as pre-vote would): a lost leader is replaced 3 to 4 times
+    // `election` after it last spoke.
+    let election = config
+        .election_timeout
+        .unwrap_or_else(|| default_election_timeout(config.tick_time));
+    node.heartbeat = (election / 5).max(Duration::from_millis(10));
     node.election_timeout = (election, election * 2);
     // ZooKeeper's leader gives up on a quorum after syncLimit ticks (a
     // floor keeps a slow disk from failing healthy writes).
     if !config.is_standalone() {
-        node.commit_timeout = (tick * config.sync_limit).max(Duration::from_secs(2));
+        node.commit_timeout = (config.tick_time * config.sync_limit).max(Duration::from_secs(2));
     }
     node
+}
+
+/// Raft's least election timeout from ZooKeeper's `tickTime`: 15 % of a
+/// tick, within 200 ms to 1 s: 300 ms at the default 2,000 ms tick, so a
+/// lost leader is replaced 0.9 to 1.2 s after it last spoke. ZooKeeper's
+/// own followers notice a silent leader only after `syncLimit` ticks (10 s
+/// by default).
+pub(crate) fn default_election_timeout(tick: Duration) -> Duration {
+    (tick * 3 / 20).clamp(Duration::from_millis(200), Duration::from_millis(1000))
 }
 
 impl Core {
@@ -688,6 +765,7 @@ impl Core {
             next_session_id: initial_session_id(config.server_id),
             quota: QuotaReport::default(),
             local_sessions: HashMap::new(),
+            replies: std::sync::Arc::default(),
         };
         let mut node = node_config(&config, me);
         let observers = node.observers.clone();
@@ -718,6 +796,7 @@ impl Core {
                 tracing::info!("the ensemble runs already: waiting to be added (reconfig)");
             }
         }
+        let replies = host.replies.clone();
         let started = consensus::start(node, host).await?;
         let admin = crate::monitor::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
         let outbound_total =
@@ -739,6 +818,7 @@ impl Core {
             started: Instant::now(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),
             outbound_total,
+            replies,
             admin,
             clients: started.clients,
             reconfig_lock: tokio::sync::Mutex::new(()),
@@ -987,6 +1067,12 @@ impl Core {
             session_id: session,
             auth,
             op,
+        };
+        // The proposal carries a token for the reply (see `Replies`).
+        let xid = if xid == NO_REPLY {
+            NO_REPLY
+        } else {
+            self.replies.register(conn_id, xid)
         };
         let proposal = Proposal {
             origin: self.me,

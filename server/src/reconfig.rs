@@ -665,7 +665,7 @@ async fn hand_over(core: &Core, successor: Option<NodeId>) {
             Some((id, addr))
         })
         .collect();
-    info!(successor = to, "removed from the voters: handing over");
+    info!(successor = to, "handing leadership over");
     let asks = voters.iter().map(|(id, addr)| async move {
         let role = u8::from(*id == to);
         let msg = consensus::network::PeerRequest::App(vec![TAG_ELECT, role]);
@@ -678,6 +678,84 @@ async fn hand_over(core: &Core, successor: Option<NodeId>) {
         }
     });
     futures::future::join_all(asks).await;
+}
+
+/// A leader told to stop (SIGTERM) hands over before it goes, as one
+/// that removed itself does: its clients' writes then wait for a
+/// successor's election (a few milliseconds) rather than for the voters'
+/// timers (about a second). Returns once another leader is known, or after
+/// 2 s.
+pub(crate) async fn step_down(core: &Core) {
+    if core.config.is_standalone() || !core.is_leader() {
+        return;
+    }
+    let voters: BTreeSet<NodeId> = core
+        .raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .voter_ids()
+        .collect();
+    if voters.len() < 2 {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let Some(to) = successor(core, &voters) else {
+        return;
+    };
+    // The successor first holds all this leader's log (its clients are
+    // gone; only writes the others forward still come): every voter,
+    // this one included, then grants it its vote.
+    let _ = core
+        .raft
+        .wait(Some(Duration::from_millis(500)))
+        .metrics(
+            |m| {
+                let matched = m
+                    .replication
+                    .as_ref()
+                    .and_then(|r| r.get(&to).copied().flatten())
+                    .map(|l| l.index);
+                matched >= m.last_log_index
+            },
+            "the successor to hold the whole log",
+        )
+        .await;
+    // Once it has stepped down it must not stand again itself: with its
+    // vote no longer committed its own timer would soon run out, and a
+    // round of its own at a higher term would hide the successor from it.
+    core.raft.runtime_config().elect(false);
+    hand_over(core, Some(to)).await;
+    // Done when the successor leads, or has this member's vote (all a
+    // two-voter ensemble needs from it) and a moment to count the others'.
+    let me = core.me;
+    match core
+        .raft
+        .wait(Some(Duration::from_secs(2)))
+        .metrics(
+            |m| {
+                m.current_leader.is_some_and(|l| l != me)
+                    || m.vote.leader_id().voted_for() == Some(to)
+            },
+            "a successor",
+        )
+        .await
+    {
+        Ok(m) => {
+            if m.current_leader.is_none() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            info!(
+                successor = to,
+                ms = started.elapsed().as_millis(),
+                "stopping: leadership handed over"
+            );
+        }
+        Err(e) => {
+            warn!(error = %e, "stopping: no successor elected yet; the voters' timers will elect one");
+        }
+    }
 }
 
 /// The successor's side: once the others have stood aside, stand for

@@ -3,6 +3,8 @@
 //! clients spread over all three; the leader is killed with SIGKILL, the
 //! others elect a new one, the killed one restarts and catches up.
 //!
+//! The same with SIGTERM of the leader, which hands over before it exits.
+//!
 //! The same with a disk fault instead: one member's log `fsync` starts
 //! failing under the load (a failpoint set through `FAILPOINTS`); it stops
 //! serving, the others go on, and restarted without the fault it catches
@@ -241,6 +243,9 @@ enum Fault {
     /// Member 3's log `fsync` fails from its 40th on; it is restarted
     /// without the fault 3 s after it stopped serving.
     FsyncFails,
+    /// SIGTERM of the leader: it hands leadership over before it exits.
+    /// Restarted 3 s later.
+    TermLeader,
 }
 
 /// Member 3's failpoints under [`Fault::FsyncFails`].
@@ -249,6 +254,24 @@ const FSYNC_FAILS: &str = "raft-log-fsync=40*off->return";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ensemble_survives_kill_9_of_its_leader_linearizably() {
     under_load(Fault::KillLeader).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_stopped_with_sigterm_hands_over_first() {
+    under_load(Fault::TermLeader).await;
+}
+
+/// The index of the member that leads now.
+async fn leader_of(servers: &[SocketAddr], until: Instant) -> usize {
+    loop {
+        for (i, s) in servers.iter().enumerate() {
+            if mode(*s).await == "leader" {
+                return i;
+            }
+        }
+        assert!(Instant::now() < until, "no leader");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,24 +314,62 @@ async fn under_load(fault: Fault) {
 
     let (struck, killed_at) = match fault {
         Fault::KillLeader => {
-            let mut leader = None;
-            while leader.is_none() {
-                for (i, s) in servers.iter().enumerate() {
-                    if mode(*s).await == "leader" {
-                        leader = Some(i);
-                    }
-                }
-                assert!(
-                    Instant::now() < deadline + Duration::from_secs(30),
-                    "no leader"
-                );
-            }
-            let leader = leader.unwrap_or(0);
+            let leader = leader_of(&servers, deadline + Duration::from_secs(30)).await;
             let killed_at = Instant::now();
             nodes[leader].kill9();
             tokio::time::sleep(Duration::from_millis(3000)).await;
             nodes[leader].spawn();
             (leader, killed_at)
+        }
+        Fault::TermLeader => {
+            let leader = leader_of(&servers, deadline + Duration::from_secs(30)).await;
+            let termed_at = Instant::now();
+            let pid = nodes[leader]
+                .child
+                .as_ref()
+                .map(Child::id)
+                .expect("running");
+            let status = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .expect("kill -TERM");
+            assert!(status.success());
+            let exit_by = Instant::now() + Duration::from_secs(15);
+            while nodes[leader]
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+            {
+                assert!(
+                    Instant::now() < exit_by,
+                    "the leader did not exit on SIGTERM"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let exited = Instant::now();
+            nodes[leader].child = None;
+            // Handed over before it exited: the others have a leader at
+            // once, where an election would take three election timeouts
+            // (600 ms here) of silence.
+            let others: Vec<SocketAddr> = servers
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != leader)
+                .map(|(_, s)| *s)
+                .collect();
+            leader_of(&others, exited + Duration::from_secs(10)).await;
+            let found = exited.elapsed();
+            println!(
+                "SIGTERM: exited after {:?}; a leader among the others {found:?} later",
+                exited - termed_at
+            );
+            assert!(
+                found < Duration::from_millis(400),
+                "no successor {found:?} after the leader exited: it did not hand over"
+            );
+            tokio::time::sleep(Duration::from_millis(3000)).await;
+            nodes[leader].spawn();
+            (leader, termed_at)
         }
         Fault::FsyncFails => {
             // Its fsyncs fail once the load has made 40: it stops serving

@@ -196,6 +196,10 @@ pub struct Config {
     /// Corral's own (`corral.maxOutboundBytesTotal`, default 1 GiB): the
     /// same across every connection (at least 1 MiB).
     pub max_outbound_bytes_total: usize,
+    /// Corral's own (`corral.electionTimeoutMs`): Raft's election timeout
+    /// (the least; the most is twice it, heartbeats every fifth of it).
+    /// `None`: from `tickTime` (see `core::node_config`).
+    pub election_timeout: Option<Duration>,
 }
 
 /// ZooKeeper's `admin.serverPort` default.
@@ -272,6 +276,7 @@ impl Config {
             k8s_remove_after: None,
             max_outbound_bytes: 64 << 20,
             max_outbound_bytes_total: 1 << 30,
+            election_timeout: None,
         }
     }
 
@@ -493,6 +498,13 @@ impl Config {
                         c.max_outbound_bytes = usize::try_from(num("bytes")?)
                             .map_err(|_| bad("bytes"))?
                             .max(1 << 20);
+                    }
+                    "corral.electionTimeoutMs" => {
+                        let ms = num("milliseconds")?;
+                        if ms < 50 {
+                            return Err(bad("at least 50 milliseconds"));
+                        }
+                        c.election_timeout = Some(Duration::from_millis(ms));
                     }
                     "corral.maxOutboundBytesTotal" => {
                         c.max_outbound_bytes_total = usize::try_from(num("bytes")?)
@@ -1023,6 +1035,41 @@ mod tests {
             ..Args::default()
         });
         assert!(err.is_err_and(|e| e.to_string().contains("myid")));
+    }
+
+    #[test]
+    fn corrals_own_bounds_and_timers() {
+        let c = load("", |_| {}).expect("valid");
+        assert_eq!(c.election_timeout, None);
+        assert_eq!(
+            (c.max_outbound_bytes, c.max_outbound_bytes_total),
+            (64 << 20, 1 << 30)
+        );
+        let c = load(
+            "corral.electionTimeoutMs=750
+corral.maxOutboundBytes=1000
+corral.maxOutboundBytesTotal=8388608
+",
+            |_| {},
+        )
+        .expect("valid");
+        assert_eq!(c.election_timeout, Some(Duration::from_millis(750)));
+        // At least 1 MiB each.
+        assert_eq!(
+            (c.max_outbound_bytes, c.max_outbound_bytes_total),
+            (1 << 20, 8 << 20)
+        );
+        for bad in [
+            "corral.electionTimeoutMs=10\n",
+            "corral.electionTimeoutMs=soon\n",
+        ] {
+            assert!(load(bad, |_| {}).is_err(), "{bad} accepted");
+        }
+        // From tickTime when not set.
+        use crate::core::default_election_timeout as e;
+        assert_eq!(e(Duration::from_millis(2000)), Duration::from_millis(300));
+        assert_eq!(e(Duration::from_millis(100)), Duration::from_millis(200));
+        assert_eq!(e(Duration::from_secs(60)), Duration::from_secs(1));
     }
 
     #[test]

@@ -270,6 +270,7 @@ pub(crate) async fn serve<S: Stream>(
             }
         }
         tx.set_paused(false);
+        core.replies.forget(conn_id);
         detach(&core, &session);
         let _ = tx.send(Outgoing::Close);
         let _ = writer.await;

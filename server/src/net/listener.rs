@@ -85,6 +85,12 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    // The peer listener outlives the client side at shutdown: a leader
+    // hands over (`reconfig::step_down`) after its clients are gone, and
+    // needs its peers for that. Stopped after it, or on any early return.
+    let peers_stop = CancellationToken::new();
+    let _peers_guard = peers_stop.clone().drop_guard();
+    let mut peer_task = None;
     if let Some(peers) = peer_listener {
         let handler_core = core.clone();
         let app: consensus::network::AppHandler = Arc::new(move |from, payload| {
@@ -97,19 +103,16 @@ pub async fn run(
             core.me,
             core.config.peer_faults.clone(),
             core.config.peer_tls.clone(),
-            shutdown.clone(),
+            peers_stop.clone(),
         );
-        tasks.spawn_on(
-            async move {
-                match TcpListener::from_std(peers) {
-                    Ok(peers) => {
-                        consensus::network::serve(peers, raft, me, app, faults, tls, stop).await
-                    }
-                    Err(e) => tracing::error!(error = %e, "peer listener"),
+        peer_task = Some(core.raft_runtime.spawn(async move {
+            match TcpListener::from_std(peers) {
+                Ok(peers) => {
+                    consensus::network::serve(peers, raft, me, app, faults, tls, stop).await
                 }
-            },
-            &core.raft_runtime,
-        );
+                Err(e) => tracing::error!(error = %e, "peer listener"),
+            }
+        }));
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
     tasks.spawn(leader_tasks::watch_storage(core.clone(), shutdown.clone()));
@@ -211,6 +214,11 @@ pub async fn run(
     info!("shutting down: closing connections");
     tasks.close();
     tasks.wait().await;
+    crate::reconfig::step_down(&core).await;
+    peers_stop.cancel();
+    if let Some(task) = peer_task {
+        let _ = task.await;
+    }
     core.shutdown().await;
     info!("shut down");
     Ok(())
