@@ -34,6 +34,7 @@
 #![allow(clippy::result_large_err)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod election;
 pub mod log_store;
 pub mod metrics;
 pub mod network;

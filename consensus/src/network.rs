@@ -686,6 +686,10 @@ async fn serve_conn<S: PeerStream>(
             }
         }
     });
+    // Who is on the other end, and whether it went away (rather than
+    // this member stopping, or a test's partition).
+    let mut peer = None;
+    let mut peer_went = false;
     loop {
         let frame = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -695,9 +699,13 @@ async fn serve_conn<S: PeerStream>(
             Some(Ok(f)) => f,
             Some(Err(e)) => {
                 debug!(error = %e, "peer connection failed");
+                peer_went = true;
                 break;
             }
-            None => break,
+            None => {
+                peer_went = true;
+                break;
+            }
         };
         let env = match postcard::from_bytes::<Envelope<PeerRequest>>(&frame) {
             Ok(env) => env,
@@ -710,6 +718,7 @@ async fn serve_conn<S: PeerStream>(
             // A partition: this peer's traffic never arrived.
             break;
         }
+        peer = Some(env.from);
         let (id, from, tx) = (env.id, env.from, tx.clone());
         match env.body {
             // Submitted here, in arrival order, so a follower's batches
@@ -755,6 +764,9 @@ async fn serve_conn<S: PeerStream>(
     }
     drop(tx);
     let _ = writer.await;
+    if let Some(peer) = peer.filter(|_| peer_went && !shutdown.is_cancelled()) {
+        tokio::spawn(crate::election::peer_gone(raft, me, peer));
+    }
 }
 
 /// Resolves `host:port` (a `server.N` address) for binding.

@@ -715,19 +715,25 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
     node.snap_count = config.snap_count;
     node.faults = config.peer_faults.clone();
     node.peer_tls = config.peer_tls.clone();
-    // Raft's timers (docs/reliability.md, "Losing the leader"): openraft's
-    // election timeout is drawn once from `election` to twice it, and
-    // heartbeats go five times per `election`. A follower that knew a
-    // leader waits out that leader's lease (twice `election`) plus its own
-    // timeout before it stands, and refuses any candidate during the
-    // lease (which keeps a returning member from disrupting the quorum,
-    // as pre-vote would): a lost leader is replaced 3 to 4 times
-    // `election` after it last spoke.
+    // Raft's timers (docs/reliability.md, "Losing the leader"), from E =
+    // `election`: heartbeats every E/5, and each member's own election
+    // timeout, E plus a fifth of E per rank (member id 1 → E, 2 → 1.2 E, …,
+    // by `(id - 1) mod 5`). openraft draws a member's timeout once, from
+    // its (min, max); randomly drawn timeouts that happen to lie close
+    // together split the votes round after round, so each member gets a
+    // fixed one, E/5 (far more than a round trip) apart from the next
+    // rank's. A follower that knew a leader refuses candidates during the
+    // leader's lease (its own max: which also keeps a returning member
+    // from disrupting the quorum, as pre-vote would) and stands after the
+    // lease plus its timeout: a silent leader is replaced 2 E to 2.8 E
+    // after it last spoke (a dead one sooner: `consensus::election`).
     let election = config
         .election_timeout
         .unwrap_or_else(|| default_election_timeout(config.tick_time));
     node.heartbeat = (election / 5).max(Duration::from_millis(10));
-    node.election_timeout = (election, election * 2);
+    let rank = u32::try_from(me.saturating_sub(1) % 5).unwrap_or(0);
+    let own = election + election * rank / 5;
+    node.election_timeout = (own, own + Duration::from_millis(1));
     // ZooKeeper's leader gives up on a quorum after syncLimit ticks (a
     // floor keeps a slow disk from failing healthy writes).
     if !config.is_standalone() {
@@ -738,7 +744,7 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
 
 /// Raft's least election timeout from ZooKeeper's `tickTime`: 15 % of a
 /// tick, within 200 ms to 1 s: 300 ms at the default 2,000 ms tick, so a
-/// lost leader is replaced 0.9 to 1.2 s after it last spoke. ZooKeeper's
+/// silent leader is replaced 0.6 to 0.84 s after it last spoke. ZooKeeper's
 /// own followers notice a silent leader only after `syncLimit` ticks (10 s
 /// by default).
 pub(crate) fn default_election_timeout(tick: Duration) -> Duration {

@@ -214,7 +214,7 @@ pub(crate) fn on_message(
             }
             Some(&TAG_ELECT) => {
                 if payload.get(1) == Some(&1) {
-                    tokio::spawn(stand_for_election(core, from));
+                    tokio::spawn(async move { consensus::election::stand(&core.raft, from).await });
                 } else if core.raft.metrics().borrow().current_leader == Some(from) {
                     // Stepping aside: a vote of its own (uncommitted) lets
                     // the successor's request through at once, where the
@@ -755,37 +755,6 @@ pub(crate) async fn step_down(core: &Core) {
         Err(e) => {
             warn!(error = %e, "stopping: no successor elected yet; the voters' timers will elect one");
         }
-    }
-}
-
-/// The successor's side: once the others have stood aside, stand for
-/// election, again every 25 ms until a leader other than the one that
-/// left is known, for at most a few seconds.
-async fn stand_for_election(core: Arc<Core>, old_leader: NodeId) {
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let until = tokio::time::Instant::now() + Duration::from_secs(5);
-    // A round in progress is left to finish (standing again would start
-    // a new term and drop it); one that has not won in 500 ms is retried.
-    let mut stood: Option<tokio::time::Instant> = None;
-    while tokio::time::Instant::now() < until {
-        let (leader, state) = {
-            let m = core.raft.metrics();
-            let m = m.borrow();
-            (m.current_leader, m.state)
-        };
-        if leader.is_some_and(|l| l != old_leader) {
-            info!(leader = ?leader, "a new leader after the hand-over");
-            return;
-        }
-        let campaigning = state == consensus::openraft::ServerState::Candidate
-            && stood.is_some_and(|t| t.elapsed() < Duration::from_millis(500));
-        if !campaigning {
-            if core.raft.trigger().elect().await.is_err() {
-                return;
-            }
-            stood = Some(tokio::time::Instant::now());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

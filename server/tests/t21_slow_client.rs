@@ -10,10 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::SinkExt;
 use jute::proto::*;
-use jute::{Acl, Encode, Request, Response};
+use jute::{Acl, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -35,27 +35,6 @@ async fn metric(addr: std::net::SocketAddr, name: &str) -> f64 {
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or(0.0)
-}
-
-/// Frames of `n` getData requests of `path`, xids from 1.
-fn get_data_requests(path: &str, n: i32) -> BytesMut {
-    let mut out = BytesMut::new();
-    for xid in 1..=n {
-        let mut body = BytesMut::new();
-        RequestHeader {
-            xid,
-            op: jute::OpCode::GetData.into(),
-        }
-        .encode(&mut body);
-        GetDataRequest {
-            path: path.into(),
-            watch: false,
-        }
-        .encode(&mut body);
-        out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
-        out.extend_from_slice(&body);
-    }
-    out
 }
 
 /// Creates `path` holding `len` bytes.
@@ -101,7 +80,7 @@ async fn a_client_that_stops_reading_waits_then_is_cut_off_and_resumes() {
         .expect("session");
     let mut socket = b.into_inner();
     socket
-        .write_all(&get_data_requests("/big", 200))
+        .write_all(&common::get_data_frames("/big", 200))
         .await
         .expect("send the requests");
 
@@ -277,7 +256,7 @@ async fn slow_clients_together_hold_about_the_total_bound() {
         let (b, _) = common::connect(server.addr, None).await;
         let mut socket = b.into_inner();
         socket
-            .write_all(&get_data_requests("/big", 100))
+            .write_all(&common::get_data_frames("/big", 100))
             .await
             .expect("send the requests");
         sockets.push(socket);

@@ -9,9 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use jute::proto::*;
-use jute::{Acl, Encode, Request};
+use jute::{Acl, Request};
 use tokio::io::AsyncWriteExt;
 
 /// This process's resident memory, bytes.
@@ -62,22 +62,7 @@ async fn a_client_that_stops_reading_holds_at_most_the_bound() {
     // 2,000 reads of it (2 GB of replies), never read.
     let (b, _) = common::connect(server.addr, None).await;
     let mut socket = b.into_inner();
-    let mut out = BytesMut::new();
-    for xid in 1..=2000 {
-        let mut body = BytesMut::new();
-        RequestHeader {
-            xid,
-            op: jute::OpCode::GetData.into(),
-        }
-        .encode(&mut body);
-        GetDataRequest {
-            path: "/big".into(),
-            watch: false,
-        }
-        .encode(&mut body);
-        out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
-        out.extend_from_slice(&body);
-    }
+    let out = common::get_data_frames("/big", 2000);
     socket.write_all(&out).await.expect("send the requests");
 
     // For 3 s another client reads, and the resident memory is sampled.

@@ -21,14 +21,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use benches::{Conn, call, connect};
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use jute::proto::*;
-use jute::{Acl, ClientCodec, ClientFrame, Encode, Request};
+use jute::{Acl, ClientFrame, Encode, Request};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
 
 #[derive(Parser)]
 struct Args {
@@ -57,47 +56,6 @@ struct Args {
     /// asks nor watches): what the rest of the load costs alone.
     #[arg(long)]
     control: bool,
-}
-
-type Conn = Framed<TcpStream, ClientCodec>;
-
-async fn connect(addr: SocketAddr) -> Result<Conn, String> {
-    let socket = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    socket.set_nodelay(true).map_err(|e| e.to_string())?;
-    let mut c = Framed::new(socket, ClientCodec::new(16 << 20));
-    let hello = ConnectRequest {
-        time_out: 30_000,
-        passwd: Bytes::from_static(&[0; 16]),
-        ..Default::default()
-    };
-    c.send(&hello).await.map_err(|e| e.to_string())?;
-    match c.next().await {
-        Some(Ok(ClientFrame::Connect(r))) if r.session_id != 0 => Ok(c),
-        other => Err(format!("handshake failed: {other:?}")),
-    }
-}
-
-/// Sends `req` as `xid` and waits for its reply (notifications skipped):
-/// its error code.
-async fn call(c: &mut Conn, xid: i32, req: &Request) -> Result<i32, String> {
-    c.send((
-        RequestHeader {
-            xid,
-            op: req.opcode().into(),
-        },
-        req,
-    ))
-    .await
-    .map_err(|e| e.to_string())?;
-    loop {
-        match tokio::time::timeout(Duration::from_secs(30), c.next()).await {
-            Ok(Some(Ok(ClientFrame::Reply { header, .. }))) if header.xid == xid => {
-                return Ok(header.err);
-            }
-            Ok(Some(Ok(ClientFrame::Reply { .. }))) => {}
-            other => return Err(format!("no reply: {other:?}")),
-        }
-    }
 }
 
 /// `pid`'s resident memory, KiB.

@@ -24,14 +24,13 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use benches::{Conn, call, connect};
 use bytes::Bytes;
 use clap::Parser;
 use futures::{FutureExt, SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use jute::proto::*;
-use jute::{Acl, ClientCodec, ClientFrame, OpCode, Request, Response};
-use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
+use jute::{Acl, ClientFrame, OpCode, Request, Response};
 
 #[derive(Parser, Clone)]
 struct Args {
@@ -94,25 +93,6 @@ struct Outcome {
     hist: Histogram<u64>,
     ops: u64,
     errors: u64,
-}
-
-type Conn = Framed<TcpStream, ClientCodec>;
-
-async fn connect(addr: SocketAddr) -> Result<Conn, String> {
-    let socket = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    socket.set_nodelay(true).map_err(|e| e.to_string())?;
-    let mut c = Framed::new(socket, ClientCodec::default());
-    let hello = ConnectRequest {
-        time_out: 30_000,
-        passwd: Bytes::from_static(&[0; 16]),
-        read_only: Some(false),
-        ..Default::default()
-    };
-    c.send(&hello).await.map_err(|e| e.to_string())?;
-    match c.next().await {
-        Some(Ok(ClientFrame::Connect(r))) if r.session_id != 0 => Ok(c),
-        other => Err(format!("handshake failed: {other:?}")),
-    }
 }
 
 /// Nodes a `churn` or `lock` session created and has yet to delete.
@@ -348,28 +328,6 @@ fn latencies() -> Result<Histogram<u64>, String> {
 /// Records `d` (at least 1 µs).
 fn record(hist: &mut Histogram<u64>, d: Duration) {
     let _ = hist.record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1));
-}
-
-/// Sends `req` as `xid` and waits for its reply (notifications skipped).
-async fn call(c: &mut Conn, xid: i32, req: &Request) -> Result<i32, String> {
-    c.send((
-        RequestHeader {
-            xid,
-            op: req.opcode().into(),
-        },
-        req,
-    ))
-    .await
-    .map_err(|e| e.to_string())?;
-    loop {
-        match c.next().await {
-            Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == xid => {
-                return Ok(header.err);
-            }
-            Some(Ok(ClientFrame::Reply { .. })) => {}
-            other => return Err(format!("connection ended: {other:?}")),
-        }
-    }
 }
 
 /// `watch`: rounds of one set and `--sessions` watchers notified; a

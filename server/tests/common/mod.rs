@@ -227,3 +227,26 @@ pub fn exists(path: &str) -> Request {
         watch: false,
     })
 }
+
+/// `n` getData requests of `path` (xids 1 to `n`) as frames on the wire,
+/// for a client that writes them at once without reading.
+pub fn get_data_frames(path: &str, n: i32) -> bytes::BytesMut {
+    use jute::Encode;
+    let mut out = bytes::BytesMut::new();
+    for xid in 1..=n {
+        let mut body = bytes::BytesMut::new();
+        RequestHeader {
+            xid,
+            op: jute::OpCode::GetData.into(),
+        }
+        .encode(&mut body);
+        jute::proto::GetDataRequest {
+            path: path.into(),
+            watch: false,
+        }
+        .encode(&mut body);
+        out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
+        out.extend_from_slice(&body);
+    }
+    out
+}

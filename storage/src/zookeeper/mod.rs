@@ -274,16 +274,36 @@ pub fn restore_into(
     let mut pending = l
         .digest
         .filter(|d| d.zxid >= file.zxid && d.version == crate::digest::DIGEST_VERSION);
-    if let Some(d) = pending.filter(|d| d.zxid == file.zxid) {
-        if d.digest != replay.digest {
-            return Err(ImportError::DigestMismatch {
-                zxid: d.zxid,
-                expected: d.digest,
-                actual: replay.digest,
-            });
+    // ZooKeeper's snapshot digest can itself be wrong: it is the digest of
+    // the last transaction applied when the snapshot's writing ended, and
+    // a snapshot written while transactions were applied holds some of
+    // them whatever that zxid. ZooKeeper loading such a snapshot logs
+    // "Digests are not matching" and goes on (`compareSnapshotDigests`).
+    // So does the import, with the tree taken as fuzzy: the transactions'
+    // digests (each computed on ZooKeeper's live tree) are then compared
+    // until one matches, and from there on every one must; a tree that
+    // never matches one is refused.
+    let mut fuzzy: Option<(i64, i64)> = None;
+    let mut compared_while_fuzzy = 0u64;
+    let snapshot_digest = |d: snap::ZxidDigest, actual: i64, fuzzy: &mut Option<(i64, i64)>| {
+        if d.digest == actual {
+            return true;
         }
-        checked += 1;
-        last_digest = Some((d.zxid, d.digest));
+        tracing::warn!(
+            zxid = format_args!("{:#x}", d.zxid),
+            expected = d.digest,
+            actual,
+            "ZooKeeper's snapshot digest does not match (as ZooKeeper itself reports for a \
+             snapshot written while transactions were applied); comparing the transactions' digests"
+        );
+        *fuzzy = Some((d.zxid, d.digest));
+        false
+    };
+    if let Some(d) = pending.filter(|d| d.zxid == file.zxid) {
+        if snapshot_digest(d, replay.digest, &mut fuzzy) {
+            checked += 1;
+            last_digest = Some((d.zxid, d.digest));
+        }
         pending = None;
     }
 
@@ -332,7 +352,11 @@ pub fn restore_into(
             let expected = match pending {
                 Some(d) if zxid == d.zxid => {
                     pending = None;
-                    Some(d.digest)
+                    if snapshot_digest(d, replay.digest, &mut fuzzy) {
+                        checked += 1;
+                        last_digest = Some((d.zxid, d.digest));
+                    }
+                    None
                 }
                 Some(_) => None,
                 None => entry
@@ -341,6 +365,17 @@ pub fn restore_into(
                     .map(|d| d.tree_digest),
             };
             if let Some(expected) = expected {
+                if fuzzy.is_some() {
+                    if expected != replay.digest {
+                        compared_while_fuzzy += 1;
+                        return Ok(());
+                    }
+                    tracing::info!(
+                        zxid = format_args!("{zxid:#x}"),
+                        "the tree matches ZooKeeper's digest again"
+                    );
+                    fuzzy = None;
+                }
                 if expected != replay.digest {
                     return Err(ImportError::DigestMismatch {
                         zxid,
@@ -366,6 +401,16 @@ pub fn restore_into(
         }
     }
     progress(Progress::Txns(batch));
+    // Every transaction applied while the snapshot was written is in the
+    // logs after it: replayed, the tree is ZooKeeper's again, so the last
+    // transaction's digest at the latest must have matched.
+    if let Some((zxid, expected)) = fuzzy.filter(|_| compared_while_fuzzy > 0) {
+        return Err(ImportError::DigestMismatch {
+            zxid,
+            expected,
+            actual: replay.digest,
+        });
+    }
     let digest = replay.digest;
     tracing::debug!(
         txns,
