@@ -188,11 +188,14 @@ impl Route {
                 .map(|_| ())
                 .map_err(|e| e.to_string());
         }
-        match self
-            .clients
-            .call(leader, &addr, PeerRequest::ReadIndex, self.timeout)
-            .await
-        {
+        // As a forwarded batch: a leader replaced before it answered (it
+        // froze, or was cut off) fails the read at once, and the client
+        // retries through the successor, instead of waiting out the timeout.
+        let answer = tokio::select! {
+            a = self.clients.call(leader, &addr, PeerRequest::ReadIndex, self.timeout) => a,
+            () = self.leader_left(leader) => return Err(LEADER_LEFT.into()),
+        };
+        match answer {
             Ok(PeerResponse::ReadIndex(r)) => self.applied(r?).await,
             Ok(other) => Err(format!("leader answered out of turn: {other:?}")),
             Err(e) => Err(format!("read index from node {leader}: {e}")),

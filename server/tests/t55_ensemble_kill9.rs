@@ -80,6 +80,11 @@ impl Node {
 }
 
 fn write_configs(root: &Path, n: u64) -> Vec<Node> {
+    write_configs_ticking(root, n, 100)
+}
+
+/// [`write_configs`] with `tickTime=tick_ms`.
+fn write_configs_ticking(root: &Path, n: u64, tick_ms: u64) -> Vec<Node> {
     let lines: String = (1..=n)
         .map(|id| format!("server.{id}=127.0.0.1:{}:{}\n", free_port(), free_port()))
         .collect();
@@ -90,7 +95,7 @@ fn write_configs(root: &Path, n: u64) -> Vec<Node> {
             std::fs::write(dir.join("myid"), format!("{id}\n")).expect("myid");
             let port = free_port();
             let cfg = format!(
-                "tickTime=100\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
+                "tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
                  clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n\
                  corral.linearizableReads=true\n{lines}",
                 dir.display()
@@ -261,6 +266,64 @@ async fn a_leader_stopped_with_sigterm_hands_over_first() {
     under_load(Fault::TermLeader).await;
 }
 
+/// A linearizable read on a follower waits for the leader's read index.
+/// When the leader freezes, the read fails (the connection closes, so the
+/// client retries elsewhere) as soon as a successor leads, not after the
+/// commit timeout (`tickTime` × `syncLimit`, 10 s here). Found by the fault
+/// harness: every client stalled for its whole request timeout whenever a
+/// leader froze or was cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_waiting_on_a_frozen_leader_fails_once_a_successor_leads() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut nodes = write_configs_ticking(root.path(), 3, 2000);
+    for node in &mut nodes {
+        node.spawn();
+    }
+    let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    all_serving(&servers, deadline).await;
+    let leader = leader_of(&servers, deadline).await;
+    let follower = (leader + 1) % servers.len();
+    let mut c = session(servers[follower]).await.expect("a session");
+    let pid = nodes[leader]
+        .child
+        .as_ref()
+        .map(Child::id)
+        .expect("the leader runs");
+    let stop = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
+    };
+    stop("-STOP");
+    let asked = Instant::now();
+    let read = Request::GetData(GetDataRequest {
+        path: "/".into(),
+        watch: false,
+    });
+    // A reply (served after the successor's read index) or a closed
+    // connection: either way, no waiting out the commit timeout.
+    let outcome = request(&mut c, 1, &read).await.map(|r| r.0);
+    let waited = asked.elapsed();
+    stop("-CONT");
+    assert!(
+        waited < Duration::from_secs(4),
+        "the read waited {waited:?} (outcome {outcome:?}) on a frozen leader"
+    );
+}
+
+/// Waits until every server in `servers` opens sessions.
+async fn all_serving(servers: &[SocketAddr], deadline: Instant) {
+    for s in servers {
+        while session(*s).await.is_none() {
+            assert!(Instant::now() < deadline, "{s} never served");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// The index of the member that leads now.
 async fn leader_of(servers: &[SocketAddr], until: Instant) -> usize {
     loop {
@@ -288,12 +351,7 @@ async fn under_load(fault: Fault) {
     }
     let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    for s in &servers {
-        while session(*s).await.is_none() {
-            assert!(Instant::now() < deadline, "{s} never served");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+    all_serving(&servers, deadline).await;
     let mut setup = session(servers[0]).await.expect("a session");
     for (xid, path) in [(1, "/reg"), (2, "/acked")] {
         let req = Request::Create(CreateRequest {
