@@ -23,6 +23,26 @@ pub enum StartError {
     /// The log store could not be opened.
     #[error("raft log: {0}")]
     Log(#[from] fjall::Error),
+    /// A store's journal failed its checksum on recovery (a flipped bit, a
+    /// bad sector, a file overwritten): the member refuses to start rather
+    /// than serve, or vote with, a state it cannot vouch for. (A journal
+    /// torn at its end, as a crash leaves it, is not this: fjall drops the
+    /// unfinished batch, which was never synced, hence never acknowledged.)
+    #[error(
+        "{what} in {} is corrupt ({detail}): refusing to start rather than serve a state \
+         it cannot vouch for. Restore the data directory from a backup or, in an \
+         ensemble, remove this member (reconfig), empty its data directory and add it \
+         back to copy the state from the others",
+        dir.display()
+    )]
+    Corrupt {
+        /// Which store.
+        what: &'static str,
+        /// Its directory.
+        dir: std::path::PathBuf,
+        /// What failed.
+        detail: String,
+    },
     /// The tree could not be opened or is corrupt.
     #[error("tree: {0}")]
     Tree(#[from] storage::StorageError),
@@ -187,8 +207,23 @@ async fn start_here<H: Host>(
         Some(m) => m,
         None => crate::WriteMetrics::new()?,
     };
-    let log = LogStore::open(&cfg.log_dir, metrics.clone())?;
-    let replica = Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host)?;
+    let log = LogStore::open(&cfg.log_dir, metrics.clone()).map_err(|e| match e {
+        fjall::Error::JournalRecovery(r) => StartError::Corrupt {
+            what: "the Raft log",
+            dir: cfg.log_dir.clone(),
+            detail: format!("journal recovery: {r:?}"),
+        },
+        e => StartError::Log(e),
+    })?;
+    let replica =
+        Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host).map_err(|e| match e {
+            storage::StorageError::Fjall(fjall::Error::JournalRecovery(r)) => StartError::Corrupt {
+                what: "the tree",
+                dir: cfg.tree_dir.clone(),
+                detail: format!("journal recovery: {r:?}"),
+            },
+            e => StartError::Tree(e),
+        })?;
     let config = openraft::Config {
         cluster_name: "corral".into(),
         heartbeat_interval: millis(cfg.heartbeat),

@@ -93,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None
     };
     let config = load_config(&args);
-    runtime.block_on(async move {
+    let served: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async move {
         std::fs::create_dir_all(&config.data_dir)?;
         let listener = tokio::net::TcpListener::bind(config.client_addr).await?;
         let shutdown = CancellationToken::new();
@@ -108,7 +108,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         server::run(config, listener, shutdown).await?;
         Ok(())
-    })
+    });
+    if let Err(e) = served {
+        // Plainly, and in the log: why the server would not start or
+        // stopped (a corrupt store, a port in use).
+        tracing::error!(error = %e, "corral stopped");
+        eprintln!("corral: {e}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// `corral migrate follow --cutover --serve`: follows, cuts over, then
