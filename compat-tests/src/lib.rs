@@ -23,7 +23,11 @@
 
 pub mod certs;
 pub mod diff;
+pub mod faults;
 pub mod kdc;
+/// The register checker the kill -9 tests use, shared with the fault harness.
+#[path = "../../server/tests/common/linearizability.rs"]
+pub mod linearizability;
 pub mod membership;
 pub mod suites;
 

@@ -62,13 +62,17 @@ fn flusher(
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         metrics.appends_per_fsync.observe(batch.len() as f64);
-        // A deliberately broken build for the fault tests: acknowledges
-        // before the sync (the harness must catch the writes it loses).
-        fail::fail_point!("raft-log-ack-before-fsync", |_| {
-            for cb in batch.drain(..) {
+        // A deliberately broken build for the fault harness: acknowledges
+        // without syncing. The entries stay in fjall's journal buffer (up
+        // to 8 KiB) until a later write fills it, as unsynced pages stay
+        // in the page cache: a kill -9 of a quorum at once loses them as
+        // a power cut would, and the harness must catch it.
+        if ack_before_fsync() {
+            for cb in batch {
                 cb.log_io_completed(Ok(()));
             }
-        });
+            continue;
+        }
         let synced = match &failed {
             Some(first) => Err(format!("an earlier sync failed: {first}")),
             None => {
@@ -126,9 +130,15 @@ impl LogStore {
         // The journal capped as the tree's (`storage::JOURNAL_BYTES`): the
         // vote and meta keyspaces are written rarely and would otherwise
         // pin every journal up to fjall's default of 512 MiB.
+        // The broken build (`raft-log-ack-before-fsync`) keeps writes in
+        // fjall's journal buffer (8 KiB) until it fills, so that what it
+        // acknowledged without syncing is lost on kill -9 as unsynced
+        // pages are in a power cut (fjall otherwise hands every batch to
+        // the kernel at once, where a kill cannot lose it).
         let db = Database::builder(dir)
             .cache_size(8 << 20)
             .max_journaling_size(storage::JOURNAL_BYTES)
+            .manual_journal_persist(ack_before_fsync())
             .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(16 << 20);
         let log = db.keyspace("raft_log", options)?;
@@ -338,6 +348,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.put_meta("last_purged", &log_id, true)?;
         self.remove_range(0, Some(log_id.index.saturating_add(1)))
     }
+}
+
+/// Whether the broken build's failpoint `raft-log-ack-before-fsync` is on.
+pub(crate) fn ack_before_fsync() -> bool {
+    fail::fail_point!("raft-log-ack-before-fsync", |_| true);
+    false
 }
 
 /// The log's `fdatasync` (the failpoint `raft-log-fsync` fails it).

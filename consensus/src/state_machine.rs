@@ -560,10 +560,17 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
             &std::io::Error::other("injected write failure (failpoint tree-commit)")
         )
         .into()));
+        // The broken build keeps what it applied in the process, as it
+        // keeps its log (`raft-log-ack-before-fsync`).
+        let durability = if crate::log_store::ack_before_fsync() {
+            Durability::Unflushed
+        } else {
+            Durability::Buffered
+        };
         r.store
             .commit_with(
                 &mut r.tree,
-                Durability::Buffered,
+                durability,
                 &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
             )
             .map_err(|e| StorageIOError::write_state_machine(&io_err(e)))?;

@@ -39,6 +39,11 @@ pub enum Durability {
     Buffered,
     /// `fdatasync`ed: survives power loss.
     Synced,
+    /// Left in fjall's journal buffer, in the process, until a later write
+    /// fills it: lost even by a crash of the process. Only the fault
+    /// harness's deliberately broken build uses it, to make a `kill -9`
+    /// lose what a power cut would.
+    Unflushed,
 }
 
 /// The persistent home of a [`Tree`].
@@ -341,13 +346,14 @@ impl Store {
     ) -> Result<(), StorageError> {
         let changes = tree.changes.replace(Changes::default()).unwrap_or_default();
         let mode = match durability {
-            Durability::Buffered => PersistMode::Buffer,
-            Durability::Synced => PersistMode::SyncData,
+            Durability::Buffered => Some(PersistMode::Buffer),
+            Durability::Synced => Some(PersistMode::SyncData),
+            Durability::Unflushed => None,
         };
         if changes.everything {
             return self.replace_with(tree, extra, mode);
         }
-        let mut batch = self.db.batch().durability(Some(mode));
+        let mut batch = self.db.batch().durability(mode);
         for p in &changes.nodes {
             match tree.nodes.get(p.as_str()) {
                 Some(n) => {
@@ -400,16 +406,16 @@ impl Store {
     /// # Errors
     /// [`StorageError`]: fatal, the node must stop.
     pub fn replace(&self, tree: &mut Tree, extra: &[(&str, &[u8])]) -> Result<(), StorageError> {
-        self.replace_with(tree, extra, PersistMode::SyncData)
+        self.replace_with(tree, extra, Some(PersistMode::SyncData))
     }
 
     fn replace_with(
         &self,
         tree: &mut Tree,
         extra: &[(&str, &[u8])],
-        mode: PersistMode,
+        mode: Option<PersistMode>,
     ) -> Result<(), StorageError> {
-        let mut batch = self.db.batch().durability(Some(mode));
+        let mut batch = self.db.batch().durability(mode);
         for kv in self.nodes.iter() {
             let key = kv.key()?;
             let gone = std::str::from_utf8(&key).map_or(true, |p| !tree.nodes.contains(p));
