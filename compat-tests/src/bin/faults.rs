@@ -63,6 +63,11 @@ struct Args {
     /// `failpoints` feature).
     #[arg(long)]
     broken: Option<String>,
+    /// Corral without `corral.linearizableReads`: members answer reads
+    /// from where they are, as ZooKeeper's do (registers then checked for
+    /// each session's order only).
+    #[arg(long)]
+    local_reads: bool,
 }
 
 fn main() {
@@ -106,6 +111,7 @@ fn main() {
         tick_ms: args.tick_ms,
         quiet: Duration::from_millis(args.quiet_ms),
         broken: args.broken,
+        local_reads: args.local_reads,
     };
     match faults::run(&opts) {
         Ok(report) => {

@@ -1,7 +1,7 @@
 //! The checkers, run on a run's records and on what every member holds
 //! afterwards. Each returns the violations it found (empty: green).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -191,6 +191,63 @@ pub fn registers(
         .collect()
 }
 
+/// Each session's register reads are in order, as ZooKeeper promises of
+/// any read (sequential consistency, whatever member answers): a read sent
+/// after the session had seen zxid `Z` sees every write to its register
+/// up to `Z` (its own writes among them, and whatever an earlier read of
+/// it saw). Writes are known by their zxid from acknowledged writes' and
+/// from reads' `mzxid`; one zxid never carries two values, and a read
+/// returns the first value or one that was written.
+pub fn session_reads(records: &[Record]) -> Vec<String> {
+    let mut out = Vec::new();
+    // Per register: every write known by its zxid, and every value sent.
+    let mut known: HashMap<usize, BTreeMap<i64, String>> = HashMap::new();
+    let mut sent: HashMap<usize, HashSet<String>> = HashMap::new();
+    for r in records {
+        for (reg, e) in &r.registers {
+            if let crate::linearizability::Op::Write(v) = &e.op {
+                sent.entry(*reg).or_default().insert(v.clone());
+            }
+        }
+    }
+    for v in records.iter().flat_map(|r| &r.views) {
+        let at = known.entry(v.register).or_default();
+        match at.get(&v.mzxid) {
+            Some(other) if *other != v.value => out.push(format!(
+                "/r/{}: zxid {:#x} holds {:?} and {:?}",
+                v.register, v.mzxid, other, v.value
+            )),
+            Some(_) => {}
+            None => {
+                at.insert(v.mzxid, v.value.clone());
+            }
+        }
+        let written = sent.get(&v.register).is_some_and(|s| s.contains(&v.value));
+        if !v.write && !v.value.is_empty() && !written {
+            out.push(format!(
+                "/r/{}: session {:#x} read {:?}, which nobody wrote",
+                v.register, v.session, v.value
+            ));
+        }
+    }
+    for v in records.iter().flat_map(|r| &r.views).filter(|v| !v.write) {
+        let Some(writes) = known.get(&v.register) else {
+            continue;
+        };
+        // The newest write the session must see.
+        if let Some((w, value)) = writes.range(..=v.seen).next_back()
+            && *w > v.mzxid
+        {
+            out.push(format!(
+                "/r/{}: session {:#x}, having seen zxid {:#x}, read {:?} (zxid {:#x}), \
+                 older than {value:?} (zxid {w:#x})",
+                v.register, v.session, v.seen, v.value, v.mzxid
+            ));
+        }
+    }
+    out
+}
+
 /// Sequential names are never handed out twice, and one session's
 /// increase in the order of their replies.
 pub fn sequential(records: &[Record]) -> Vec<String> {
@@ -290,4 +347,92 @@ pub fn pauses(
             worst
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::workload::View;
+    use crate::linearizability::Op;
+
+    /// Client 0 writes "a" then "b" to `/r/0` (zxids 5 and 9); client 1
+    /// reads.
+    fn history(reads: &[(i64, i64, &str)]) -> Vec<Record> {
+        let now = Instant::now();
+        let write = |v: &str, mzxid: i64, seen: i64| {
+            (
+                (
+                    0,
+                    Event {
+                        client: 0,
+                        op: Op::Write(v.into()),
+                        call: now,
+                        ret: Some(now),
+                    },
+                ),
+                View {
+                    session: 1,
+                    register: 0,
+                    seen,
+                    mzxid,
+                    value: v.into(),
+                    write: true,
+                },
+            )
+        };
+        let (wa, va) = write("a", 5, 0);
+        let (wb, vb) = write("b", 9, 5);
+        let writer = Record {
+            client: 0,
+            registers: vec![wa, wb],
+            views: vec![va, vb],
+            ..Record::default()
+        };
+        let reader = Record {
+            client: 1,
+            views: reads
+                .iter()
+                .map(|(seen, mzxid, value)| View {
+                    session: 2,
+                    register: 0,
+                    seen: *seen,
+                    mzxid: *mzxid,
+                    value: (*value).into(),
+                    write: false,
+                })
+                .collect(),
+            ..Record::default()
+        };
+        vec![writer, reader]
+    }
+
+    #[test]
+    fn reads_that_move_forward_are_in_order() {
+        // Stale reads are allowed (a follower behind), as long as they do
+        // not go behind what the session saw.
+        let ok = history(&[
+            (0, 0, ""),
+            (3, 5, "a"),
+            (6, 5, "a"),
+            (9, 9, "b"),
+            (12, 9, "b"),
+        ]);
+        assert_eq!(session_reads(&ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_read_behind_what_its_session_saw_is_caught() {
+        let bad = history(&[(9, 9, "b"), (10, 5, "a")]);
+        let v = session_reads(&bad);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("older than \"b\""), "{v:?}");
+    }
+
+    #[test]
+    fn a_value_nobody_wrote_and_two_values_at_one_zxid_are_caught() {
+        let v = session_reads(&history(&[(0, 7, "z")]));
+        assert!(v.iter().any(|m| m.contains("nobody wrote")), "{v:?}");
+        let v = session_reads(&history(&[(0, 9, "a")]));
+        assert!(v.iter().any(|m| m.contains("holds")), "{v:?}");
+    }
 }

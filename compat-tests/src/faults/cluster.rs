@@ -75,6 +75,7 @@ impl Cluster {
         corral: &Path,
         tick_ms: u64,
         fake_clock: bool,
+        linearizable_reads: bool,
     ) -> Result<Cluster, String> {
         let servers: String = net
             .hosts
@@ -91,7 +92,10 @@ impl Cluster {
             fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             fs::write(dir.join("myid"), format!("{id}\n")).map_err(|e| e.to_string())?;
             let own = match server {
-                Server::Corral => "corral.linearizableReads=true\n".to_owned(),
+                Server::Corral if linearizable_reads => {
+                    "corral.linearizableReads=true\n".to_owned()
+                }
+                Server::Corral => String::new(),
                 Server::ZooKeeper => "maxClientCnxns=0\nextendedTypesEnabled=true\n\
                                       admin.enableServer=false\n"
                     .to_owned(),

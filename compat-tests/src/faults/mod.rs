@@ -56,6 +56,10 @@ pub struct Options {
     /// Failpoints every member runs with throughout (a deliberately broken
     /// build, e.g. `raft-log-ack-before-fsync=return`).
     pub broken: Option<String>,
+    /// Corral answers reads from where each member is, as ZooKeeper does,
+    /// instead of `corral.linearizableReads` (the registers are then
+    /// checked for each session's order, not for linearizability).
+    pub local_reads: bool,
 }
 
 impl Default for Options {
@@ -74,6 +78,7 @@ impl Default for Options {
             tick_ms: 2000,
             quiet: Duration::from_secs(2),
             broken: None,
+            local_reads: false,
         }
     }
 }
@@ -255,6 +260,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         &opts.corral,
         opts.tick_ms,
         fake_clock,
+        !opts.local_reads,
     )?;
     cluster.broken = opts.broken.clone();
     for i in 0..opts.members {
@@ -405,13 +411,15 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         check::acknowledged_writes(&records, &states),
     );
     // ZooKeeper's reads are not linearizable (a follower answers from
-    // where it is): its registers are not checked.
-    if !zookeeper {
+    // where it is), nor Corral's with local reads: their registers are
+    // checked for each session's order only.
+    if !zookeeper && !opts.local_reads {
         violations.insert(
             "registers linearizable",
             check::registers(&records, registers, ctx.start, opts.dir.as_deref()),
         );
     }
+    violations.insert("session reads in order", check::session_reads(&records));
     violations.insert("sequential names", check::sequential(&records));
     violations.insert("one lock holder", check::lock(&records));
     violations.insert(

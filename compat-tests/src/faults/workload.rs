@@ -57,6 +57,9 @@ pub struct Record {
     pub ended_sessions: Vec<(i64, Instant)>,
     /// The session it holds at the end, if any.
     pub live: Option<Box<Conn>>,
+    /// Register reads and acknowledged register writes, as their session
+    /// saw them (for the per-session order of reads).
+    pub views: Vec<View>,
     /// Ordering violations this client saw (zxids, watches).
     pub violations: Vec<String>,
     /// Requests answered, failed with an error code, and lost.
@@ -65,6 +68,23 @@ pub struct Record {
     pub lost: u64,
     /// Connections made (first one included).
     pub connections: u64,
+}
+
+/// One register read or acknowledged write, as its session saw it.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The session.
+    pub session: i64,
+    /// The register.
+    pub register: usize,
+    /// The highest zxid the session had seen when it sent the request.
+    pub seen: i64,
+    /// The register's `mzxid`: the write the read saw, or the write's own.
+    pub mzxid: i64,
+    /// The value read or written.
+    pub value: String,
+    /// A write (else a read).
+    pub write: bool,
 }
 
 /// Where a client connects, and when to stop.
@@ -182,11 +202,20 @@ impl Client {
 
     /// One request; `None` if no reply (the connection is dropped).
     async fn call(&mut self, ctx: &Ctx, req: &Request) -> Option<(i32, Response)> {
+        self.call_seen(ctx, req)
+            .await
+            .map(|(_, err, rsp)| (err, rsp))
+    }
+
+    /// One request, with the session it went on and the highest zxid that
+    /// session had seen when it was sent.
+    async fn call_seen(&mut self, ctx: &Ctx, req: &Request) -> Option<((i64, i64), i32, Response)> {
         let c = self.conn(ctx).await?;
+        let seen = (c.session.id, c.session.last_zxid);
         match c.call(req).await {
             Outcome::Reply(err, _, rsp) => {
                 self.rec.answered += 1;
-                Some((err, rsp))
+                Some((seen, err, rsp))
             }
             Outcome::Lost => {
                 self.drop_conn();
@@ -293,10 +322,19 @@ pub async fn writer(k: usize, ctx: Ctx, seed: u64) -> Record {
         let call = Instant::now();
         match roll {
             0..35 => {
-                if let Some((0, Response::GetData(d))) = c.call(&ctx, &get(&reg_path, false)).await
+                if let Some(((session, seen), 0, Response::GetData(d))) =
+                    c.call_seen(&ctx, &get(&reg_path, false)).await
                 {
                     let v =
                         String::from_utf8_lossy(d.data.as_deref().unwrap_or_default()).into_owned();
+                    c.rec.views.push(View {
+                        session,
+                        register: reg,
+                        seen,
+                        mzxid: d.stat.mzxid,
+                        value: v.clone(),
+                        write: false,
+                    });
                     c.rec.registers.push((
                         reg,
                         Event {
@@ -310,9 +348,23 @@ pub async fn writer(k: usize, ctx: Ctx, seed: u64) -> Record {
             }
             35..60 => {
                 let v = format!("{k}-{n}");
-                let r = c.call(&ctx, &set(&reg_path, Bytes::from(v.clone()))).await;
+                let r = c
+                    .call_seen(&ctx, &set(&reg_path, Bytes::from(v.clone())))
+                    .await;
                 let ret = match r {
-                    Some((0, _)) => Some(Instant::now()),
+                    Some(((session, seen), 0, rsp)) => {
+                        if let Response::SetData(w) = rsp {
+                            c.rec.views.push(View {
+                                session,
+                                register: reg,
+                                seen,
+                                mzxid: w.stat.mzxid,
+                                value: v.clone(),
+                                write: true,
+                            });
+                        }
+                        Some(Instant::now())
+                    }
                     Some(_) => continue, // failed: no effect
                     None => None,
                 };
