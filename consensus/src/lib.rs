@@ -54,7 +54,7 @@ pub use openraft;
 
 pub use log_store::LogStore;
 pub use metrics::WriteMetrics;
-pub use node::{DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
+pub use node::{Abstain, DEFAULT_SNAP_COUNT, NodeConfig, StartError, Started, start};
 pub use proposer::{ProposeError, Proposer};
 pub use state_machine::{Host, Replica, Seeding, SharedReplica, StateMachine, Timings, seed};
 

@@ -585,12 +585,16 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 /// Serves peers on `listener` until `shutdown`: Raft RPCs go to `raft`,
 /// forwarded batches are committed through it (when this server leads),
 /// and [`PeerRequest::App`] messages go to `app`. With `tls`, peers
-/// connect over TLS (and, with `accept_plain`, in plaintext too).
+/// connect over TLS (and, with `accept_plain`, in plaintext too). While
+/// `abstain` is set, vote requests are refused and a leader's death
+/// starts no quick election here.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: TcpListener,
     raft: Raft,
     me: NodeId,
     app: AppHandler,
+    abstain: crate::Abstain,
     faults: Arc<Faults>,
     tls: Option<PeerTls>,
     shutdown: CancellationToken,
@@ -607,9 +611,10 @@ pub async fn serve(
             Ok((socket, addr)) => {
                 let _ = socket.set_nodelay(true);
                 let span = info_span!("peer_in", me, %addr);
-                let (raft, app, faults, shutdown, tls) = (
+                let (raft, app, abstain, faults, shutdown, tls) = (
                     raft.clone(),
                     app.clone(),
+                    abstain.clone(),
                     faults.clone(),
                     shutdown.clone(),
                     tls.clone(),
@@ -617,10 +622,12 @@ pub async fn serve(
                 tokio::spawn(
                     async move {
                         let Some(tls) = tls else {
-                            return serve_conn(socket, raft, me, app, faults, shutdown).await;
+                            return serve_conn(socket, raft, me, app, abstain, faults, shutdown)
+                                .await;
                         };
                         if tls.accept_plain && !starts_tls(&socket, tls.handshake_timeout).await {
-                            return serve_conn(socket, raft, me, app, faults, shutdown).await;
+                            return serve_conn(socket, raft, me, app, abstain, faults, shutdown)
+                                .await;
                         }
                         match tokio::time::timeout(
                             tls.handshake_timeout,
@@ -629,7 +636,7 @@ pub async fn serve(
                         .await
                         {
                             Ok(Ok(stream)) => {
-                                serve_conn(stream, raft, me, app, faults, shutdown).await
+                                serve_conn(stream, raft, me, app, abstain, faults, shutdown).await
                             }
                             Ok(Err(e)) => {
                                 warn!(error = %e, "a peer failed the TLS handshake; closing")
@@ -667,6 +674,7 @@ async fn serve_conn<S: PeerStream>(
     raft: Raft,
     me: NodeId,
     app: AppHandler,
+    abstain: crate::Abstain,
     faults: Arc<Faults>,
     shutdown: CancellationToken,
 ) {
@@ -738,9 +746,18 @@ async fn serve_conn<S: PeerStream>(
                 });
             }
             body => {
-                let (raft, app) = (raft.clone(), app.clone());
+                let (raft, app, abstain) = (raft.clone(), app.clone(), abstain.clone());
                 tokio::spawn(async move {
                     let r = match body {
+                        PeerRequest::Vote(rpc) if abstain.is_set() => {
+                            let vote = raft.metrics().borrow().vote;
+                            debug!(candidate = %rpc.vote, "abstaining: vote refused");
+                            PeerResponse::Vote(Ok(VoteResponse {
+                                vote,
+                                vote_granted: false,
+                                last_log_id: None,
+                            }))
+                        }
                         PeerRequest::AppendEntries(rpc) => {
                             PeerResponse::AppendEntries(raft.append_entries(rpc).await)
                         }
@@ -764,7 +781,8 @@ async fn serve_conn<S: PeerStream>(
     }
     drop(tx);
     let _ = writer.await;
-    if let Some(peer) = peer.filter(|_| peer_went && !shutdown.is_cancelled()) {
+    if let Some(peer) = peer.filter(|_| peer_went && !shutdown.is_cancelled() && !abstain.is_set())
+    {
         tokio::spawn(crate::election::peer_gone(raft, me, peer));
     }
 }

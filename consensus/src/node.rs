@@ -98,6 +98,30 @@ pub struct NodeConfig {
     /// of it answered that it holds a log): it never forms one from
     /// `voters`, but waits for the leader to add it (`reconfig`).
     pub join: bool,
+    /// Set while this member neither votes nor stands for election: it
+    /// lost its stores and is copying the state back from its peers.
+    pub abstain: Abstain,
+}
+
+/// Whether a member abstains from elections: neither grants a vote nor
+/// stands. A member that lost its stores (a corrupt journal set aside)
+/// forgot its vote and what its log held; a vote from it could elect a
+/// candidate that misses entries it had acknowledged, so it abstains
+/// until it holds everything the leader had committed when it asked
+/// (the server's repair, `leader_tasks::finish_repair`).
+#[derive(Debug, Clone, Default)]
+pub struct Abstain(Arc<std::sync::atomic::AtomicBool>);
+
+impl Abstain {
+    /// Whether the member abstains now.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Starts or ends abstaining.
+    pub fn set(&self, on: bool) {
+        self.0.store(on, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl NodeConfig {
@@ -118,6 +142,7 @@ impl NodeConfig {
             metrics: None,
             peer_tls: None,
             join: false,
+            abstain: Abstain::default(),
         }
     }
 
@@ -207,7 +232,7 @@ async fn start_here<H: Host>(
         Some(m) => m,
         None => crate::WriteMetrics::new()?,
     };
-    let log = LogStore::open(&cfg.log_dir, metrics.clone()).map_err(|e| match e {
+    let mut log = LogStore::open(&cfg.log_dir, metrics.clone()).map_err(|e| match e {
         fjall::Error::JournalRecovery(r) => StartError::Corrupt {
             what: "the Raft log",
             dir: cfg.log_dir.clone(),
@@ -224,6 +249,31 @@ async fn start_here<H: Host>(
             },
             e => StartError::Tree(e),
         })?;
+    // A journal damaged inside a length or a marker, rather than in a
+    // checksummed payload, reads to fjall as a torn tail: it keeps what
+    // came before and drops the rest without an error, synced batches
+    // too. The tree (another journal) tells: it cannot have applied an
+    // entry the log never held, unless a snapshot was installed over a
+    // shorter log.
+    let state = openraft::storage::RaftLogStorage::get_log_state(&mut log)
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+    let (applied, installed) = {
+        let r = crate::state_machine::lock(&replica);
+        (r.last_applied(), r.installed_snapshot())
+    };
+    if applied.map(|l| l.index) > state.last_log_id.map(|l| l.index) && applied != installed {
+        return Err(StartError::Corrupt {
+            what: "the Raft log",
+            dir: cfg.log_dir.clone(),
+            detail: format!(
+                "it ends at entry {} but the tree applied entry {}: the journal lost entries \
+                 it had synced",
+                state.last_log_id.map_or(0, |l| l.index),
+                applied.map_or(0, |l| l.index)
+            ),
+        });
+    }
     let config = openraft::Config {
         cluster_name: "corral".into(),
         heartbeat_interval: millis(cfg.heartbeat),
@@ -256,6 +306,9 @@ async fn start_here<H: Host>(
     )
     .await
     .map_err(|e| StartError::Raft(e.to_string()))?;
+    if cfg.abstain.is_set() {
+        raft.runtime_config().elect(false);
+    }
     let initialized = raft
         .is_initialized()
         .await

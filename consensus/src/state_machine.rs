@@ -104,6 +104,8 @@ pub struct Replica<H> {
     pub host: H,
     store: Store,
     last_applied: Option<LogId<NodeId>>,
+    /// See [`INSTALLED_KEY`].
+    installed: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, Peer>,
     /// The last snapshot built or installed, served to followers that need
     /// one: its metadata and its file.
@@ -125,6 +127,10 @@ pub type SharedReplica<H> = Arc<Mutex<Replica<H>>>;
 
 const APPLIED_KEY: &str = "raft.applied";
 const MEMBERSHIP_KEY: &str = "raft.membership";
+/// The last log id of the last snapshot installed from a leader: the one
+/// case where the tree is legitimately ahead of the Raft log (a crash
+/// after the install, before openraft purged the log behind it).
+const INSTALLED_KEY: &str = "raft.installed";
 
 /// Seconds since the epoch (ZooKeeper's snapshot timestamps).
 fn unix_secs() -> i64 {
@@ -165,6 +171,11 @@ impl<H: Host> Replica<H> {
             Some(v) => postcard::from_bytes(&v).map_err(corrupt)?,
             None => StoredMembership::default(),
         };
+        // Absent in stores written before it was kept: no install known.
+        let installed = match store.get_meta(INSTALLED_KEY)? {
+            Some(v) => postcard::from_bytes(&v).map_err(corrupt)?,
+            None => None,
+        };
         let last_snapshot = Some((tree.last_zxid(), unix_secs()));
         Ok(Arc::new(Mutex::new(Replica {
             last_snapshot,
@@ -177,6 +188,7 @@ impl<H: Host> Replica<H> {
             host,
             store,
             last_applied,
+            installed,
             membership,
             snapshot: None,
             snapshot_seq: 0,
@@ -194,6 +206,12 @@ impl<H: Host> Replica<H> {
     /// The last applied log id.
     pub fn last_applied(&self) -> Option<LogId<NodeId>> {
         self.last_applied
+    }
+
+    /// The last log id of the last snapshot installed from a leader, if
+    /// the store recorded one.
+    pub fn installed_snapshot(&self) -> Option<LogId<NodeId>> {
+        self.installed
     }
 
     fn meta(&self) -> Result<(Vec<u8>, Vec<u8>), std::io::Error> {
@@ -640,12 +658,18 @@ impl<H: Host> RaftStateMachine<TypeConfig> for StateMachine<H> {
                 }
             };
             r.last_applied = meta.last_log_id;
+            r.installed = meta.last_log_id;
             r.membership = meta.last_membership.clone();
             let (applied, membership) = r.meta().map_err(|e| e.to_string())?;
+            let installed = postcard::to_allocvec(&r.installed).map_err(|e| e.to_string())?;
             r.store
                 .replace(
                     &mut tree,
-                    &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+                    &[
+                        (APPLIED_KEY, &applied),
+                        (MEMBERSHIP_KEY, &membership),
+                        (INSTALLED_KEY, &installed),
+                    ],
                 )
                 .map_err(|e| e.to_string())?;
             r.tree = tree;

@@ -94,6 +94,7 @@ impl Ensemble {
             started.raft.clone(),
             id,
             app,
+            consensus::Abstain::default(),
             faults.clone(),
             None,
             stop.clone(),

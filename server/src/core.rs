@@ -600,6 +600,10 @@ pub(crate) struct Core {
     pub write_metrics: consensus::WriteMetrics,
     /// When this server started (`zk_uptime`).
     pub started: Instant,
+    /// Set while this member repairs its stores from its peers: it
+    /// neither votes nor stands, nor serves clients, until it holds what
+    /// the leader had committed (`leader_tasks::finish_repair`).
+    pub abstain: consensus::Abstain,
     /// The leader's applied Raft index as it last answered this member's
     /// report (`keep_in_touch`); 0 before the first answer.
     pub leader_applied: std::sync::atomic::AtomicU64,
@@ -742,6 +746,46 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
     node
 }
 
+/// The marker of a member repairing its stores from its peers (beside
+/// them in the data directory, removed once repaired).
+pub(crate) const REPAIR_MARKER: &str = "corral-repairing";
+
+fn new_host(config: &Config, me: NodeId) -> ServerHost {
+    ServerHost {
+        me,
+        watches: WatchManager::default(),
+        attached: HashMap::new(),
+        deadlines: HashMap::new(),
+        touched: HashSet::new(),
+        report_touches: !config.is_standalone(),
+        next_session_id: initial_session_id(config.server_id),
+        quota: QuotaReport::default(),
+        local_sessions: HashMap::new(),
+        replies: std::sync::Arc::default(),
+    }
+}
+
+/// Moves each of `stores` that exists into `corrupt-<unix seconds>`
+/// beside it (same file system: `dataLogDir` may be another), kept for
+/// the operator to inspect and remove; returns where they went.
+fn set_aside(stores: &[&std::path::Path]) -> std::io::Result<String> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut moved = Vec::new();
+    for store in stores.iter().filter(|s| s.exists()) {
+        let (Some(parent), Some(name)) = (store.parent(), store.file_name()) else {
+            continue;
+        };
+        let aside = parent.join(format!("corrupt-{secs}"));
+        std::fs::create_dir_all(&aside)?;
+        let to = aside.join(name);
+        std::fs::rename(store, &to)?;
+        moved.push(to.display().to_string());
+    }
+    Ok(moved.join(", "))
+}
+
 /// Raft's least election timeout from ZooKeeper's `tickTime`: 15 % of a
 /// tick, within 200 ms to 1 s: 300 ms at the default 2,000 ms tick, so a
 /// silent leader is replaced 0.6 to 0.84 s after it last spoke. ZooKeeper's
@@ -761,18 +805,7 @@ impl Core {
     /// corrupt, or Raft does not start.
     pub(crate) async fn open(config: Config) -> Result<Self, consensus::StartError> {
         let me = NodeId::from(config.server_id.max(1));
-        let host = ServerHost {
-            me,
-            watches: WatchManager::default(),
-            attached: HashMap::new(),
-            deadlines: HashMap::new(),
-            touched: HashSet::new(),
-            report_touches: !config.is_standalone(),
-            next_session_id: initial_session_id(config.server_id),
-            quota: QuotaReport::default(),
-            local_sessions: HashMap::new(),
-            replies: std::sync::Arc::default(),
-        };
+        let host = new_host(&config, me);
         let mut node = node_config(&config, me);
         let observers = node.observers.clone();
         let standalone = config.is_standalone();
@@ -802,8 +835,43 @@ impl Core {
                 tracing::info!("the ensemble runs already: waiting to be added (reconfig)");
             }
         }
+        let repairing = config.data_dir.join(REPAIR_MARKER);
+        if !standalone && repairing.exists() {
+            // A restart before the repair finished: go on with it.
+            node.join = true;
+            node.abstain.set(true);
+        }
         let replies = host.replies.clone();
-        let started = consensus::start(node, host).await?;
+        let started = match consensus::start(node.clone(), host).await {
+            Err(consensus::StartError::Corrupt { what, dir, detail })
+                if !standalone && config.repair_from_peers =>
+            {
+                let aside = set_aside(&[&node.log_dir, &node.tree_dir])?;
+                std::fs::write(
+                    &repairing,
+                    format!(
+                        "{what} in {} was corrupt ({detail}); set aside: {aside}\n",
+                        dir.display()
+                    ),
+                )?;
+                tracing::error!(
+                    store = what,
+                    dir = %dir.display(),
+                    detail = %detail,
+                    set_aside = %aside,
+                    "a store is corrupt: set aside; copying the state from the other members, \
+                     abstaining from elections until this member holds what the leader committed"
+                );
+                node.join = true;
+                node.abstain.set(true);
+                let host = ServerHost {
+                    replies: replies.clone(),
+                    ..new_host(&config, me)
+                };
+                consensus::start(node.clone(), host).await?
+            }
+            other => other?,
+        };
         let admin = crate::monitor::admin_ops::AdminOps::new(config.admin_rate_limit_interval);
         let outbound_total =
             std::sync::Arc::new(OutboundTotal::new(config.max_outbound_bytes_total));
@@ -822,6 +890,7 @@ impl Core {
             metrics,
             write_metrics,
             started: Instant::now(),
+            abstain: node.abstain.clone(),
             leader_applied: std::sync::atomic::AtomicU64::new(0),
             outbound_total,
             replies,

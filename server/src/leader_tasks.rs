@@ -208,6 +208,45 @@ pub(crate) async fn watch_storage(core: Arc<Core>, shutdown: CancellationToken) 
     }
 }
 
+/// Ends a repair from peers (see `Core::open`): once this member has
+/// applied everything the leader had committed when asked (a `sync`: the
+/// leader's read index, confirmed with a quorum), it holds every entry it
+/// could have acknowledged before its store was lost, so its vote can
+/// elect no candidate that misses one. Then it votes, stands and serves
+/// again, and the marker goes (a restart before that repairs on).
+pub(crate) async fn finish_repair(core: Arc<Core>, shutdown: CancellationToken) {
+    let started = Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            synced = core.proposer.sync() => match synced {
+                Ok(()) => break,
+                Err(e) => debug!(error = %e, "repair: not caught up with the leader yet"),
+            },
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            () = tokio::time::sleep(core.config.tick_time / 2) => {}
+        }
+    }
+    let marker = core.config.data_dir.join(crate::core::REPAIR_MARKER);
+    if let Err(e) = std::fs::remove_file(&marker) {
+        // Kept, the next start repairs again (harmless, only slower).
+        warn!(error = %e, marker = %marker.display(), "repair: could not remove the marker");
+    }
+    core.abstain.set(false);
+    if core.failed.get().is_none() {
+        core.raft.runtime_config().elect(true);
+    }
+    let m = core.raft.metrics().borrow().clone();
+    info!(
+        applied = m.last_applied.map_or(0, |l| l.index),
+        term = m.current_term,
+        took_ms = started.elapsed().as_millis() as u64,
+        "repaired from peers: this member holds what the leader committed; voting and serving again"
+    );
+}
+
 pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) {
     if core.config.is_standalone() {
         return;
@@ -303,8 +342,9 @@ pub(crate) async fn keep_in_touch(core: Arc<Core>, shutdown: CancellationToken) 
         if ok {
             last_ok = Some(Instant::now());
         }
-        let serving =
-            last_ok.is_some_and(|t| t.elapsed() <= limit) && !core.removed.load(Ordering::Acquire);
+        let serving = last_ok.is_some_and(|t| t.elapsed() <= limit)
+            && !core.removed.load(Ordering::Acquire)
+            && !core.abstain.is_set();
         if core.config.read_only_mode {
             if serving {
                 out_since = None;

@@ -213,7 +213,9 @@ pub(crate) fn on_message(
                 encode_answer(answer)
             }
             Some(&TAG_ELECT) => {
-                if payload.get(1) == Some(&1) {
+                if core.abstain.is_set() {
+                    // Repairing its stores: no election of its doing.
+                } else if payload.get(1) == Some(&1) {
                     tokio::spawn(async move { consensus::election::stand(&core.raft, from).await });
                 } else if core.raft.metrics().borrow().current_leader == Some(from) {
                     // Stepping aside: a vote of its own (uncommitted) lets

@@ -99,12 +99,19 @@ async fn a_torn_journal_tail_is_recovered_and_a_flipped_bit_refused() {
     copy_dir(&first, &second);
     let cfg_b = write_cfg(&second);
 
-    // Torn: the last 32 bytes written never reached the disk.
+    // Torn: a batch that was being written when the machine went down
+    // (never synced, so never acknowledged) reached the disk only in part:
+    // its first bytes (a batch's start, as the journal's first 24 bytes
+    // are) after the last synced batch.
     let journal = first.join("data/raft/0.jnl");
     let mut bytes = std::fs::read(&journal).expect("journal");
     let end = used(&bytes);
     assert!(end > 1000, "the journal holds the writes ({end} bytes)");
-    bytes[end - 32..end].fill(0);
+    let start: Vec<u8> = bytes[..24].to_vec();
+    if bytes.len() < end + 24 {
+        bytes.resize(end + 24, 0);
+    }
+    bytes[end..end + 24].copy_from_slice(&start);
     std::fs::write(&journal, &bytes).expect("tear");
     let mut child = spawn(&cfg, false);
     wait_serving(addr).await;
@@ -149,5 +156,35 @@ async fn a_torn_journal_tail_is_recovered_and_a_flipped_bit_refused() {
     assert!(
         try_connect(addr, 4000, None).await.is_none(),
         "nothing serves from a corrupt log"
+    );
+
+    // Cut in the middle: what fjall makes of a journal damaged inside an
+    // entry's header rather than its checksummed payload (it reads up to
+    // there and drops the rest as a torn tail, without an error). The
+    // tree applied what was dropped, so the loss is seen and refused.
+    let third = root.path().join("c");
+    copy_dir(&first, &third);
+    let cfg_c = write_cfg(&third);
+    let journal = third.join("data/raft/0.jnl");
+    let mut bytes = std::fs::read(&journal).expect("journal");
+    let end = used(&bytes);
+    bytes[end / 2..end].fill(0);
+    std::fs::write(&journal, &bytes).expect("cut");
+    let child = spawn(&cfg_c, true);
+    let pid = child.id();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await;
+    let Ok(Ok(Ok(out))) = waited else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("corral did not exit on a journal that lost synced entries");
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "refused: {stderr}");
+    assert!(
+        stderr.contains("lost entries it had synced"),
+        "says why: {stderr}"
     );
 }

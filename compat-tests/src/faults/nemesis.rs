@@ -151,6 +151,16 @@ fn newest_journal(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         .map(|(_, p)| p)
 }
 
+/// How many stores a member has set aside as corrupt (`corrupt-*`
+/// directories in its data directory).
+fn set_aside(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("corrupt-"))
+            .count()
+    })
+}
+
 /// The disk failpoints the `disk` nemesis chooses from.
 const DISK_FAULTS: &[&str] = &[
     "raft-log-fsync",
@@ -337,36 +347,74 @@ pub fn strike(
         Kind::Corrupt => {
             let i = target(cluster, rng);
             cluster.kill9(i);
-            let dir = cluster.members[i].dir.join("raft");
+            // The Raft log two times in three, else the tree's journal.
+            let store = if rng.below(3) == 0 { "tree" } else { "raft" };
+            let what = if store == "raft" { "log" } else { "tree" };
+            let dir = cluster.members[i].dir.join(store);
             let journal =
                 newest_journal(&dir).ok_or_else(|| format!("no journal in {}", dir.display()))?;
             let original = std::fs::read(&journal).map_err(|e| e.to_string())?;
             let end = original.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
             let mut bytes = original.clone();
             if end < 1024 || rng.below(2) == 0 {
-                let n = (1 + rng.below(64) as usize).min(end);
-                bytes[end - n..end].fill(0);
+                // A batch being written at the crash reached the disk in
+                // part: the start of one (the journal's first bytes) after
+                // the last synced batch.
+                let n = (8 + rng.below(40) as usize).min(end);
+                let start = original[..n].to_vec();
+                if bytes.len() < end + n {
+                    bytes.resize(end + n, 0);
+                }
+                bytes[end..end + n].copy_from_slice(&start);
                 std::fs::write(&journal, &bytes).map_err(|e| e.to_string())?;
                 cluster.start(i, None)?;
                 sleep(Duration::from_secs(2));
-                format!("member {}'s log torn ({n} bytes zeroed at its end)", i + 1)
+                format!(
+                    "member {}'s {what} torn ({n} bytes of an unfinished batch at its end)",
+                    i + 1
+                )
             } else {
                 let at = end / 2 + rng.below((end / 4) as u64) as usize;
                 bytes[at] ^= 1 << rng.below(8);
                 std::fs::write(&journal, &bytes).map_err(|e| e.to_string())?;
+                let member_dir = cluster.members[i].dir.clone();
+                let aside_before = set_aside(&member_dir);
                 cluster.start(i, None)?;
-                let until = Instant::now() + Duration::from_secs(15);
-                while cluster.running(i) && Instant::now() < until {
+                let started = Instant::now();
+                let until = started + Duration::from_secs(15);
+                while cluster.running(i)
+                    && set_aside(&member_dir) == aside_before
+                    && Instant::now() < until
+                {
                     sleep(Duration::from_millis(50));
                 }
-                if cluster.running(i) {
+                if set_aside(&member_dir) > aside_before {
+                    // It set its stores aside and copies the state back
+                    // from the others (`corral.repairFromPeers`); the
+                    // checkers judge what it serves once repaired.
+                    let marker = member_dir.join("corral-repairing");
+                    let until = Instant::now() + Duration::from_secs(60);
+                    while marker.exists() && cluster.running(i) && Instant::now() < until {
+                        sleep(Duration::from_millis(50));
+                    }
+                    let how = if marker.exists() {
+                        "still repairing after 60 s".to_owned()
+                    } else {
+                        format!("repaired in {:.1} s", started.elapsed().as_secs_f64())
+                    };
+                    format!(
+                        "member {}'s {what} with a flipped bit (byte {at}): refused, set aside, \
+                         copied back from its peers: {how}",
+                        i + 1
+                    )
+                } else if cluster.running(i) {
                     // fjall did not read the damaged batch: it was in
                     // its tables already. The member serves from those,
                     // under the checkers; restoring the file now would
                     // take back what it has done since (votes, appends),
                     // which Raft cannot survive.
                     format!(
-                        "member {}'s log with a flipped bit (byte {at}): started, the batch \
+                        "member {}'s {what} with a flipped bit (byte {at}): started, the batch \
                          already in its tables",
                         i + 1
                     )
@@ -376,7 +424,7 @@ pub fn strike(
                     std::fs::write(&journal, &original).map_err(|e| e.to_string())?;
                     cluster.start(i, None)?;
                     format!(
-                        "member {}'s log with a flipped bit (byte {at}): refused, then restored",
+                        "member {}'s {what} with a flipped bit (byte {at}): refused, then restored",
                         i + 1
                     )
                 }

@@ -122,6 +122,12 @@ pub struct Config {
     /// leader (read index), making reads linearizable rather than
     /// ZooKeeper's sequentially consistent (`corral.linearizableReads`).
     pub linearizable_reads: bool,
+    /// Corral's own: a member of an ensemble whose store fails its
+    /// checksum at start sets it aside and copies the state back from its
+    /// peers, abstaining from elections until it has it
+    /// (`corral.repairFromPeers`, on by default; off, it refuses to start
+    /// as a standalone server always does).
+    pub repair_from_peers: bool,
     /// ZooKeeper's `readonlymode.enabled` (a `-D` property for ZooKeeper,
     /// a key here): a member cut off from the quorum serves reads to
     /// clients that asked for read-only sessions.
@@ -256,6 +262,7 @@ impl Config {
             sync_limit: 5,
             init_limit: 10,
             linearizable_reads: false,
+            repair_from_peers: true,
             exists_acl_check: true,
             read_only_mode: false,
             local_sessions_enabled: false,
@@ -419,6 +426,9 @@ impl Config {
                     }
                     "corral.linearizableReads" => {
                         c.linearizable_reads = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "corral.repairFromPeers" => {
+                        c.repair_from_peers = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "autopurge.snapRetainCount" | "autopurge.purgeInterval" => {
                         num("a number")?;

@@ -98,9 +98,10 @@ pub async fn run(
         });
         // On Raft's runtime: AppendEntries go straight to its core.
         let peers = peers.into_std()?;
-        let (raft, me, faults, tls, stop) = (
+        let (raft, me, abstain, faults, tls, stop) = (
             core.raft.clone(),
             core.me,
+            core.abstain.clone(),
             core.config.peer_faults.clone(),
             core.config.peer_tls.clone(),
             peers_stop.clone(),
@@ -108,13 +109,17 @@ pub async fn run(
         peer_task = Some(core.raft_runtime.spawn(async move {
             match TcpListener::from_std(peers) {
                 Ok(peers) => {
-                    consensus::network::serve(peers, raft, me, app, faults, tls, stop).await
+                    consensus::network::serve(peers, raft, me, app, abstain, faults, tls, stop)
+                        .await
                 }
                 Err(e) => tracing::error!(error = %e, "peer listener"),
             }
         }));
     }
     tasks.spawn(leader_tasks::keep_in_touch(core.clone(), shutdown.clone()));
+    if core.abstain.is_set() {
+        tasks.spawn(leader_tasks::finish_repair(core.clone(), shutdown.clone()));
+    }
     tasks.spawn(leader_tasks::watch_storage(core.clone(), shutdown.clone()));
     if !core.config.is_standalone() {
         tasks.spawn(crate::reconfig::keep_config_files(
