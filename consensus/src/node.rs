@@ -262,7 +262,13 @@ async fn start_here<H: Host>(
         let r = crate::state_machine::lock(&replica);
         (r.last_applied(), r.installed_snapshot())
     };
-    if applied.map(|l| l.index) > state.last_log_id.map(|l| l.index) && applied != installed {
+    // A log that never held anything under a tree without the mark is a
+    // store imported by a version that did not keep it, never started.
+    let legacy_import = state.last_log_id.is_none() && installed.is_none();
+    if applied.map(|l| l.index) > state.last_log_id.map(|l| l.index)
+        && applied != installed
+        && !legacy_import
+    {
         return Err(StartError::Corrupt {
             what: "the Raft log",
             dir: cfg.log_dir.clone(),

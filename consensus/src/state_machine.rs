@@ -127,9 +127,10 @@ pub type SharedReplica<H> = Arc<Mutex<Replica<H>>>;
 
 const APPLIED_KEY: &str = "raft.applied";
 const MEMBERSHIP_KEY: &str = "raft.membership";
-/// The last log id of the last snapshot installed from a leader: the one
-/// case where the tree is legitimately ahead of the Raft log (a crash
-/// after the install, before openraft purged the log behind it).
+/// The last log id of the last snapshot installed from a leader, or of a
+/// seeded tree (`corral import`): the cases where the tree is legitimately
+/// ahead of the Raft log (a crash after the install, before openraft
+/// purged the log behind it; an import not started yet).
 const INSTALLED_KEY: &str = "raft.installed";
 
 /// Seconds since the epoch (ZooKeeper's snapshot timestamps).
@@ -251,7 +252,11 @@ pub fn seed(
             &seeding.tree_tmp,
             tree,
             digest,
-            &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+            &[
+                (APPLIED_KEY, &applied),
+                (MEMBERSHIP_KEY, &membership),
+                (INSTALLED_KEY, &applied),
+            ],
         )?;
         seeding.complete(tree, written)
     });
@@ -307,7 +312,11 @@ impl Seeding {
             Ok(store.seal_import(
                 tree,
                 ingested,
-                &[(APPLIED_KEY, &applied), (MEMBERSHIP_KEY, &membership)],
+                &[
+                    (APPLIED_KEY, &applied),
+                    (MEMBERSHIP_KEY, &membership),
+                    (INSTALLED_KEY, &applied),
+                ],
             )?)
         });
         drop(store);
