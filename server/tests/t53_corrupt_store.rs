@@ -40,6 +40,25 @@ async fn wait_serving(addr: std::net::SocketAddr) {
     }
 }
 
+/// Starts corral on `cfg` and expects it to exit with status 1 within
+/// 20 s (killing it otherwise); returns what it printed.
+async fn refused(cfg: &Path, on: &str) -> String {
+    let child = spawn(cfg, true);
+    let pid = child.id();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await;
+    let Ok(Ok(Ok(out))) = waited else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("corral did not exit on {on}");
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "refused: {stderr}");
+    stderr
+}
+
 /// Where the last written byte of `journal` is (the rest is preallocated
 /// zeros).
 fn used(journal: &[u8]) -> usize {
@@ -136,19 +155,7 @@ async fn a_torn_journal_tail_is_recovered_and_a_flipped_bit_refused() {
     let mid = used(&bytes) / 2;
     bytes[mid] ^= 0x10;
     std::fs::write(&journal, &bytes).expect("flip");
-    let child = spawn(&cfg_b, true);
-    let pid = child.id();
-    let waited = tokio::time::timeout(
-        Duration::from_secs(20),
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await;
-    let Ok(Ok(Ok(out))) = waited else {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        panic!("corral did not exit on a corrupt journal");
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "refused: {stderr}");
+    let stderr = refused(&cfg_b, "a corrupt journal").await;
     assert!(
         stderr.contains("is corrupt") && stderr.contains("refusing to start"),
         "says why: {stderr}"
@@ -170,19 +177,7 @@ async fn a_torn_journal_tail_is_recovered_and_a_flipped_bit_refused() {
     let end = used(&bytes);
     bytes[end / 2..end].fill(0);
     std::fs::write(&journal, &bytes).expect("cut");
-    let child = spawn(&cfg_c, true);
-    let pid = child.id();
-    let waited = tokio::time::timeout(
-        Duration::from_secs(20),
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await;
-    let Ok(Ok(Ok(out))) = waited else {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        panic!("corral did not exit on a journal that lost synced entries");
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "refused: {stderr}");
+    let stderr = refused(&cfg_c, "a journal that lost synced entries").await;
     assert!(
         stderr.contains("lost entries it had synced"),
         "says why: {stderr}"

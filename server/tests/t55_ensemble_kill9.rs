@@ -542,6 +542,29 @@ async fn names_after_sync(addr: SocketAddr) -> Option<Vec<String>> {
     }
 }
 
+/// Three members on `root`, every one serving; and which leads.
+async fn three_serving(root: &Path) -> (Vec<Node>, Vec<SocketAddr>, usize) {
+    let mut nodes = write_configs(root, 3);
+    for node in &mut nodes {
+        node.spawn();
+    }
+    let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    all_serving(&servers, deadline).await;
+    let leader = leader_of(&servers, deadline).await;
+    (nodes, servers, leader)
+}
+
+/// A create of `path` with data "x", open to all.
+fn create(path: String) -> Request {
+    Request::Create(CreateRequest {
+        path,
+        data: Some(Bytes::from_static(b"x")),
+        acl: vec![Acl::open()],
+        flags: 0,
+    })
+}
+
 fn count(names: &[String], prefix: &str) -> usize {
     names.iter().filter(|n| n.starts_with(prefix)).count()
 }
@@ -554,24 +577,9 @@ fn count(names: &[String], prefix: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_whose_log_is_corrupt_repairs_from_its_peers() {
     let root = tempfile::tempdir().expect("tempdir");
-    let mut nodes = write_configs(root.path(), 3);
-    for node in &mut nodes {
-        node.spawn();
-    }
-    let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    all_serving(&servers, deadline).await;
-    let leader = leader_of(&servers, deadline).await;
+    let (mut nodes, servers, leader) = three_serving(root.path()).await;
     let victim = (leader + 1) % 3;
     let third = (leader + 2) % 3;
-    let create = |path: String| {
-        Request::Create(CreateRequest {
-            path,
-            data: Some(Bytes::from_static(b"x")),
-            acl: vec![Acl::open()],
-            flags: 0,
-        })
-    };
     let mut c = session(servers[leader]).await.expect("a session");
     for i in 0..100 {
         let r = request(&mut c, i + 1, &create(format!("/a-{i}"))).await;
@@ -655,29 +663,12 @@ async fn a_member_whose_log_is_corrupt_repairs_from_its_peers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repairing_member_elects_no_one_that_misses_acknowledged_writes() {
     let root = tempfile::tempdir().expect("tempdir");
-    let mut nodes = write_configs(root.path(), 3);
-    for node in &mut nodes {
-        node.spawn();
-    }
-    let servers: Vec<SocketAddr> = nodes.iter().map(|n| n.client).collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    all_serving(&servers, deadline).await;
-    let leader = leader_of(&servers, deadline).await;
+    let (mut nodes, servers, leader) = three_serving(root.path()).await;
     let (victim, third) = ((leader + 1) % 3, (leader + 2) % 3);
     nodes[third].kill9();
     let mut c = session(servers[leader]).await.expect("a session");
     for i in 0..100 {
-        let r = request(
-            &mut c,
-            i + 1,
-            &Request::Create(CreateRequest {
-                path: format!("/a-{i}"),
-                data: Some(Bytes::from_static(b"x")),
-                acl: vec![Acl::open()],
-                flags: 0,
-            }),
-        )
-        .await;
+        let r = request(&mut c, i + 1, &create(format!("/a-{i}"))).await;
         assert!(matches!(r, Some((0, _))), "create /a-{i}: {r:?}");
     }
     // The victim has applied them (a journal damaged in an entry's header
