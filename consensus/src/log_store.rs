@@ -12,7 +12,9 @@
 //! (`Database::persist(SyncData)`), and only then reports them all, in
 //! order. So concurrent writes share one sync, no write waits for a timer,
 //! and nothing is reported durable before it is. A vote is synced before
-//! `save_vote` returns.
+//! `save_vote` returns. With ZooKeeper's `forceSync=no`
+//! ([`LogStore::set_force_sync`]) an append is reported as soon as fjall
+//! has written it to the kernel.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -42,6 +44,11 @@ struct Inner {
     meta: Keyspace,
     /// Callbacks of appends not yet synced, in append order.
     flush: std::sync::mpsc::Sender<LogFlushed<TypeConfig>>,
+    /// ZooKeeper's `forceSync`: when off, an append is reported durable
+    /// once fjall has handed it to the kernel, with no `fdatasync` (a
+    /// crash of the process loses nothing, a power loss the latest
+    /// appends). Votes are synced either way.
+    force_sync: std::sync::atomic::AtomicBool,
     metrics: WriteMetrics,
 }
 
@@ -156,6 +163,7 @@ impl LogStore {
                 log,
                 meta,
                 flush,
+                force_sync: std::sync::atomic::AtomicBool::new(true),
                 metrics,
             }),
         })
@@ -171,6 +179,14 @@ impl LogStore {
             Some(v) => Ok(Some(decode(&v)?)),
             None => Ok(None),
         }
+    }
+
+    /// Turns the `fdatasync` of appended entries on (the default) or off
+    /// (ZooKeeper's `forceSync=no`).
+    pub fn set_force_sync(&self, on: bool) {
+        self.inner
+            .force_sync
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Writes `vote` (synced) into a log that has never run: how a data
@@ -333,6 +349,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             StorageIOError::write_logs(&e)
         })?;
         timer.observe_duration();
+        // forceSync=no: in the kernel's hands, which is all it asks.
+        if !self
+            .inner
+            .force_sync
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            callback.log_io_completed(Ok(()));
+            return Ok(());
+        }
         // Durable, and reported, when the flusher's next sync returns.
         self.inner.flush.send(callback).map_err(|_| {
             StorageIOError::write_logs(&std::io::Error::other("the log flusher stopped"))

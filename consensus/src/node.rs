@@ -101,6 +101,11 @@ pub struct NodeConfig {
     /// Set while this member neither votes nor stands for election: it
     /// lost its stores and is copying the state back from its peers.
     pub abstain: Abstain,
+    /// ZooKeeper's `forceSync`: whether appended log entries are
+    /// `fdatasync`ed before they count (true) or only written to the
+    /// kernel (false: a power loss of a quorum at once loses the latest
+    /// acknowledged writes).
+    pub force_sync: bool,
 }
 
 /// Whether a member abstains from elections: neither grants a vote nor
@@ -143,6 +148,7 @@ impl NodeConfig {
             peer_tls: None,
             join: false,
             abstain: Abstain::default(),
+            force_sync: true,
         }
     }
 
@@ -240,6 +246,13 @@ async fn start_here<H: Host>(
         },
         e => StartError::Log(e),
     })?;
+    log.set_force_sync(cfg.force_sync);
+    if !cfg.force_sync {
+        tracing::warn!(
+            "forceSync=no: a write is acknowledged once a quorum has it in memory, not on disk; \
+             a power loss of a quorum at once loses the latest acknowledged writes"
+        );
+    }
     let replica =
         Replica::open(&cfg.tree_dir, cfg.tree_config.clone(), host).map_err(|e| match e {
             storage::StorageError::Fjall(fjall::Error::JournalRecovery(r)) => StartError::Corrupt {

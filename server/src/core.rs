@@ -717,6 +717,7 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
         enforce_quota: config.enforce_quota,
     };
     node.snap_count = config.snap_count;
+    node.force_sync = config.force_sync;
     node.faults = config.peer_faults.clone();
     node.peer_tls = config.peer_tls.clone();
     // Raft's timers (docs/reliability.md, "Losing the leader"), from E =

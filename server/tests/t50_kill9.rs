@@ -29,10 +29,15 @@ fn free_addr() -> SocketAddr {
 }
 
 async fn spawn(addr: SocketAddr, dir: &std::path::Path) -> Corral {
+    spawn_with(addr, dir, &["--metrics-port", "0"]).await
+}
+
+async fn spawn_with(addr: SocketAddr, dir: &std::path::Path, extra: &[&str]) -> Corral {
     let child = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["--client-addr", &addr.to_string(), "--data-dir"])
         .arg(dir)
-        .args(["--log", "warn", "--admin-port", "0", "--metrics-port", "0"])
+        .args(["--log", "warn", "--admin-port", "0"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -119,30 +124,91 @@ async fn no_acknowledged_write_is_lost_on_kill_9() {
         // Restart and check everything ever acknowledged.
         let addr = free_addr();
         let _server = spawn(addr, dir.path()).await;
-        let (mut c, _) = connect(addr, Some(false)).await;
-        for (i, (path, data)) in all.iter().enumerate() {
-            let xid = i32::try_from(i).unwrap_or(i32::MAX);
-            let (h, rsp) = call(
-                &mut c,
-                xid,
-                Request::GetData(GetDataRequest {
-                    path: path.clone(),
-                    watch: false,
-                }),
-            )
-            .await;
-            assert_eq!(
-                h.err, 0,
-                "round {round}: acknowledged {path} is missing after kill -9"
-            );
-            match rsp {
-                Response::GetData(d) => assert_eq!(d.data.as_ref(), Some(data), "{path}"),
-                other => panic!("{other:?}"),
-            }
-        }
+        all_there(addr, &all, &format!("round {round}")).await;
         println!(
             "round {round}: {acked_now} acknowledged before the kill, {} checked after restart",
             all.len()
+        );
+    }
+}
+
+/// Asserts that the server on `addr` holds every acknowledged write with
+/// its data (`what` names the case in a failure).
+async fn all_there(addr: SocketAddr, acked: &BTreeMap<String, Bytes>, what: &str) {
+    let (mut c, _) = connect(addr, Some(false)).await;
+    for (i, (path, data)) in acked.iter().enumerate() {
+        let get = Request::GetData(GetDataRequest {
+            path: path.clone(),
+            watch: false,
+        });
+        let (h, rsp) = call(&mut c, i32::try_from(i).unwrap_or(i32::MAX), get).await;
+        assert_eq!(
+            h.err, 0,
+            "{what}: acknowledged {path} is missing after kill -9"
+        );
+        match rsp {
+            Response::GetData(d) => assert_eq!(d.data.as_ref(), Some(data), "{path}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The log's `fdatasync`s so far, from the server's `/metrics`.
+async fn fsyncs(metrics: SocketAddr) -> f64 {
+    let (status, text) = http_get(metrics, "/metrics").await;
+    assert_eq!(status, 200, "/metrics: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("corral_raft_fsync_seconds_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no fsync count in /metrics:\n{text}"))
+}
+
+/// ZooKeeper's `forceSync=no`: writes are acknowledged with no `fdatasync`
+/// of the log (the default syncs), and a crash of the process loses none
+/// of them, since they are in the kernel's hands; only a power loss could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_sync_no_acknowledges_without_fsync_and_loses_nothing_on_kill_9() {
+    let conf = tempfile::tempdir().expect("tempdir");
+    for force_sync in ["yes", "no"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = conf.path().join(format!("zoo-{force_sync}.cfg"));
+        std::fs::write(&cfg, format!("forceSync={force_sync}\n")).expect("zoo.cfg");
+        let (addr, metrics) = (free_addr(), free_addr());
+        let port = metrics.port().to_string();
+        let args = [
+            "--config",
+            cfg.to_str().expect("utf-8"),
+            "--metrics-port",
+            &port,
+        ];
+        let mut server = spawn_with(addr, dir.path(), &args).await;
+        let writers: Vec<_> = (0..4).map(|w| tokio::spawn(writer(addr, w))).collect();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let synced = fsyncs(metrics).await;
+        server.0.kill().expect("SIGKILL");
+        let _ = server.0.wait();
+        let mut acked = BTreeMap::new();
+        for w in writers {
+            acked.extend(w.await.expect("writer"));
+        }
+        assert!(
+            acked.len() > 50,
+            "forceSync={force_sync}: {} acknowledged",
+            acked.len()
+        );
+        if force_sync == "no" {
+            assert_eq!(synced, 0.0, "forceSync=no synced the log");
+        } else {
+            assert!(synced > 0.0, "forceSync=yes never synced the log");
+        }
+
+        let addr = free_addr();
+        let again = [args[0], args[1], "--metrics-port", "0"];
+        let _server = spawn_with(addr, dir.path(), &again).await;
+        all_there(addr, &acked, &format!("forceSync={force_sync}")).await;
+        println!(
+            "forceSync={force_sync}: {} acknowledged, {synced} log syncs, all there after kill -9",
+            acked.len()
         );
     }
 }

@@ -182,6 +182,11 @@ pub struct Config {
     /// ZooKeeper's `skipACL=yes` (`zookeeper.skipACL`): here only
     /// `reconfig`'s check (the super user) is skipped.
     pub skip_acl: bool,
+    /// ZooKeeper's `forceSync` (`zookeeper.forceSync`, default yes): with
+    /// `no`, writes are acknowledged once a quorum has them in the kernel's
+    /// page cache, without `fdatasync` (faster; a power loss of a quorum
+    /// at once loses the latest acknowledged writes).
+    pub force_sync: bool,
     /// The zoo.cfg the server was started from: rewritten to point at the
     /// new `dynamicConfigFile` after each `reconfig`, as ZooKeeper does.
     pub config_file: Option<PathBuf>,
@@ -277,6 +282,7 @@ impl Config {
             reconfig_enabled: false,
             standalone_enabled: true,
             skip_acl: false,
+            force_sync: true,
             config_file: None,
             dynamic_config_file: None,
             config_version: 0,
@@ -542,6 +548,9 @@ impl Config {
                             "skipACL: Corral skips only reconfig's ACL check; every other check stays"
                         );
                     }
+                    // A system property in ZooKeeper: anything but "no"
+                    // keeps it on (`FileTxnLog`'s `forceSync`).
+                    "forceSync" | "zookeeper.forceSync" => c.force_sync = value != "no",
                     "dynamicConfigFile" => {
                         let path = PathBuf::from(value);
                         let (servers, version) =
@@ -553,7 +562,6 @@ impl Config {
                     "quorumListenOnAllIPs"
                     | "globalOutstandingLimit"
                     | "preAllocSize"
-                    | "forceSync"
                     | "syncEnabled"
                     | "peerType"
                     | "electionAlg"
@@ -819,6 +827,19 @@ mod tests {
             .map(String::as_str)
             .collect();
         assert_eq!(words, vec!["mntr", "ruok", "srvr"]);
+    }
+
+    #[test]
+    fn force_sync_is_on_unless_no() {
+        let force_sync = |text: &str| load(text, |_| {}).expect("valid").force_sync;
+        assert!(force_sync(""));
+        assert!(!force_sync("forceSync=no\n"));
+        assert!(!force_sync("zookeeper.forceSync=no\n"));
+        assert!(force_sync("forceSync=yes\n"));
+        assert!(
+            force_sync("forceSync=false\n"),
+            "ZooKeeper turns it off only for \"no\""
+        );
     }
 
     #[test]
