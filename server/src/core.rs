@@ -21,7 +21,6 @@ use consensus::{NodeConfig, NodeId, Peer, Proposal, Proposer, Raft, Replica, Sha
 use jute::proto::{ConnectResponse, ReplyHeader, Response};
 use jute::{Encode, Id, Perms, xid};
 use storage::{ApplyOutcome, Command, CommandOp, Tree, TreeConfig};
-use tokio::sync::mpsc;
 
 use crate::Config;
 use crate::watch::WatchManager;
@@ -76,11 +75,8 @@ impl Encode for Outgoing {
 ///
 /// The session lives on; the client reconnects and sets its watches
 /// again, as after any lost connection.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Outbound {
-    /// Each frame with its size in memory (see [`FRAME_OVERHEAD`]),
-    /// counted once.
-    tx: mpsc::UnboundedSender<(Outgoing, usize)>,
     queue: std::sync::Arc<Queue>,
     limit: usize,
     total: std::sync::Arc<OutboundTotal>,
@@ -93,13 +89,35 @@ pub(crate) struct Outbound {
 pub(crate) const SMALL_QUEUE: usize = 1 << 20;
 
 /// What a queued frame takes in memory besides its encoded bytes: its slot
-/// in the channel and the allocator's headers of the strings it holds
+/// in the queue and the allocator's headers of the strings it holds
 /// (a notification of a short path takes several times its wire size).
 const FRAME_OVERHEAD: usize = std::mem::size_of::<(Outgoing, usize)>() + 32;
+
+/// The frames of a queue, and whether it can still take more.
+///
+/// A `VecDeque` that grows with what is queued (and gives a burst's room
+/// back once drained) rather than tokio's channel, which allocates a block
+/// of 32 slots (4 KiB here) for every connection, idle or not.
+#[derive(Debug, Default)]
+struct Frames {
+    /// Each frame with its size in memory (see [`FRAME_OVERHEAD`]),
+    /// counted once.
+    queued: std::collections::VecDeque<(Outgoing, usize)>,
+    /// The writer is gone: nothing more is taken.
+    closed: bool,
+    /// Live [`Outbound`]s: with none, the writer has seen everything.
+    senders: usize,
+}
+
+/// Capacity a drained queue keeps (frames); a larger one is given back.
+const KEPT_SLOTS: usize = 8;
 
 /// What a queue's two ends share.
 #[derive(Debug, Default)]
 struct Queue {
+    frames: std::sync::Mutex<Frames>,
+    /// A frame was queued, or the last sender went.
+    ready: tokio::sync::Notify,
     bytes: std::sync::atomic::AtomicUsize,
     /// Frames the writer has taken off: its progress.
     taken: std::sync::atomic::AtomicU64,
@@ -138,7 +156,6 @@ pub(crate) struct Gone;
 /// The receiving side, for the connection's writer.
 #[derive(Debug)]
 pub(crate) struct OutboundRx {
-    rx: mpsc::UnboundedReceiver<(Outgoing, usize)>,
     queue: std::sync::Arc<Queue>,
     total: std::sync::Arc<OutboundTotal>,
     /// Cancelled when the queue overflowed.
@@ -151,17 +168,15 @@ pub(crate) fn outbound(
     limit: usize,
     total: &std::sync::Arc<OutboundTotal>,
 ) -> (Outbound, OutboundRx) {
-    let (tx, rx) = mpsc::unbounded_channel();
     let queue = std::sync::Arc::new(Queue::default());
+    queue.lock().senders = 1;
     (
         Outbound {
-            tx,
             queue: queue.clone(),
             limit,
             total: total.clone(),
         },
         OutboundRx {
-            rx,
             overflowed: queue.overflowed.clone(),
             queue,
             total: total.clone(),
@@ -203,10 +218,16 @@ impl Outbound {
                 return Err(Gone);
             }
         }
-        self.tx.send((msg, len)).map_err(|_| {
+        let mut frames = self.queue.lock();
+        if frames.closed {
+            drop(frames);
             undo();
-            Gone
-        })
+            return Err(Gone);
+        }
+        frames.queued.push_back((msg, len));
+        drop(frames);
+        self.queue.ready.notify_one();
+        Ok(())
     }
 
     /// Whether the client is this far behind on its replies that its
@@ -248,7 +269,22 @@ impl Outbound {
 impl OutboundRx {
     /// The next frame, once taken off the bound.
     pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
-        let (msg, len) = self.rx.recv().await?;
+        let (msg, len) = loop {
+            {
+                let mut frames = self.queue.lock();
+                if let Some(next) = frames.queued.pop_front() {
+                    if frames.queued.is_empty() && frames.queued.capacity() > KEPT_SLOTS {
+                        frames.queued.shrink_to(KEPT_SLOTS);
+                    }
+                    break next;
+                }
+                if frames.senders == 0 {
+                    return None;
+                }
+            }
+            // A frame queued meanwhile left a permit: no wake-up is lost.
+            self.queue.ready.notified().await;
+        };
         self.queue.bytes.fetch_sub(len, Ordering::SeqCst);
         self.total.bytes.fetch_sub(len, Ordering::SeqCst);
         self.queue.taken.fetch_add(1, Ordering::SeqCst);
@@ -260,17 +296,53 @@ impl OutboundRx {
 
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
-        self.rx.is_empty()
+        self.queue.lock().queued.is_empty()
     }
 }
 
 impl Drop for OutboundRx {
     /// What the writer left queued leaves the total.
     fn drop(&mut self) {
-        self.rx.close();
-        while let Ok((_, len)) = self.rx.try_recv() {
+        let left = {
+            let mut frames = self.queue.lock();
+            frames.closed = true;
+            std::mem::take(&mut frames.queued)
+        };
+        for (_, len) in left {
             self.queue.bytes.fetch_sub(len, Ordering::SeqCst);
             self.total.bytes.fetch_sub(len, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Frames> {
+        self.frames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clone for Outbound {
+    fn clone(&self) -> Self {
+        self.queue.lock().senders += 1;
+        Outbound {
+            queue: self.queue.clone(),
+            limit: self.limit,
+            total: self.total.clone(),
+        }
+    }
+}
+
+impl Drop for Outbound {
+    fn drop(&mut self) {
+        let last = {
+            let mut frames = self.queue.lock();
+            frames.senders = frames.senders.saturating_sub(1);
+            frames.senders == 0
+        };
+        if last {
+            self.queue.ready.notify_one();
         }
     }
 }

@@ -9,19 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures::stream::{FuturesOrdered, SplitSink};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
 use jute::proto::{ConnectRequest, ConnectResponse};
 use jute::{Frame, OpCode, ServerCodec};
 use rand::RngCore;
 use storage::CommandOp;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::codec::Framed;
+use tokio::io::{AsyncRead, AsyncWrite, WriteHalf};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, debug_span, info, info_span};
 
 use crate::core::{Attached, Core, NO_REPLY, Outgoing, negotiate_timeout};
 use crate::monitor::stats::Conn;
+use crate::net::framing::{FrameReader, FrameWriter};
 use crate::pipeline::{self, Next, Step};
 use crate::session::SessionCtx;
 
@@ -53,7 +53,7 @@ fn finished(core: &Core, conn: &Conn, (ok, started, xid, op): Done) -> bool {
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
 
-type Sink<S> = SplitSink<Framed<S, ServerCodec>, Outgoing>;
+type Sink<S> = FrameWriter<WriteHalf<S>>;
 
 /// Serves one connection until the client leaves, misbehaves, its session
 /// ends, or the server shuts down.
@@ -72,7 +72,7 @@ pub(crate) async fn serve<S: Stream>(
     async move {
         let counted = core.stats.connection(conn_id, peer);
         let conn = counted.conn.clone();
-        let mut framed = Framed::new(socket, ServerCodec::new(core.config.max_frame_len));
+        let mut framed = FrameReader::new(socket, ServerCodec::new(core.config.max_frame_len));
         // ZooKeeper drops connections that never complete a handshake.
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -85,7 +85,7 @@ pub(crate) async fn serve<S: Stream>(
                 core.stats.received();
                 conn.received.fetch_add(1, Ordering::Relaxed);
                 conn.four_letter.store(true, Ordering::Relaxed);
-                crate::monitor::four_letter::answer(framed.into_inner(), word, &core).await;
+                Box::pin(crate::monitor::four_letter::answer(framed.into_inner(), word, &core)).await;
                 return;
             }
             Ok(Some(Err(e))) => {
@@ -95,13 +95,20 @@ pub(crate) async fn serve<S: Stream>(
             }
             Ok(Some(Ok(Frame::Request { .. }))) | Ok(None) | Err(_) => return,
         };
-        let (sink, mut stream) = framed.split();
+        let mut write_half = None;
+        let mut stream = framed.map_io(|socket| {
+            let (read, write) = tokio::io::split(socket);
+            write_half = Some(write);
+            read
+        });
+        let Some(write_half) = write_half else { return };
+        let sink = FrameWriter::new(write_half, ServerCodec::new(core.config.max_frame_len));
         let (tx, rx) = crate::core::outbound(core.config.max_outbound_bytes, &core.outbound_total);
         let overflowed = rx.overflowed.clone();
         let closing = CancellationToken::new();
         let writer = tokio::spawn(write_loop(sink, rx, closing.clone(), core.clone(), conn.clone()));
 
-        let Some(mut session) = handshake(&core, &connect, peer, conn_id, &tx, &ids).await else {
+        let Some(mut session) = Box::pin(handshake(&core, &connect, peer, conn_id, &tx, &ids)).await else {
             core.metrics.error(crate::monitor::metrics::class::HANDSHAKE_REFUSED);
             let _ = tx.send(Outgoing::Close);
             let _ = writer.await;
@@ -199,7 +206,7 @@ pub(crate) async fn serve<S: Stream>(
                     }
                     if core.config.linearizable_reads
                         && pipeline::reads_tree(header.op)
-                        && let Err(e) = core.sync().await
+                        && let Err(e) = Box::pin(core.sync()).await
                     {
                         debug!(error = %e, "linearizable read: no leader; closing");
                         break;

@@ -189,21 +189,27 @@ pub async fn run(
                 };
                 let _ = socket.set_nodelay(true);
                 let (core, shutdown, unified) = (core.clone(), shutdown.clone(), unified.clone());
+                // Every await that is not the connection's own life is
+                // boxed: the task's future is as large as its largest
+                // state, and a connection spends its life in the smallest.
                 tasks.spawn(async move {
                     match unified {
                         // TLS or plaintext by the first byte; anything
                         // else (a handshake's length, a four-letter word)
                         // is plaintext.
                         Some(acceptor)
-                            if consensus::network::starts_tls(
+                            if Box::pin(consensus::network::starts_tls(
                                 &socket,
                                 core.config.ssl.handshake_timeout,
-                            )
+                            ))
                             .await =>
                         {
-                            serve_tls(socket, peer, acceptor.get(), core, shutdown).await;
+                            Box::pin(serve_tls(socket, peer, acceptor.get(), core, shutdown)).await;
                         }
-                        _ => connection::serve(socket, peer, core, shutdown, Vec::new()).await,
+                        _ => {
+                            Box::pin(connection::serve(socket, peer, core, shutdown, Vec::new()))
+                                .await
+                        }
                     }
                     drop(slot);
                 });

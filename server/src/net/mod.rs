@@ -7,6 +7,8 @@
 //!   read-only session), then requests in order through
 //!   [`crate::pipeline`]; a writer task drains the session's outbound
 //!   queue, the only path to the socket.
+//! - `framing`: frames in and out of a socket with buffers that cost
+//!   nothing while the connection is idle.
 //!
 //! - `tls`: the rustls acceptor of `secureClientPort` from ZooKeeper's
 //!   `ssl.*` keys; accepted sockets are handshaken, then served by the
@@ -14,5 +16,6 @@
 //!   next, issue #17).
 
 pub(crate) mod connection;
+pub(crate) mod framing;
 pub(crate) mod listener;
 pub(crate) mod tls;

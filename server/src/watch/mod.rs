@@ -19,7 +19,8 @@
 //! Order: events are produced in the order of the changes, and for one
 //! change in ZooKeeper's order (data watchers, then child watchers).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use jute::proto::WatcherEvent;
 use jute::{EventType, KeeperState, WatcherType};
@@ -38,51 +39,177 @@ pub(crate) enum Kind {
     Recursive,
 }
 
-/// All watches of this server, indexed both ways.
+/// A set of [`Kind`]s, one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Kinds(u8);
+
+impl Kinds {
+    fn bit(kind: Kind) -> u8 {
+        1 << (kind as u8)
+    }
+
+    fn contains(self, kind: Kind) -> bool {
+        self.0 & Self::bit(kind) != 0
+    }
+
+    /// Adds `kind`; whether it was new.
+    fn insert(&mut self, kind: Kind) -> bool {
+        let new = !self.contains(kind);
+        self.0 |= Self::bit(kind);
+        new
+    }
+
+    /// Removes `kind`; whether it was there.
+    fn remove(&mut self, kind: Kind) -> bool {
+        let had = self.contains(kind);
+        self.0 &= !Self::bit(kind);
+        had
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+}
+
+/// The sessions watching one path, with their kinds: most paths have one
+/// watcher, held inline; more are kept by session id.
+#[derive(Debug)]
+enum Watchers {
+    One(i64, Kinds),
+    Many(BTreeMap<i64, Kinds>),
+}
+
+impl Watchers {
+    fn get(&self, session: i64) -> Option<Kinds> {
+        match self {
+            Watchers::One(s, k) => (*s == session).then_some(*k),
+            Watchers::Many(m) => m.get(&session).copied(),
+        }
+    }
+
+    /// Adds `kind` for `session`.
+    fn add(&mut self, session: i64, kind: Kind) {
+        match self {
+            Watchers::One(s, k) if *s == session => {
+                k.insert(kind);
+            }
+            Watchers::One(s, k) => {
+                let mut kinds = Kinds::default();
+                kinds.insert(kind);
+                *self = Watchers::Many(BTreeMap::from([(*s, *k), (session, kinds)]));
+            }
+            Watchers::Many(m) => {
+                m.entry(session).or_default().insert(kind);
+            }
+        }
+    }
+
+    /// Removes `kind` of `session`; whether it was there.
+    fn remove(&mut self, session: i64, kind: Kind) -> bool {
+        match self {
+            Watchers::One(s, k) => *s == session && k.remove(kind),
+            Watchers::Many(m) => {
+                let Some(k) = m.get_mut(&session) else {
+                    return false;
+                };
+                let had = k.remove(kind);
+                if k.is_empty() {
+                    m.remove(&session);
+                }
+                had
+            }
+        }
+    }
+
+    /// Forgets `session` altogether.
+    fn remove_session(&mut self, session: i64) {
+        match self {
+            Watchers::One(s, k) if *s == session => *k = Kinds::default(),
+            Watchers::One(..) => {}
+            Watchers::Many(m) => {
+                m.remove(&session);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Watchers::One(_, k) => k.is_empty(),
+            Watchers::Many(m) => m.is_empty(),
+        }
+    }
+
+    /// Every watching session with its kinds, by session id.
+    fn iter(&self) -> impl Iterator<Item = (i64, Kinds)> + '_ {
+        let (one, many) = match self {
+            Watchers::One(s, k) => (Some((*s, *k)).filter(|(_, k)| !k.is_empty()), None),
+            Watchers::Many(m) => (None, Some(m.iter().map(|(s, k)| (*s, *k)))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// All watches of this server, indexed both ways. A path is held once
+/// (`Arc<str>`), however many sessions and indexes refer to it: a million
+/// watches cost about a sixth of what two `String`s and nested B-trees did
+/// (`docs/benchmarks.md`, "Memory per session and per watch").
 #[derive(Debug, Default)]
 pub(crate) struct WatchManager {
-    by_path: HashMap<String, BTreeMap<i64, BTreeSet<Kind>>>,
-    by_session: HashMap<i64, BTreeSet<(String, Kind)>>,
+    by_path: HashMap<Arc<str>, Watchers>,
+    by_session: HashMap<i64, HashMap<Arc<str>, Kinds>>,
     /// Paths with at least one recursive watch: only then must a change
     /// walk its ancestors.
-    recursive_paths: BTreeSet<String>,
+    recursive_paths: HashSet<Arc<str>>,
 }
 
 impl WatchManager {
     /// Adds a watch (idempotent).
     pub(crate) fn add(&mut self, session: i64, path: &str, kind: Kind) {
-        self.by_path
-            .entry(path.to_owned())
-            .or_default()
-            .entry(session)
-            .or_default()
-            .insert(kind);
+        let path: Arc<str> = match self.by_path.get_key_value(path) {
+            Some((p, _)) => p.clone(),
+            None => Arc::from(path),
+        };
+        match self.by_path.get_mut(&path) {
+            Some(w) => w.add(session, kind),
+            None => {
+                let mut kinds = Kinds::default();
+                kinds.insert(kind);
+                self.by_path
+                    .insert(path.clone(), Watchers::One(session, kinds));
+            }
+        }
+        if kind == Kind::Recursive {
+            self.recursive_paths.insert(path.clone());
+        }
         self.by_session
             .entry(session)
             .or_default()
-            .insert((path.to_owned(), kind));
-        if kind == Kind::Recursive {
-            self.recursive_paths.insert(path.to_owned());
-        }
+            .entry(path)
+            .or_default()
+            .insert(kind);
     }
 
     fn remove_one(&mut self, session: i64, path: &str, kind: Kind) -> bool {
         let mut removed = false;
-        if let Some(sessions) = self.by_path.get_mut(path) {
-            if let Some(kinds) = sessions.get_mut(&session) {
-                removed = kinds.remove(&kind);
-                if kinds.is_empty() {
-                    sessions.remove(&session);
-                }
-            }
-            if sessions.is_empty() {
+        if let Some(watchers) = self.by_path.get_mut(path) {
+            removed = watchers.remove(session, kind);
+            if watchers.is_empty() {
                 self.by_path.remove(path);
             }
         }
         if removed {
-            if let Some(set) = self.by_session.get_mut(&session) {
-                set.remove(&(path.to_owned(), kind));
-                if set.is_empty() {
+            if let Some(paths) = self.by_session.get_mut(&session) {
+                if let Some(kinds) = paths.get_mut(path) {
+                    kinds.remove(kind);
+                    if kinds.is_empty() {
+                        paths.remove(path);
+                    }
+                }
+                if paths.is_empty() {
                     self.by_session.remove(&session);
                 }
             }
@@ -96,7 +223,7 @@ impl WatchManager {
     fn any_recursive_at(&self, path: &str) -> bool {
         self.by_path
             .get(path)
-            .is_some_and(|s| s.values().any(|k| k.contains(&Kind::Recursive)))
+            .is_some_and(|w| w.iter().any(|(_, k)| k.contains(Kind::Recursive)))
     }
 
     /// The kinds `type` of `removeWatches` / `checkWatches` covers.
@@ -112,10 +239,10 @@ impl WatchManager {
 
     /// Whether `session` has a watch of `kind` on `path` (`checkWatches`).
     pub(crate) fn contains(&self, session: i64, path: &str, kind: WatcherType) -> bool {
-        let Some(kinds) = self.by_path.get(path).and_then(|s| s.get(&session)) else {
+        let Some(kinds) = self.by_path.get(path).and_then(|w| w.get(session)) else {
             return false;
         };
-        Self::kinds_for(kind).iter().any(|k| kinds.contains(k))
+        Self::kinds_for(kind).iter().any(|k| kinds.contains(*k))
     }
 
     /// Removes `session`'s watches of `kind` on `path` (`removeWatches`);
@@ -130,17 +257,17 @@ impl WatchManager {
 
     /// Drops every watch of a session (it closed or expired).
     pub(crate) fn remove_session(&mut self, session: i64) {
-        let Some(set) = self.by_session.remove(&session) else {
+        let Some(paths) = self.by_session.remove(&session) else {
             return;
         };
-        for (path, kind) in set {
-            if let Some(sessions) = self.by_path.get_mut(&path) {
-                sessions.remove(&session);
-                if sessions.is_empty() {
+        for (path, kinds) in paths {
+            if let Some(watchers) = self.by_path.get_mut(&path) {
+                watchers.remove_session(session);
+                if watchers.is_empty() {
                     self.by_path.remove(&path);
                 }
             }
-            if kind == Kind::Recursive && !self.any_recursive_at(&path) {
+            if kinds.contains(Kind::Recursive) && !self.any_recursive_at(&path) {
                 self.recursive_paths.remove(&path);
             }
         }
@@ -152,20 +279,24 @@ impl WatchManager {
     pub(crate) fn data_watches(&self) -> BTreeMap<String, BTreeSet<i64>> {
         self.by_path
             .iter()
-            .filter_map(|(path, sessions)| {
-                let s: BTreeSet<i64> = sessions
+            .filter_map(|(path, watchers)| {
+                let s: BTreeSet<i64> = watchers
                     .iter()
-                    .filter(|(_, kinds)| kinds.iter().any(|k| *k != Kind::Child))
-                    .map(|(s, _)| *s)
+                    .filter(|(_, kinds)| kinds.0 & !Kinds::bit(Kind::Child) != 0)
+                    .map(|(s, _)| s)
                     .collect();
-                (!s.is_empty()).then(|| (path.clone(), s))
+                (!s.is_empty()).then(|| (path.to_string(), s))
             })
             .collect()
     }
 
     /// Number of watches held (`mntr`'s `zk_watch_count`).
     pub(crate) fn len(&self) -> usize {
-        self.by_session.values().map(BTreeSet::len).sum()
+        self.by_session
+            .values()
+            .flat_map(HashMap::values)
+            .map(|k| k.len())
+            .sum()
     }
 
     /// The notifications one change produces, one per session at most,
@@ -185,20 +316,21 @@ impl WatchManager {
         };
         let mut fired: Vec<i64> = Vec::new();
         let mut to_remove: Vec<(i64, Kind)> = Vec::new();
-        if let Some(sessions) = self.by_path.get(&change.path) {
-            for (session, kinds) in sessions {
+        if let Some(watchers) = self.by_path.get(change.path.as_str()) {
+            for (session, kinds) in watchers.iter() {
                 let mut hit = false;
                 for k in one_shot {
-                    if kinds.contains(k) {
+                    if kinds.contains(*k) {
                         hit = true;
-                        to_remove.push((*session, *k));
+                        to_remove.push((session, *k));
                     }
                 }
-                hit |= kinds.contains(&Kind::Persistent);
+                hit |= kinds.contains(Kind::Persistent);
                 hit |=
-                    kinds.contains(&Kind::Recursive) && change.kind != ChangeKind::ChildrenChanged;
-                if hit && !fired.contains(session) {
-                    fired.push(*session);
+                    kinds.contains(Kind::Recursive) && change.kind != ChangeKind::ChildrenChanged;
+                // A session appears once per path.
+                if hit {
+                    fired.push(session);
                 }
             }
         }
@@ -206,16 +338,17 @@ impl WatchManager {
             self.remove_one(session, &change.path, kind);
         }
         if change.kind != ChangeKind::ChildrenChanged && !self.recursive_paths.is_empty() {
+            let mut seen: HashSet<i64> = fired.iter().copied().collect();
             let mut ancestor = storage::path::parent(&change.path);
             while let Some(p) = ancestor {
-                if let Some(sessions) = self
+                if let Some(watchers) = self
                     .by_path
                     .get(p)
                     .filter(|_| self.recursive_paths.contains(p))
                 {
-                    for (session, kinds) in sessions {
-                        if kinds.contains(&Kind::Recursive) && !fired.contains(session) {
-                            fired.push(*session);
+                    for (session, kinds) in watchers.iter() {
+                        if kinds.contains(Kind::Recursive) && seen.insert(session) {
+                            fired.push(session);
                         }
                     }
                 }
