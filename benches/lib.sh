@@ -6,7 +6,9 @@ ZKREF="$CAPTURE/zk-ref.sh"
 ZKSTOP="$CAPTURE/zk-stop.sh"
 # ZooKeeper's JVM exactly as zkServer.sh starts it (see zk-ref.sh).
 export ZK_UPSTREAM_JVM=1
-CORRAL="$ROOT/target/release/corral"
+# CORRAL_BIN: another build of the server to measure (e.g. the one before a
+# change); the default is this tree's release build.
+CORRAL="${CORRAL_BIN:-$ROOT/target/release/corral}"
 LOAD="$ROOT/target/release/zk-load"
 
 # ensure_zookeeper: installs the Debian ZooKeeper 3.8 and a JRE if either
@@ -26,6 +28,23 @@ ensure_zookeeper() {
 build_release() {
   (cd "$ROOT" && cargo build --release --locked -q -p server -p benches)
 }
+
+# build_java_load DIR: compiles benches/java/ZkLoad.java (ZooKeeper's Java
+# client as a load generator) into DIR; sets JAVA_LOAD to the command.
+build_java_load() {
+  local j=/usr/share/java
+  local cp="$j/zookeeper.jar:$j/zookeeper-jute.jar:$j/slf4j-api.jar:$j/slf4j-nop.jar"
+  mkdir -p "$1"
+  javac -d "$1" -cp "$cp" "$ROOT/benches/java/ZkLoad.java"
+  JAVA_LOAD=(java -cp "$1:$cp" ZkLoad)
+}
+
+# cpu_ticks PID...: user + system CPU of these processes so far, in ticks.
+cpu_ticks() { /usr/bin/python3 "$ROOT/benches/cpu.py" ticks "$@"; }
+
+# wait_quiet PID...: until these processes and the machine are idle (at
+# most 30 s); prints the seconds waited (benches/cpu.py).
+wait_quiet() { /usr/bin/python3 "$ROOT/benches/cpu.py" quiet "$@"; }
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -14,6 +14,22 @@ use tokio_util::codec::Framed;
 /// A client connection with its session.
 pub type Conn = Framed<TcpStream, ClientCodec>;
 
+/// The servers of a comma-separated `host:port` list, which must all be on
+/// loopback (the benchmarks never load another machine).
+///
+/// # Errors
+/// An address does not parse or is not a loopback one.
+pub fn loopback_servers(list: &str) -> Result<Vec<SocketAddr>, String> {
+    let servers: Vec<SocketAddr> = list
+        .split(',')
+        .map(|s| s.parse().map_err(|e| format!("{s}: {e}")))
+        .collect::<Result<_, _>>()?;
+    if servers.iter().any(|s| !s.ip().is_loopback()) {
+        return Err("loopback servers only".into());
+    }
+    Ok(servers)
+}
+
 /// How long a reply may take before the run fails.
 const REPLY_WAIT: Duration = Duration::from_secs(30);
 

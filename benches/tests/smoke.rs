@@ -46,7 +46,7 @@ fn every_workload_runs_against_corral() {
         if w == "populate" {
             cmd.args(["--count", "500", "--seconds", "30"]);
         } else {
-            cmd.args(["--seconds", "1"]);
+            cmd.args(["--seconds", "1", "--warmup", "1"]);
         }
         let out = cmd.output().expect("run zk-load");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -107,6 +107,106 @@ fn slow_client_runs_against_corral() {
             "{stdout}"
         );
     }
+    shutdown.cancel();
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// `hold` (behind `benches/footprint.sh`) opens its sessions and sets its
+/// watches: the server counts them (`wchs`) while they are held.
+#[test]
+fn hold_keeps_sessions_and_watches_open() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (addr, shutdown) = start_corral(dir.path());
+    let mut hold = Command::new(env!("CARGO_BIN_EXE_hold"))
+        .args(["--servers", &addr.to_string(), "--sessions", "20"])
+        .args(["--watches", "2000", "--seconds", "60"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hold");
+    let mut ready = String::new();
+    std::io::BufReader::new(hold.stdout.take().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("ready line");
+    let v: serde_json::Value = serde_json::from_str(ready.trim()).expect("JSON");
+    assert_eq!(
+        (v["sessions"].as_u64(), v["watches"].as_u64()),
+        (Some(20), Some(2000))
+    );
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(b"wchs").expect("wchs");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer");
+    assert!(
+        answer.contains("20 connections watching 2000 paths")
+            && answer.contains("Total watches:2000"),
+        "{answer}"
+    );
+    drop(hold.stdin.take());
+    assert!(hold.wait().expect("hold ends").success());
+    shutdown.cancel();
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// The second generator of `benches/compare.sh`, ZooKeeper's own Java
+/// client (`benches/java/ZkLoad.java`), compiles and drives a server.
+#[test]
+fn java_generator_runs_against_corral() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (addr, shutdown) = start_corral(dir.path());
+    let j = "/usr/share/java";
+    let cp =
+        format!("{j}/zookeeper.jar:{j}/zookeeper-jute.jar:{j}/slf4j-api.jar:{j}/slf4j-nop.jar");
+    let classes = dir.path().join("classes");
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/java/ZkLoad.java");
+    let javac = Command::new("javac")
+        .arg("-d")
+        .arg(&classes)
+        .args(["-cp", &cp, source])
+        .output()
+        .expect("javac (the JDK; .ci/run installs it)");
+    assert!(
+        javac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{}:{cp}", classes.display()))
+        .args([
+            "ZkLoad",
+            "--servers",
+            &addr.to_string(),
+            "--workload",
+            "mixed",
+        ])
+        .args([
+            "--sessions",
+            "4",
+            "--inflight",
+            "2",
+            "--seconds",
+            "1",
+            "--warmup",
+            "1",
+        ])
+        .output()
+        .expect("java");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line");
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    assert!(v["ops_per_s"].as_f64().is_some_and(|o| o > 0.0), "{json}");
+    assert_eq!(v["errors"].as_u64(), Some(0), "{json}");
+    assert_eq!(v["workload"].as_str(), Some("mixed"));
     shutdown.cancel();
     std::thread::sleep(Duration::from_millis(200));
 }

@@ -51,6 +51,11 @@ struct Args {
     /// `--count`).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Seconds of load before the measured `--seconds` (not counted): a
+    /// JVM compiles its hot paths under load, and a run must not measure
+    /// that. Ignored with `--count`.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
     /// Value size, bytes.
     #[arg(long, default_value_t = 100)]
     size: usize,
@@ -93,6 +98,22 @@ struct Outcome {
     hist: Histogram<u64>,
     ops: u64,
     errors: u64,
+}
+
+/// When the load starts, when its measured part starts (after the warm-up)
+/// and when no more requests are sent.
+#[derive(Clone, Copy)]
+struct Window {
+    start_at: Instant,
+    measure_at: Instant,
+    end_at: Instant,
+}
+
+impl Window {
+    /// Whether a request sent at `t0` counts.
+    fn counts(&self, t0: Instant) -> bool {
+        t0 >= self.measure_at
+    }
 }
 
 /// Nodes a `churn` or `lock` session created and has yet to delete.
@@ -191,8 +212,7 @@ async fn session(
     args: Args,
     addr: SocketAddr,
     id: usize,
-    start_at: Instant,
-    end_at: Instant,
+    window: Window,
 ) -> Result<Outcome, String> {
     let mut c = connect(addr).await?;
     let data = Bytes::from(vec![b'x'; args.size]);
@@ -217,6 +237,9 @@ async fn session(
             other => return Err(format!("setup: {other:?}")),
         }
     }
+    let Window {
+        start_at, end_at, ..
+    } = window;
     tokio::time::sleep_until(start_at.into()).await;
     let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
@@ -295,10 +318,12 @@ async fn session(
                 {
                     created.push_back(r.path);
                 }
-                record(&mut hist, t0.elapsed());
-                ops += 1;
-                if header.err != 0 {
-                    errors += 1;
+                if window.counts(t0) {
+                    record(&mut hist, t0.elapsed());
+                    ops += 1;
+                    if header.err != 0 {
+                        errors += 1;
+                    }
                 }
                 budget += 1;
             }
@@ -335,8 +360,7 @@ fn record(hist: &mut Histogram<u64>, d: Duration) {
 async fn watch_fanout(
     args: &Args,
     servers: &[SocketAddr],
-    start_at: Instant,
-    end_at: Instant,
+    window: Window,
 ) -> Result<Outcome, String> {
     const NODE: &str = "/zk-load/watched";
     let mut writer = connect(servers[0]).await?;
@@ -393,10 +417,10 @@ async fn watch_fanout(
     let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
     let data = Bytes::from(vec![b'w'; args.size]);
-    tokio::time::sleep_until(start_at.into()).await;
+    tokio::time::sleep_until(window.start_at.into()).await;
     let mut xid = 10;
     let closed = || "a watcher task ended".to_string();
-    while Instant::now() < end_at && args.count.is_none_or(|c| ops < c) {
+    while Instant::now() < window.end_at && args.count.is_none_or(|c| ops < c) {
         xid += 1;
         // Every watcher watches (replies read), then one set.
         for _ in 0..args.sessions {
@@ -418,14 +442,17 @@ async fn watch_fanout(
         for _ in 0..args.sessions {
             last = last.max(fired.recv().await.ok_or_else(closed)??);
         }
-        record(&mut hist, last - t0);
-        ops += 1;
+        let counted = window.counts(t0);
+        if counted {
+            record(&mut hist, last - t0);
+            ops += 1;
+        }
         next_round.send_modify(|r| *r += 1);
         // The set's own reply.
         loop {
             match writer.next().await {
                 Some(Ok(ClientFrame::Reply { header, .. })) if header.xid == xid => {
-                    if header.err != 0 {
+                    if counted && header.err != 0 {
                         errors += 1;
                     }
                     break;
@@ -440,23 +467,21 @@ async fn watch_fanout(
 }
 
 /// `sessions`: connect and close in a loop; an op is both.
-async fn connect_close(
-    args: Args,
-    addr: SocketAddr,
-    start_at: Instant,
-    end_at: Instant,
-) -> Result<Outcome, String> {
-    tokio::time::sleep_until(start_at.into()).await;
+async fn connect_close(args: Args, addr: SocketAddr, window: Window) -> Result<Outcome, String> {
+    tokio::time::sleep_until(window.start_at.into()).await;
     let mut hist = latencies()?;
     let (mut ops, mut errors) = (0u64, 0u64);
-    while Instant::now() < end_at && args.count.is_none_or(|c| ops < c / args.sessions as u64) {
+    while Instant::now() < window.end_at
+        && args.count.is_none_or(|c| ops < c / args.sessions as u64)
+    {
         let t0 = Instant::now();
         let mut c = connect(addr).await?;
-        if call(&mut c, 1, &Request::CloseSession).await? != 0 {
-            errors += 1;
+        let err = call(&mut c, 1, &Request::CloseSession).await?;
+        if window.counts(t0) {
+            errors += u64::from(err != 0);
+            record(&mut hist, t0.elapsed());
+            ops += 1;
         }
-        record(&mut hist, t0.elapsed());
-        ops += 1;
     }
     Ok(Outcome { hist, ops, errors })
 }
@@ -482,50 +507,48 @@ fn cpu_seconds() -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let servers: Vec<SocketAddr> = args
-        .servers
-        .split(',')
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    if servers.iter().any(|s| !s.ip().is_loopback()) {
-        return Err("loopback servers only".into());
-    }
+    let servers = benches::loopback_servers(&args.servers)?;
     // Bounded: 300 s, or 30 min for a counted run (populating millions).
     let seconds = args
         .seconds
         .min(if args.count.is_some() { 1800 } else { 300 });
+    // Two seconds to connect every session, then the warm-up, then the
+    // measured seconds.
     let start_at = Instant::now() + Duration::from_secs(2);
-    let end_at = start_at + Duration::from_secs(seconds);
-    let cpu0 = cpu_seconds();
+    let warmup = if args.count.is_some() {
+        0
+    } else {
+        args.warmup.min(60)
+    };
+    let measure_at = start_at + Duration::from_secs(warmup);
+    let window = Window {
+        start_at,
+        measure_at,
+        end_at: measure_at + Duration::from_secs(seconds),
+    };
     let tasks: Vec<_> = match args.workload.as_str() {
         "watch" => {
             let (a, s) = (args.clone(), servers.clone());
-            vec![tokio::spawn(async move {
-                watch_fanout(&a, &s, start_at, end_at).await
-            })]
+            vec![tokio::spawn(
+                async move { watch_fanout(&a, &s, window).await },
+            )]
         }
         "sessions" => (0..args.sessions)
             .map(|i| {
                 tokio::spawn(connect_close(
                     args.clone(),
                     servers[i % servers.len()],
-                    start_at,
-                    end_at,
+                    window,
                 ))
             })
             .collect(),
         _ => (0..args.sessions)
-            .map(|i| {
-                tokio::spawn(session(
-                    args.clone(),
-                    servers[i % servers.len()],
-                    i,
-                    start_at,
-                    end_at,
-                ))
-            })
+            .map(|i| tokio::spawn(session(args.clone(), servers[i % servers.len()], i, window)))
             .collect(),
     };
+    // The generator's CPU over the measured seconds.
+    tokio::time::sleep_until(measure_at.into()).await;
+    let cpu0 = cpu_seconds();
     let mut hist = latencies()?;
     let (mut ops, mut errors, mut failed) = (0u64, 0u64, 0usize);
     for t in tasks {
@@ -541,7 +564,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let wall = start_at.elapsed().as_secs_f64().max(0.001);
+    let wall = measure_at.elapsed().as_secs_f64().max(0.001);
     let cpu = cpu_seconds() - cpu0;
     let q = |p: f64| hist.value_at_quantile(p) as f64 / 1000.0;
     let report = Report {
