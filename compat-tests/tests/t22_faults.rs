@@ -11,8 +11,6 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
-use compat_tests::faults::{self, nemesis};
-
 /// One harness at a time: each runs three servers and a dozen clients on
 /// a two-core machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -117,26 +115,26 @@ fn local_reads_stay_in_order_for_each_session() {
 
 #[test]
 fn a_build_that_acknowledges_before_fsync_is_caught() {
-    // A seed whose first fault is the one that shows it (every nemesis
-    // strikes in the first round; this one first, to keep the test short).
-    let seed = (1..1000)
-        .find(|s| faults::first_round(*s, nemesis::ALL).first() == Some(&nemesis::Kind::KillAll))
-        .expect("a seed that starts with kill-all")
-        .to_string();
+    // The fault that shows it, three times: one kill-all loses only the
+    // last few milliseconds of each member's log (fjall's 8 KiB journal
+    // buffer), and once in a while no acknowledged write falls in that
+    // window on every member (seen in one run of the whole command).
     let (code, text) = run(faults().args([
         "--duration",
-        "60",
+        "30",
+        "--cycles",
+        "3",
         "--nemesis",
-        "all",
+        "kill-all",
         "--seed",
-        &seed,
+        "22",
         "--broken",
         "raft-log-ack-before-fsync=return",
     ]));
     println!("{text}");
     assert!(
         text.contains("kill -9 of every member at once"),
-        "seed {seed}'s first fault was no kill-all:\n{text}"
+        "no kill-all struck:\n{text}"
     );
     assert_eq!(code, Some(1), "the broken build went unnoticed:\n{text}");
     assert!(

@@ -211,14 +211,6 @@ fn round(rng: &mut Rng, nemeses: &[Kind]) -> Vec<Kind> {
     deck
 }
 
-/// The order in which a run with `seed` strikes its first round of
-/// `nemeses`.
-pub fn first_round(seed: u64, nemeses: &[Kind]) -> Vec<Kind> {
-    let mut deck = round(&mut Rng::new(seed.wrapping_add(ROUNDS_SEED)), nemeses);
-    deck.reverse();
-    deck
-}
-
 /// Runs the harness. Needs root (namespaces, nftables, tc).
 ///
 /// # Errors
