@@ -44,6 +44,7 @@
 mod auth;
 pub mod cli;
 mod config;
+mod console;
 mod core;
 pub mod k8s;
 mod leader_tasks;

@@ -86,6 +86,18 @@ impl Core {
         self.lock().host.watches.data_watches()
     }
 
+    /// Data watches by session, each session's paths in order (`wchc`,
+    /// the AdminServer's `watches`, the console's sessions).
+    pub(crate) fn data_watches_by_session(&self) -> BTreeMap<i64, Vec<String>> {
+        let mut by_session: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (path, sessions) in self.data_watches() {
+            for s in sessions {
+                by_session.entry(s).or_default().push(path.clone());
+            }
+        }
+        by_session
+    }
+
     /// The sessions, their deadlines and ephemerals (`dump`), sorted by
     /// session id.
     pub(crate) fn sessions_view(&self) -> Sessions {

@@ -128,6 +128,13 @@ pub struct Config {
     /// (`corral.repairFromPeers`, on by default; off, it refuses to start
     /// as a standalone server always does).
     pub repair_from_peers: bool,
+    /// Corral's own: the web console on the AdminServer's port, `/ui`
+    /// (`corral.console.enabled`, on by default).
+    pub console_enabled: bool,
+    /// Corral's own: the console only reads (`corral.console.readOnly`,
+    /// true by default); false lets a user logged in with a ZooKeeper
+    /// scheme create, set, delete and set ACLs, as that user's session.
+    pub console_read_only: bool,
     /// ZooKeeper's `readonlymode.enabled` (a `-D` property for ZooKeeper,
     /// a key here): a member cut off from the quorum serves reads to
     /// clients that asked for read-only sessions.
@@ -268,6 +275,8 @@ impl Config {
             init_limit: 10,
             linearizable_reads: false,
             repair_from_peers: true,
+            console_enabled: true,
+            console_read_only: true,
             exists_acl_check: true,
             read_only_mode: false,
             local_sessions_enabled: false,
@@ -435,6 +444,12 @@ impl Config {
                     }
                     "corral.repairFromPeers" => {
                         c.repair_from_peers = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "corral.console.enabled" => {
+                        c.console_enabled = value.parse().map_err(|_| bad("true or false"))?;
+                    }
+                    "corral.console.readOnly" => {
+                        c.console_read_only = value.parse().map_err(|_| bad("true or false"))?;
                     }
                     "autopurge.snapRetainCount" | "autopurge.purgeInterval" => {
                         num("a number")?;
@@ -840,6 +855,22 @@ mod tests {
             force_sync("forceSync=false\n"),
             "ZooKeeper turns it off only for \"no\""
         );
+    }
+
+    #[test]
+    fn console_keys() {
+        let c = load("", |_| {}).expect("valid");
+        assert!(
+            c.console_enabled && c.console_read_only,
+            "on and read-only by default"
+        );
+        let c = load(
+            "corral.console.enabled=false\ncorral.console.readOnly=false\n",
+            |_| {},
+        )
+        .expect("valid");
+        assert!(!c.console_enabled && !c.console_read_only);
+        assert!(load("corral.console.readOnly=maybe\n", |_| {}).is_err());
     }
 
     #[test]

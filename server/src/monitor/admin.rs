@@ -787,13 +787,8 @@ fn fields(core: &Core, name: &str, kwargs: &[(String, String)]) -> Map<String, V
             m.insert("num_total_watches".into(), json!(total));
         }
         "watches" => {
-            let mut by_session: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-            for (path, sessions) in watch_maps(core) {
-                for s in sessions {
-                    by_session.entry(s).or_default().push(path.clone());
-                }
-            }
-            let map: Map<String, Value> = by_session
+            let map: Map<String, Value> = core
+                .data_watches_by_session()
                 .into_iter()
                 .map(|(s, p)| (s.to_string(), json!(p)))
                 .collect();
@@ -826,6 +821,17 @@ async fn metrics(State(core): State<Arc<Core>>) -> Response {
 /// touch with a quorum) and its applied index trails the leader's by at
 /// most `corral.readyMaxLag` entries; 503 with the reason otherwise.
 async fn ready(State(core): State<Arc<Core>>) -> Response {
+    let (ready, body) = readiness(&core);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, &body)
+}
+
+/// Whether this member is ready (`/ready`), and the body `/ready` answers.
+pub(crate) fn readiness(core: &Core) -> (bool, Value) {
     let raft = core.raft_view();
     let serving = core.serving();
     let lag = raft.leader_applied.saturating_sub(raft.applied);
@@ -854,10 +860,5 @@ async fn ready(State(core): State<Arc<Core>>) -> Response {
         "max_lag": max_lag,
         "reason": reason,
     });
-    let status = if reason.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    json_response(status, &body)
+    (reason.is_none(), body)
 }

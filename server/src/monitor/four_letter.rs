@@ -547,10 +547,10 @@ fn java_os_name() -> String {
 /// (those of `getData` and `exists`, and persistent ones), as it reports
 /// them.
 fn watches(core: &Core, word: FourLetterWord) -> String {
-    let by_path: BTreeMap<String, BTreeSet<i64>> = core.data_watches();
     let mut out = String::new();
     match word {
         FourLetterWord::Wchs => {
+            let by_path = core.data_watches();
             let sessions: BTreeSet<i64> = by_path.values().flatten().copied().collect();
             let total: usize = by_path.values().map(BTreeSet::len).sum();
             out.push_str(&format!(
@@ -561,13 +561,7 @@ fn watches(core: &Core, word: FourLetterWord) -> String {
             ));
         }
         FourLetterWord::Wchc => {
-            let mut by_session: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-            for (path, sessions) in &by_path {
-                for s in sessions {
-                    by_session.entry(*s).or_default().push(path);
-                }
-            }
-            for (s, paths) in by_session {
+            for (s, paths) in core.data_watches_by_session() {
                 out.push_str(&format!("0x{s:x}\n"));
                 for p in paths {
                     out.push_str(&format!("\t{p}\n"));
@@ -575,7 +569,7 @@ fn watches(core: &Core, word: FourLetterWord) -> String {
             }
         }
         _ => {
-            for (path, sessions) in &by_path {
+            for (path, sessions) in &core.data_watches() {
                 out.push_str(path);
                 out.push('\n');
                 for s in sessions {

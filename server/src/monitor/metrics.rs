@@ -153,6 +153,14 @@ impl Metrics {
         }
         (read, update)
     }
+
+    /// Each opcode's latency histogram (those used since the start).
+    pub(crate) fn by_op_buckets(&self) -> Vec<(OpCode, Buckets)> {
+        self.by_op
+            .values()
+            .filter_map(|(op, h)| h.get().map(|h| (*op, Buckets::of(h))))
+            .collect()
+    }
 }
 
 /// A histogram's cumulative buckets (upper bound, count), its count and
@@ -187,6 +195,30 @@ impl Buckets {
         let mut b = Buckets::default();
         b.add(h.metric().get_histogram());
         b
+    }
+
+    /// Merges `other` (same bounds) into these.
+    pub(crate) fn merge(&mut self, other: &Buckets) {
+        if self.bounds.is_empty() {
+            self.bounds.clone_from(&other.bounds);
+        } else {
+            for (slot, b) in self.bounds.iter_mut().zip(&other.bounds) {
+                slot.1 += b.1;
+            }
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+    }
+
+    /// What was added since `earlier` (a reading of the same histogram).
+    pub(crate) fn since(&self, earlier: &Buckets) -> Buckets {
+        let mut d = self.clone();
+        for (slot, b) in d.bounds.iter_mut().zip(&earlier.bounds) {
+            slot.1 = slot.1.saturating_sub(b.1);
+        }
+        d.count = d.count.saturating_sub(earlier.count);
+        d.sum = (d.sum - earlier.sum).max(0.0);
+        d
     }
 
     /// Samples.

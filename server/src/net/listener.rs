@@ -135,7 +135,10 @@ pub async fn run(
         }
     }
     if let Some(addr) = core.config.admin_addr {
-        let router = crate::monitor::admin::admin_router(core.clone());
+        let mut router = crate::monitor::admin::admin_router(core.clone());
+        if core.config.console_enabled {
+            router = router.merge(crate::console::router(core.clone(), shutdown.clone()));
+        }
         tasks.spawn(crate::monitor::admin::serve(
             "AdminServer",
             addr,
