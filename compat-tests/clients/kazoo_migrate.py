@@ -212,6 +212,17 @@ def write(hosts, prefix, n):
     print("written", flush=True)
 
 
+def reconfig(hosts, joining):
+    """Adds JOINING (`server.N=...`) by ZooKeeper's own reconfig, as the
+    super user "super:test"; prints the configuration it answers."""
+    zk = KazooClient(hosts=hosts, timeout=TIMEOUT, auth_data=[("digest", "super:test")])
+    zk.start(timeout=30)
+    data, _ = zk.reconfig(joining=joining, leaving=None, new_members=None)
+    zk.stop()
+    zk.close()
+    print(data.decode(), flush=True)
+
+
 def dump(hosts, out):
     """Breadth first, a level's reads pipelined in batches (a million
     nodes in minutes, not hours)."""
@@ -288,6 +299,8 @@ def main():
         dump(hosts, sys.argv[3])
     elif mode == "resume":
         resume(hosts, sys.argv[3])
+    elif mode == "reconfig":
+        reconfig(hosts, sys.argv[3])
     else:
         sys.exit("unknown mode " + mode)
 

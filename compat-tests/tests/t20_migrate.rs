@@ -492,6 +492,106 @@ fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
     assert_eq!(ok, 5, "{resumed}");
 }
 
+/// An observer that no configuration file lists: ZooKeeper's own
+/// `reconfig` adds `server.4` as an observer to a running ensemble (as the
+/// super user), and only then does Corral join as it, sync, follow a
+/// second reconfig (an INFORMANDACTIVATE) and the writes on one
+/// connection, and cut over with the ensemble's tree.
+#[test]
+fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut zk = compat_tests::ZooKeeperEnsemble::start_with(
+        3,
+        &[
+            "reconfigEnabled=true",
+            "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
+        ],
+    );
+    let hosts = zk.connect_string();
+    kazoo(&["write", &hosts, "before", "100"]);
+    let joining = format!(
+        "server.4=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    let config = kazoo(&["reconfig", &hosts, &joining]);
+    assert!(
+        config
+            .lines()
+            .any(|l| l.starts_with("server.4=") && l.contains(":observer")),
+        "the reconfig's answer lists no observer 4: {config}"
+    );
+
+    let port = free_port();
+    let corral = corral_config(&work.path().join("corral"), port);
+    let follower = follow_in_thread(&zk, &corral, 2000);
+    let status = || server::migrate::status(&corral).unwrap_or_default();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains("\"synced\": true").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer never synced: {}", status()));
+    let counts = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).expect("the status is JSON");
+        let zxid = v["last_zxid"]
+            .as_str()
+            .and_then(|h| i64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+            .expect("last_zxid");
+        (zxid, v["applied"].as_i64().expect("applied"))
+    };
+    let (synced_at, applied_before) = counts(&status());
+    // A reconfig while it follows comes as INFORMANDACTIVATE.
+    let another = format!(
+        "server.5=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    kazoo(&["reconfig", &hosts, &another]);
+    kazoo(&["write", &hosts, "after", "200"]);
+    let target = ensemble_zxid(&zk);
+    let want = format!("\"last_zxid\": \"{target:#x}\"");
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains(&want).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()));
+    let followed = status();
+    assert!(
+        followed.contains("\"connections\": 1,") && followed.contains("\"digest_mismatches\": 0"),
+        "the observer followed both reconfigs on one connection, every digest matching: {followed}"
+    );
+    // Every transaction since the sync was applied, the reconfig's too
+    // (zxids of one epoch count up by one).
+    let (reached, applied_after) = counts(&followed);
+    assert_eq!(
+        applied_after - applied_before,
+        reached - synced_at,
+        "transactions applied while following, against zxids passed: {followed}"
+    );
+    let theirs = dump(&hosts, work.path(), "zookeeper.jsonl");
+    // The dump's own session is transactions too: the last zxid is now.
+    let last = ensemble_zxid(&zk);
+
+    for m in &mut zk.members {
+        m.stop();
+    }
+    let done = follower
+        .join()
+        .expect("the follower thread")
+        .expect("cut over");
+    assert!(done.contains(&format!("{last:#x}")), "{done}");
+    let served = CorralServer::start_with(corral.clone(), port);
+    let ours = dump(&served.addr().to_string(), work.path(), "corral.jsonl");
+    assert!(
+        theirs == ours,
+        "the observer's tree differs: {}",
+        differences(&theirs, &ours)
+    );
+    // Corral serves writes on it: ZooKeeper's reconfigured membership,
+    // in the tree it cut over with, is not taken for Corral's own.
+    kazoo(&["write", &served.addr().to_string(), "corral", "20"]);
+}
+
 #[test]
 fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
     let work = tempfile::tempdir().expect("tempdir");
