@@ -98,6 +98,16 @@ impl Core {
         by_session
     }
 
+    /// Each watching session's number of data watches and its first
+    /// `limit` paths (the console's Sessions tab: bounded copying under
+    /// the lock, however many watches there are).
+    pub(crate) fn data_watches_sample(
+        &self,
+        limit: usize,
+    ) -> std::collections::HashMap<i64, (usize, Vec<String>)> {
+        self.lock().host.watches.data_watches_sample(limit)
+    }
+
     /// The sessions, their deadlines and ephemerals (`dump`), sorted by
     /// session id.
     pub(crate) fn sessions_view(&self) -> Sessions {

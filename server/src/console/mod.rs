@@ -57,6 +57,8 @@ const LOGINS_PER_ADDRESS: usize = 4;
 const TREE_READS: usize = 4;
 /// Sessions listed at most.
 const MAX_SESSION_ROWS: usize = 10_000;
+/// Watched paths listed per session at most (all are counted).
+const WATCHES_LISTED: usize = 100;
 /// Children listed per page at most.
 const MAX_PAGE: usize = 1000;
 
@@ -632,7 +634,7 @@ async fn sessions(State(c): Shared) -> Response {
     let core = &c.core;
     let view = core.sessions_view();
     let ephemerals: HashMap<i64, Vec<String>> = view.ephemerals.into_iter().collect();
-    let watches = core.data_watches_by_session();
+    let watches = core.data_watches_sample(WATCHES_LISTED);
     let mut here: HashMap<i64, serde_json::Map<String, Value>> = HashMap::new();
     for conn in core.stats.connections() {
         let m = conn.json(true);
@@ -668,7 +670,8 @@ async fn sessions(State(c): Shared) -> Response {
                 "packets_sent": field("packets_sent"),
                 "outstanding_requests": field("outstanding_requests"),
                 "ephemerals": ephemerals.get(id).cloned().unwrap_or_default(),
-                "watches": watches.get(id).cloned().unwrap_or_default(),
+                "watch_count": watches.get(id).map_or(0, |(n, _)| *n),
+                "watches": watches.get(id).map(|(_, p)| p.clone()).unwrap_or_default(),
             })
         })
         .collect();

@@ -290,6 +290,31 @@ impl WatchManager {
             .collect()
     }
 
+    /// Each watching session's data watches (those [`Self::data_watches`]
+    /// reports): how many paths, and the first `limit` of them in path
+    /// order. Copies at most `limit` paths a session, whatever the number
+    /// of watches (the console's Sessions tab).
+    pub(crate) fn data_watches_sample(&self, limit: usize) -> HashMap<i64, (usize, Vec<String>)> {
+        self.by_session
+            .iter()
+            .filter_map(|(session, paths)| {
+                let mut data: Vec<&Arc<str>> = paths
+                    .iter()
+                    .filter(|(_, kinds)| kinds.0 & !Kinds::bit(Kind::Child) != 0)
+                    .map(|(p, _)| p)
+                    .collect();
+                let count = data.len();
+                if data.len() > limit {
+                    data.select_nth_unstable(limit);
+                    data.truncate(limit);
+                }
+                data.sort_unstable();
+                let first = data.iter().map(|p| p.to_string()).collect();
+                (count > 0).then_some((*session, (count, first)))
+            })
+            .collect()
+    }
+
     /// Number of watches held (`mntr`'s `zk_watch_count`).
     pub(crate) fn len(&self) -> usize {
         self.by_session

@@ -140,3 +140,32 @@ fn remove_and_check_by_type() {
     assert_eq!(w.len(), 0);
     assert!(fired(&mut w, "/x/z", ChangeKind::Created).is_empty());
 }
+
+#[test]
+fn a_sample_of_each_sessions_data_watches_agrees_with_the_full_list() {
+    let mut w = WatchManager::default();
+    for i in (0..250).rev() {
+        w.add(1, &format!("/n{i:03}"), Kind::Data);
+    }
+    w.add(1, "/kids", Kind::Child);
+    w.add(2, "/kids", Kind::Child);
+    w.add(3, "/e", Kind::Data);
+    w.add(3, "/p", Kind::Persistent);
+    let sample = w.data_watches_sample(100);
+    let (count, first) = &sample[&1];
+    assert_eq!(*count, 250, "child watches are not data watches");
+    let want: Vec<String> = (0..100).map(|i| format!("/n{i:03}")).collect();
+    assert_eq!(first, &want, "the first 100 in path order");
+    assert!(!sample.contains_key(&2), "only a child watch");
+    assert_eq!(sample[&3], (2, vec!["/e".to_owned(), "/p".to_owned()]));
+    // The same sessions and counts as the full view.
+    let mut full: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::new();
+    for sessions in w.data_watches().values() {
+        for s in sessions {
+            *full.entry(*s).or_default() += 1;
+        }
+    }
+    let counts: std::collections::BTreeMap<i64, usize> =
+        sample.iter().map(|(s, (n, _))| (*s, *n)).collect();
+    assert_eq!(counts, full);
+}
