@@ -394,14 +394,19 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         .into_iter()
         .filter_map(|s| s.map_err(|e| unread.push(e)).ok())
         .collect();
+    // A member that cannot be read passes no check that is about every
+    // member: each such check says so, besides liveness.
+    let not_read: Vec<String> = unread
+        .iter()
+        .map(|e| format!("not checked on a member that could not be read: {e}"))
+        .collect();
     liveness.extend(unread);
 
     eprintln!("faults: {:>7.1}s checking", started.elapsed().as_secs_f64());
     let mut violations = BTreeMap::new();
-    violations.insert(
-        "acknowledged writes on every member",
-        check::acknowledged_writes(&records, &states),
-    );
+    let mut acked = check::acknowledged_writes(&records, &states);
+    acked.extend(not_read.iter().cloned());
+    violations.insert("acknowledged writes on every member", acked);
     // ZooKeeper's reads are not linearizable (a follower answers from
     // where it is), nor Corral's with local reads: their registers are
     // checked for each session's order only.
@@ -414,10 +419,9 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     violations.insert("session reads in order", check::session_reads(&records));
     violations.insert("sequential names", check::sequential(&records));
     violations.insert("one lock holder", check::lock(&records));
-    violations.insert(
-        "ephemerals of ended sessions",
-        check::ephemerals(&records, &states),
-    );
+    let mut ephemerals = check::ephemerals(&records, &states);
+    ephemerals.extend(not_read);
+    violations.insert("ephemerals of ended sessions", ephemerals);
     violations.insert(
         "session order (zxids, watches)",
         records
