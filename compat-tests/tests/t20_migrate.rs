@@ -592,6 +592,120 @@ fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
     kazoo(&["write", &served.addr().to_string(), "corral", "20"]);
 }
 
+/// `sslQuorum=true`: the ensemble's members speak TLS to each other, and
+/// the observer dials the leader's quorum port with TLS too, with a
+/// member certificate the ensemble's trust store vouches for. One from
+/// another authority is refused and never syncs.
+#[test]
+fn an_observer_follows_an_ensemble_over_quorum_tls() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let d = work.path();
+    let member = |ca: &str, name: &str| {
+        compat_tests::certs::cert(d, ca, name, compat_tests::certs::Usage::Member);
+    };
+    member("ca", "member");
+    member("stranger-ca", "stranger");
+    let store = |name: &str| d.join(format!("{name}-keystore.pem"));
+    let observer = format!(
+        "server.4=127.0.0.1:{}:{}:observer",
+        free_port(),
+        free_port()
+    );
+    let lines = [
+        "sslQuorum=true".to_owned(),
+        format!("ssl.quorum.keyStore.location={}", store("member").display()),
+        "ssl.quorum.keyStore.type=PEM".to_owned(),
+        format!(
+            "ssl.quorum.trustStore.location={}",
+            d.join("ca.pem").display()
+        ),
+        "ssl.quorum.trustStore.type=PEM".to_owned(),
+        observer,
+    ];
+    let mut zk = compat_tests::ZooKeeperEnsemble::start_with(
+        3,
+        &lines.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let hosts = zk.connect_string();
+    kazoo(&["write", &hosts, "before", "100"]);
+    let tls_config = |dir: &Path, key: &str| {
+        let mut c = corral_config(dir, free_port());
+        c.ssl_quorum = true;
+        c.quorum_ssl = server::SslConfig {
+            key_store: Some(store(key)),
+            key_store_type: Some("PEM".into()),
+            trust_store: Some(d.join("ca.pem")),
+            trust_store_type: Some("PEM".into()),
+            ..Default::default()
+        };
+        c
+    };
+
+    // A certificate the ensemble does not trust: no sync, the reason kept.
+    let stranger = tls_config(&d.join("stranger"), "stranger");
+    let args = server::migrate::FollowArgs {
+        zookeeper: zk.voter_lines(),
+        observer_id: 4,
+        cutover: false,
+        verify_against: Vec::new(),
+        gone_after_ms: 2000,
+        serve: false,
+    };
+    let refused = {
+        let (config, args) = (stranger.clone(), args.clone());
+        std::thread::spawn(move || {
+            let status = std::sync::Arc::new(std::sync::Mutex::new(Default::default()));
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let s = status.clone();
+            let stopper = stop.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(8));
+                stopper.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let outcome = server::migrate::follow_with(&config, &args, &s, &stop);
+            let status: consensus::zab::Status = status.lock().expect("status").clone();
+            (outcome, status)
+        })
+    };
+    let (outcome, status) = refused.join().expect("the stranger's thread");
+    assert!(outcome.is_err(), "a stranger synced: {outcome:?}");
+    assert!(!status.synced, "{status:?}");
+
+    let port = free_port();
+    let mut corral = tls_config(&work.path().join("corral"), "member");
+    corral.client_addr.set_port(port);
+    let follower = follow_in_thread(&zk, &corral, 2000);
+    let status = || server::migrate::status(&corral).unwrap_or_default();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains("\"synced\": true").then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer never synced over TLS: {}", status()));
+    kazoo(&["write", &hosts, "after", "200"]);
+    let target = ensemble_zxid(&zk);
+    let want = format!("\"last_zxid\": \"{target:#x}\"");
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        status().contains(&want).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()));
+    let theirs = dump(&hosts, work.path(), "zookeeper.jsonl");
+    let last = ensemble_zxid(&zk);
+    for m in &mut zk.members {
+        m.stop();
+    }
+    let done = follower
+        .join()
+        .expect("the follower thread")
+        .expect("cut over");
+    assert!(done.contains(&format!("{last:#x}")), "{done}");
+    let served = CorralServer::start_with(corral.clone(), port);
+    let ours = dump(&served.addr().to_string(), work.path(), "corral.jsonl");
+    assert!(
+        theirs == ours,
+        "the observer's tree differs: {}",
+        differences(&theirs, &ours)
+    );
+}
+
 #[test]
 fn curator_keeps_its_lock_latch_and_cache_across_the_cutover() {
     let work = tempfile::tempdir().expect("tempdir");

@@ -185,7 +185,9 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> P
 
 /// The name a peer's certificate is checked against: the host of its
 /// `host:port` address.
-fn server_name(addr: &str) -> io::Result<tokio_rustls::rustls::pki_types::ServerName<'static>> {
+pub(crate) fn server_name(
+    addr: &str,
+) -> io::Result<tokio_rustls::rustls::pki_types::ServerName<'static>> {
     let host = addr
         .rsplit_once(':')
         .map_or(addr, |(h, _)| h)

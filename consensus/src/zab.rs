@@ -23,7 +23,7 @@
 //! towards a quorum. Blocking I/O on a thread of its own: this runs beside
 //! a server, not on its request path.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,6 +83,81 @@ pub struct Options {
     /// End when the ensemble is gone (cut-over), rather than keep looking
     /// for a leader.
     pub until_gone: bool,
+    /// TLS to the leader's quorum port (the ensemble's `sslQuorum=true`):
+    /// this observer's certificate and the trust store, as a member's.
+    pub tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+}
+
+/// The connection to the leader: TCP, or TLS over it.
+enum Link {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::rustls::StreamOwned<tokio_rustls::rustls::ClientConnection, TcpStream>>),
+}
+
+impl Link {
+    /// Connects to `addr` (TLS with `tls`), reads bounded by `timeout`.
+    fn connect(
+        addr: &SocketAddr,
+        tls: Option<&Arc<tokio_rustls::rustls::ClientConfig>>,
+        timeout: Duration,
+    ) -> std::io::Result<Link> {
+        let stream = TcpStream::connect_timeout(addr, Duration::from_millis(500))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        let Some(config) = tls else {
+            return Ok(Link::Plain(stream));
+        };
+        let name = crate::network::server_name(&addr.to_string())?;
+        let conn = tokio_rustls::rustls::ClientConnection::new(config.clone(), name)
+            .map_err(std::io::Error::other)?;
+        let mut tls = tokio_rustls::rustls::StreamOwned::new(conn, stream);
+        // The handshake now, so that a certificate refused is this
+        // connection's error rather than the first packet's.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        Ok(Link::Tls(Box::new(tls)))
+    }
+}
+
+impl Read for Link {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Link::Plain(s) => s.read(buf),
+            Link::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Link {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Link::Plain(s) => s.write(buf),
+            Link::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Link::Plain(s) => s.flush(),
+            Link::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Writes one packet to the leader in one piece.
+fn send(
+    link: &mut BufReader<Link>,
+    kind: i32,
+    zxid: i64,
+    data: Option<&[u8]>,
+) -> std::io::Result<()> {
+    let mut packet = Vec::with_capacity(20 + data.map_or(0, <[u8]>::len));
+    write_packet(&mut packet, kind, zxid, data)?;
+    let out = link.get_mut();
+    out.write_all(&packet)?;
+    out.flush()
 }
 
 /// What the observer knows, for `mntr`, the AdminServer and `corral
@@ -232,8 +307,15 @@ pub fn follow(
     while !stop.load(Ordering::Relaxed) {
         let mut connected = false;
         for (sid, addr) in &options.voters {
-            let Ok(stream) = TcpStream::connect_timeout(addr, Duration::from_millis(500)) else {
-                continue;
+            let stream = match Link::connect(addr, options.tls.as_ref(), options.read_timeout) {
+                Ok(s) => s,
+                Err(e) => {
+                    if options.tls.is_some() && e.kind() != std::io::ErrorKind::ConnectionRefused {
+                        set(status, |s| s.last_error = Some(format!("{addr}: {e}")));
+                        tracing::debug!(%addr, error = %e, "no TLS connection to this voter");
+                    }
+                    continue;
+                }
             };
             connected = true;
             set(status, |s| {
@@ -305,16 +387,15 @@ fn set(status: &Arc<Mutex<Status>>, f: impl FnOnce(&mut Status)) {
 /// replaces it only at `UPTODATE`; a connection that ends sooner drops the
 /// new tree and keeps the old.
 fn session(
-    stream: TcpStream,
+    stream: Link,
     options: &Options,
     mirror: &mut Option<Mirror>,
     epochs: &mut Epochs,
     status: &Arc<Mutex<Status>>,
     stop: &AtomicBool,
 ) -> Result<(), ZabError> {
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(options.read_timeout))?;
-    let mut out = BufWriter::new(stream.try_clone()?);
+    // Reads through the buffer; each packet written to the stream whole
+    // (`send`).
     let mut input = BufReader::with_capacity(1 << 20, stream);
 
     // OBSERVERINFO: our sid, protocol, config version 0 (never ahead).
@@ -322,8 +403,8 @@ fn session(
     info.extend_from_slice(&(options.me as i64).to_be_bytes());
     info.extend_from_slice(&PROTOCOL.to_be_bytes());
     info.extend_from_slice(&0i64.to_be_bytes());
-    write_packet(
-        &mut out,
+    send(
+        &mut input,
         packet::OBSERVERINFO,
         epochs.accepted << 32,
         Some(&info),
@@ -350,8 +431,8 @@ fn session(
         )));
     };
     let last = mirror.as_ref().map_or(0, Mirror::last_zxid);
-    write_packet(
-        &mut out,
+    send(
+        &mut input,
         packet::ACKEPOCH,
         last,
         Some(&epoch_bytes.to_be_bytes()),
@@ -446,11 +527,11 @@ fn session(
             }
             packet::NEWLEADER => {
                 epochs.current = new_epoch;
-                write_packet(&mut out, packet::ACK, new_epoch << 32, None)?;
+                send(&mut input, packet::ACK, new_epoch << 32, None)?;
             }
             packet::UPTODATE => {
                 synced = true;
-                write_packet(&mut out, packet::ACK, new_epoch << 32, None)?;
+                send(&mut input, packet::ACK, new_epoch << 32, None)?;
                 tracing::info!(
                     last_zxid = format_args!("{:#x}", m.last_zxid()),
                     sync = how,
@@ -461,7 +542,7 @@ fn session(
                 if synced {
                     // No sessions are held here: an empty list, never null
                     // (the leader reads it unconditionally).
-                    write_packet(&mut out, packet::PING, p.zxid, Some(&[]))?;
+                    send(&mut input, packet::PING, p.zxid, Some(&[]))?;
                 }
                 leader_zxid = Some(p.zxid);
             }
@@ -576,6 +657,7 @@ mod tests {
             alive: vec![running.local_addr().expect("addr")],
             gone_after: Duration::from_millis(300),
             until_gone: true,
+            tls: None,
         };
         let status = Arc::new(Mutex::new(Status::default()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -656,6 +738,7 @@ mod tests {
             alive: Vec::new(),
             gone_after: Duration::from_millis(300),
             until_gone: true,
+            tls: None,
         };
         let status = Arc::new(Mutex::new(Status::default()));
         let stop = AtomicBool::new(false);

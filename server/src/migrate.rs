@@ -370,7 +370,10 @@ pub fn follow(config: &Config, args: &FollowArgs) -> Result<String, String> {
 
 /// [`follow`], reporting into `status`; `stop` ends the following without
 /// a cut-over.
-fn follow_with(
+///
+/// # Errors
+/// As [`follow`].
+pub fn follow_with(
     config: &Config,
     args: &FollowArgs,
     status: &std::sync::Arc<std::sync::Mutex<consensus::zab::Status>>,
@@ -418,6 +421,7 @@ fn follow_with(
         read_timeout: (config.tick_time * 5).max(std::time::Duration::from_secs(2)),
         gone_after: std::time::Duration::from_millis(args.gone_after_ms),
         until_gone: args.cutover,
+        tls: crate::net::tls::quorum_client_config(config).map_err(|e| e.to_string())?,
     };
     let status_path = config.data_dir.join(STATUS_FILE);
     let write_status = |state: &str| {

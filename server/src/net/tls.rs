@@ -505,6 +505,28 @@ pub(crate) fn peer_tls(
     )))
 }
 
+/// The client side of `sslQuorum=true` alone: this server's certificate
+/// and the trust store, for dialing a quorum port (the Zab observer of
+/// `corral migrate follow`); `None` without `sslQuorum`.
+///
+/// # Errors
+/// [`TlsError`] if a store is missing or cannot be read.
+pub(crate) fn quorum_client_config(
+    config: &crate::Config,
+) -> Result<Option<Arc<rustls::ClientConfig>>, TlsError> {
+    if !config.ssl_quorum {
+        return Ok(None);
+    }
+    let ssl = quorum_ssl(config);
+    if ssl.key_store.is_none() {
+        return Err(TlsError::Missing("ssl.quorum.keyStore.location"));
+    }
+    if ssl.trust_store.is_none() {
+        return Err(TlsError::Missing("ssl.quorum.trustStore.location"));
+    }
+    Ok(Some(connector(&ssl)?.config().clone()))
+}
+
 /// The members' stores, client certificates always required.
 fn quorum_ssl(config: &crate::Config) -> SslConfig {
     let mut ssl = config.quorum_ssl.clone();
