@@ -492,6 +492,60 @@ fn a_corral_observer_follows_a_zookeeper_ensemble_and_cuts_over() {
     assert_eq!(ok, 5, "{resumed}");
 }
 
+/// The observer's status once it is synced with the leader.
+fn wait_synced(config: &server::Config) -> String {
+    let status = || server::migrate::status(config).unwrap_or_default();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        let s = status();
+        s.contains("\"synced\": true").then_some(s)
+    })
+    .unwrap_or_else(|| panic!("the observer never synced: {}", status()))
+}
+
+/// The observer's status once it holds the ensemble's last zxid.
+fn wait_caught_up(zk: &compat_tests::ZooKeeperEnsemble, config: &server::Config) -> String {
+    let target = ensemble_zxid(zk);
+    let want = format!("\"last_zxid\": \"{target:#x}\"");
+    let status = || server::migrate::status(config).unwrap_or_default();
+    compat_tests::poll_until(Duration::from_secs(60), || {
+        let s = status();
+        s.contains(&want).then_some(s)
+    })
+    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()))
+}
+
+/// Reads every node from the ensemble, stops it, lets the observer of
+/// `config` (on `follower`'s thread) cut over, and serves its directory on
+/// `port`: the cut-over reached the ensemble's last zxid and the tree
+/// served equals the one read.
+fn cut_over_and_compare(
+    zk: &mut compat_tests::ZooKeeperEnsemble,
+    follower: std::thread::JoinHandle<Result<String, String>>,
+    config: &server::Config,
+    port: u16,
+    work: &Path,
+) -> CorralServer {
+    let theirs = dump(&zk.connect_string(), work, "zookeeper.jsonl");
+    // The dump's own session is transactions too: the last zxid is now.
+    let last = ensemble_zxid(zk);
+    for m in &mut zk.members {
+        m.stop();
+    }
+    let done = follower
+        .join()
+        .expect("the follower thread")
+        .expect("cut over");
+    assert!(done.contains(&format!("{last:#x}")), "{done}");
+    let served = CorralServer::start_with(config.clone(), port);
+    let ours = dump(&served.addr().to_string(), work, "corral.jsonl");
+    assert!(
+        theirs == ours,
+        "the observer's tree differs: {}",
+        differences(&theirs, &ours)
+    );
+    served
+}
+
 /// An observer that no configuration file lists: ZooKeeper's own
 /// `reconfig` adds `server.4` as an observer to a running ensemble (as the
 /// super user), and only then does Corral join as it, sync, follow a
@@ -526,11 +580,7 @@ fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
     let port = free_port();
     let corral = corral_config(&work.path().join("corral"), port);
     let follower = follow_in_thread(&zk, &corral, 2000);
-    let status = || server::migrate::status(&corral).unwrap_or_default();
-    compat_tests::poll_until(Duration::from_secs(60), || {
-        status().contains("\"synced\": true").then_some(())
-    })
-    .unwrap_or_else(|| panic!("the observer never synced: {}", status()));
+    let synced = wait_synced(&corral);
     let counts = |text: &str| {
         let v: serde_json::Value = serde_json::from_str(text).expect("the status is JSON");
         let zxid = v["last_zxid"]
@@ -539,7 +589,7 @@ fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
             .expect("last_zxid");
         (zxid, v["applied"].as_i64().expect("applied"))
     };
-    let (synced_at, applied_before) = counts(&status());
+    let (synced_at, applied_before) = counts(&synced);
     // A reconfig while it follows comes as INFORMANDACTIVATE.
     let another = format!(
         "server.5=127.0.0.1:{}:{}:observer;127.0.0.1:{}",
@@ -549,13 +599,7 @@ fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
     );
     kazoo(&["reconfig", &hosts, &another]);
     kazoo(&["write", &hosts, "after", "200"]);
-    let target = ensemble_zxid(&zk);
-    let want = format!("\"last_zxid\": \"{target:#x}\"");
-    compat_tests::poll_until(Duration::from_secs(60), || {
-        status().contains(&want).then_some(())
-    })
-    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()));
-    let followed = status();
+    let followed = wait_caught_up(&zk, &corral);
     assert!(
         followed.contains("\"connections\": 1,") && followed.contains("\"digest_mismatches\": 0"),
         "the observer followed both reconfigs on one connection, every digest matching: {followed}"
@@ -568,25 +612,7 @@ fn an_observer_added_by_zookeepers_reconfig_follows_and_cuts_over() {
         reached - synced_at,
         "transactions applied while following, against zxids passed: {followed}"
     );
-    let theirs = dump(&hosts, work.path(), "zookeeper.jsonl");
-    // The dump's own session is transactions too: the last zxid is now.
-    let last = ensemble_zxid(&zk);
-
-    for m in &mut zk.members {
-        m.stop();
-    }
-    let done = follower
-        .join()
-        .expect("the follower thread")
-        .expect("cut over");
-    assert!(done.contains(&format!("{last:#x}")), "{done}");
-    let served = CorralServer::start_with(corral.clone(), port);
-    let ours = dump(&served.addr().to_string(), work.path(), "corral.jsonl");
-    assert!(
-        theirs == ours,
-        "the observer's tree differs: {}",
-        differences(&theirs, &ours)
-    );
+    let served = cut_over_and_compare(&mut zk, follower, &corral, port, work.path());
     // Corral serves writes on it: ZooKeeper's reconfigured membership,
     // in the tree it cut over with, is not taken for Corral's own.
     kazoo(&["write", &served.addr().to_string(), "corral", "20"]);
@@ -675,35 +701,10 @@ fn an_observer_follows_an_ensemble_over_quorum_tls() {
     let mut corral = tls_config(&work.path().join("corral"), "member");
     corral.client_addr.set_port(port);
     let follower = follow_in_thread(&zk, &corral, 2000);
-    let status = || server::migrate::status(&corral).unwrap_or_default();
-    compat_tests::poll_until(Duration::from_secs(60), || {
-        status().contains("\"synced\": true").then_some(())
-    })
-    .unwrap_or_else(|| panic!("the observer never synced over TLS: {}", status()));
+    wait_synced(&corral);
     kazoo(&["write", &hosts, "after", "200"]);
-    let target = ensemble_zxid(&zk);
-    let want = format!("\"last_zxid\": \"{target:#x}\"");
-    compat_tests::poll_until(Duration::from_secs(60), || {
-        status().contains(&want).then_some(())
-    })
-    .unwrap_or_else(|| panic!("the observer did not reach {target:#x}: {}", status()));
-    let theirs = dump(&hosts, work.path(), "zookeeper.jsonl");
-    let last = ensemble_zxid(&zk);
-    for m in &mut zk.members {
-        m.stop();
-    }
-    let done = follower
-        .join()
-        .expect("the follower thread")
-        .expect("cut over");
-    assert!(done.contains(&format!("{last:#x}")), "{done}");
-    let served = CorralServer::start_with(corral.clone(), port);
-    let ours = dump(&served.addr().to_string(), work.path(), "corral.jsonl");
-    assert!(
-        theirs == ours,
-        "the observer's tree differs: {}",
-        differences(&theirs, &ours)
-    );
+    wait_caught_up(&zk, &corral);
+    cut_over_and_compare(&mut zk, follower, &corral, port, work.path());
 }
 
 #[test]

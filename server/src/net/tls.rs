@@ -489,13 +489,7 @@ pub(crate) fn peer_tls(
     if !config.ssl_quorum && !config.quorum_port_unification {
         return Ok(None);
     }
-    let ssl = quorum_ssl(config);
-    if ssl.key_store.is_none() {
-        return Err(TlsError::Missing("ssl.quorum.keyStore.location"));
-    }
-    if ssl.trust_store.is_none() {
-        return Err(TlsError::Missing("ssl.quorum.trustStore.location"));
-    }
+    let ssl = quorum_ssl(config)?;
     Ok(Some(consensus::network::PeerTls::new(
         connector(&ssl)?,
         acceptor(&ssl)?,
@@ -517,21 +511,23 @@ pub(crate) fn quorum_client_config(
     if !config.ssl_quorum {
         return Ok(None);
     }
-    let ssl = quorum_ssl(config);
+    Ok(Some(connector(&quorum_ssl(config)?)?.config().clone()))
+}
+
+/// The members' stores, client certificates always required.
+///
+/// # Errors
+/// [`TlsError::Missing`] without a key store or a trust store.
+fn quorum_ssl(config: &crate::Config) -> Result<SslConfig, TlsError> {
+    let mut ssl = config.quorum_ssl.clone();
+    ssl.client_auth = ClientAuth::Need;
     if ssl.key_store.is_none() {
         return Err(TlsError::Missing("ssl.quorum.keyStore.location"));
     }
     if ssl.trust_store.is_none() {
         return Err(TlsError::Missing("ssl.quorum.trustStore.location"));
     }
-    Ok(Some(connector(&ssl)?.config().clone()))
-}
-
-/// The members' stores, client certificates always required.
-fn quorum_ssl(config: &crate::Config) -> SslConfig {
-    let mut ssl = config.quorum_ssl.clone();
-    ssl.client_auth = ClientAuth::Need;
-    ssl
+    Ok(ssl)
 }
 
 /// Reads the members' stores again when they change
@@ -543,7 +539,8 @@ pub(crate) async fn watch_quorum(
     tls: consensus::network::PeerTls,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    let ssl = quorum_ssl(&config);
+    // Started once `peer_tls` found both stores named.
+    let Ok(ssl) = quorum_ssl(&config) else { return };
     let mut last = stamps(&ssl);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
