@@ -8,6 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -50,9 +52,18 @@ async fn spawn_with(addr: SocketAddr, dir: &std::path::Path, extra: &[&str]) -> 
     Corral(child)
 }
 
+/// Waits until the writers have had `n` acknowledgements, 20 s at most
+/// (the test's assertions then say what is missing).
+async fn wait_for_acks(progress: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while progress.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Creates `/w<writer>-<n>` one after another until the connection breaks;
 /// returns the acknowledged paths with their data.
-async fn writer(addr: SocketAddr, id: usize) -> Vec<(String, Bytes)> {
+async fn writer(addr: SocketAddr, id: usize, progress: Arc<AtomicUsize>) -> Vec<(String, Bytes)> {
     let mut acked = Vec::new();
     let Ok(socket) = tokio::net::TcpStream::connect(addr).await else {
         return acked;
@@ -89,7 +100,8 @@ async fn writer(addr: SocketAddr, id: usize) -> Vec<(String, Bytes)> {
             Some(Ok(jute::ClientFrame::Reply { header, .. }))
                 if header.err == 0 && header.xid == n + 1 =>
             {
-                acked.push((path, data))
+                acked.push((path, data));
+                progress.fetch_add(1, Ordering::Relaxed);
             }
             _ => break,
         }
@@ -104,9 +116,13 @@ async fn no_acknowledged_write_is_lost_on_kill_9() {
     for (round, run_for) in [(0, 300u64), (1, 700), (2, 150)].into_iter() {
         let addr = free_addr();
         let mut server = spawn(addr, dir.path()).await;
+        let progress = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..4)
-            .map(|w| tokio::spawn(writer(addr, round * 10 + w)))
+            .map(|w| tokio::spawn(writer(addr, round * 10 + w, progress.clone())))
             .collect();
+        // From the first acknowledgement (a fresh store's first fsync can
+        // take long on a machine busy writing back a build).
+        wait_for_acks(&progress, 1).await;
         tokio::time::sleep(Duration::from_millis(run_for)).await;
         server.0.kill().expect("SIGKILL");
         let _ = server.0.wait();
@@ -182,8 +198,15 @@ async fn force_sync_no_acknowledges_without_fsync_and_loses_nothing_on_kill_9() 
             &port,
         ];
         let mut server = spawn_with(addr, dir.path(), &args).await;
-        let writers: Vec<_> = (0..4).map(|w| tokio::spawn(writer(addr, w))).collect();
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let progress = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..4)
+            .map(|w| tokio::spawn(writer(addr, w, progress.clone())))
+            .collect();
+        // Until the writers have had acknowledgements (a fresh store's
+        // first fsync can take long on a busy machine), then a little more
+        // under way.
+        wait_for_acks(&progress, 60).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let synced = fsyncs(metrics).await;
         server.0.kill().expect("SIGKILL");
         let _ = server.0.wait();
