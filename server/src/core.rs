@@ -294,9 +294,13 @@ impl OutboundRx {
         Some(msg)
     }
 
-    /// Whether nothing is queued.
+    /// Whether nothing is queued, from the queue's byte count (no lock:
+    /// the writer asks after every frame). A frame being queued counts
+    /// before it is in the queue, so a `false` may come early, never late:
+    /// the writer then holds its flush for a frame that `recv` is about to
+    /// give it.
     pub(crate) fn is_empty(&self) -> bool {
-        self.queue.lock().queued.is_empty()
+        self.queue.bytes.load(Ordering::SeqCst) == 0
     }
 }
 
