@@ -258,7 +258,7 @@ pub fn seed(
                 (INSTALLED_KEY, &applied),
             ],
         )?;
-        seeding.complete(tree, written)
+        seeding.complete(tree, written, None)
     });
     if outcome.is_err() {
         seeding.remove_staged();
@@ -278,6 +278,8 @@ pub struct Seeding {
     tree_tmp: std::path::PathBuf,
     log_tmp: std::path::PathBuf,
     voters: std::collections::BTreeMap<NodeId, crate::Peer>,
+    /// The new Raft log, opened ahead by [`Seeding::begin`].
+    log: Option<crate::LogStore>,
 }
 
 impl Seeding {
@@ -288,21 +290,26 @@ impl Seeding {
     /// [`crate::StartError`] if a directory holds data or the store cannot
     /// be created.
     pub fn begin(cfg: &crate::NodeConfig) -> Result<(Seeding, Store), crate::StartError> {
-        let seeding = Seeding::stage(cfg)?;
+        let mut seeding = Seeding::stage(cfg)?;
         let store = Store::create_empty(&seeding.tree_tmp)?;
+        seeding.log = Some(crate::LogStore::open(
+            &seeding.log_tmp,
+            crate::WriteMetrics::new()?,
+        )?);
         Ok((seeding, store))
     }
 
     /// Completes the import: `tree`'s changes since the ingested nodes
     /// (`ingested`, their account) are written to `store` with the applied
-    /// position and membership, the store is read back and compared (the
-    /// nodes' `digest` too), and both directories move into place.
+    /// position and membership; the digest of the stored values (each
+    /// decoded as it was written) must be `digest`, the store read back
+    /// must hold the same bytes, and both directories move into place.
     ///
     /// # Errors
     /// [`crate::StartError`] if a store cannot be written or read back the
     /// same.
     pub fn finish(
-        self,
+        mut self,
         store: Store,
         tree: &mut Tree,
         digest: i64,
@@ -320,9 +327,15 @@ impl Seeding {
             )?)
         });
         drop(store);
-        let outcome = sealed.and_then(|mut written| {
-            written.digest = digest;
-            self.complete(tree, written)
+        let log = self.log.take();
+        let outcome = sealed.and_then(|written| {
+            if written.digest != digest {
+                return Err(crate::StartError::Raft(format!(
+                    "the stored nodes' digest is {}, the imported tree's {digest}",
+                    written.digest
+                )));
+            }
+            self.complete(tree, written, log)
         });
         if outcome.is_err() {
             self.remove_staged();
@@ -332,8 +345,9 @@ impl Seeding {
 
     /// Gives the import up: the store is closed and the staged directories
     /// removed (the data directory is left as it was).
-    pub fn abandon(self, store: Store) {
+    pub fn abandon(mut self, store: Store) {
         drop(store);
+        drop(self.log.take());
         self.remove_staged();
     }
 
@@ -363,6 +377,7 @@ impl Seeding {
             tree_dir: cfg.tree_dir.clone(),
             log_dir: cfg.log_dir.clone(),
             voters: cfg.voters.clone(),
+            log: None,
         };
         for dir in [&seeding.tree_tmp, &seeding.log_tmp] {
             // Left by an import that was interrupted.
@@ -391,22 +406,27 @@ impl Seeding {
         ))
     }
 
-    /// Reads the store back and compares it with `written`, seeds the log's
-    /// vote, and renames both into place (the log first).
+    /// Reads the store back and compares it with `written`, seeds the
+    /// vote of the log (`log`, or opened here), and renames both into place
+    /// (the log first).
     fn complete(
         &self,
         tree: &Tree,
         written: storage::Stored,
+        log: Option<crate::LogStore>,
     ) -> Result<storage::Stored, crate::StartError> {
         let began = std::time::Instant::now();
-        let read = Store::stored(&self.tree_tmp, &written.middle)?;
+        let mut read = Store::stored(&self.tree_tmp, &written.middle)?;
         tracing::debug!(ms = began.elapsed().as_millis() as u64, "store read back");
-        if read != written {
+        if !read.same_bytes(&written) {
             return Err(crate::StartError::Raft(format!(
                 "the store read back differs from what was written: {read:?} against {written:?}"
             )));
         }
-        let log = crate::LogStore::open(&self.log_tmp, crate::WriteMetrics::new()?)?;
+        let log = match log {
+            Some(log) => log,
+            None => crate::LogStore::open(&self.log_tmp, crate::WriteMetrics::new()?)?,
+        };
         log.seed_vote(&openraft::Vote::new(Self::epoch(tree), 0))
             .map_err(|e| crate::StartError::Raft(e.to_string()))?;
         drop(log);
@@ -419,6 +439,8 @@ impl Seeding {
             }
             std::fs::rename(from, to)?;
         }
+        // The same bytes: the digest their writer computed is theirs.
+        read.digest = written.digest;
         Ok(read)
     }
 }

@@ -104,43 +104,60 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
         accept_truncated_tail: args.accept_truncated_tail,
         tree_config: node.tree_config.clone(),
     };
-    // The store is written while ZooKeeper's files are read: the
-    // snapshot's nodes are ingested as the tree is built, and what the
-    // transactions after it change is written at the end.
-    let (seeding, store) = consensus::Seeding::begin(&node)
-        .map_err(|e| format!("writing {}: {e}", config.data_dir.display()))?;
+    // The store is created (fsyncs, mostly) while ZooKeeper's files are
+    // read, and written from the snapshot's records; what the transactions
+    // after it change is written at the end.
+    let staged: std::sync::OnceLock<Result<(consensus::Seeding, Store), String>> =
+        std::sync::OnceLock::new();
     let progress = bar(0);
     let (mut nodes, mut txns) = (0u64, 0u64);
-    let restored = zookeeper::restore_into(
-        zk_data,
-        zk_log,
-        &options,
-        &mut |p| match p {
-            Progress::File { path, bytes } => {
-                progress.set_prefix(
-                    path.file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-                progress.set_length(bytes);
-                progress.set_position(0);
-                tracing::info!(file = %path.display(), bytes, "reading");
-            }
-            Progress::Bytes(n) => progress.inc(n),
-            Progress::Nodes(n) => {
-                nodes += n;
-                let secs = started.elapsed().as_secs_f64().max(1e-3);
-                progress.set_message(format!("{nodes} nodes, {:.0} nodes/s", nodes as f64 / secs));
-            }
-            Progress::Txns(n) => {
-                txns += n;
-                progress.set_message(format!("{nodes} nodes, {txns} txns"));
-            }
-        },
-        Some(&store),
-    );
+    let restored = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Set whatever happens: the restore waits for it.
+            let begun = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                consensus::Seeding::begin(&node)
+            }))
+            .map_err(|_| "creating the store panicked".to_owned())
+            .and_then(|r| r.map_err(|e| format!("writing {}: {e}", config.data_dir.display())));
+            let _ = staged.set(begun);
+        });
+        let store = || match staged.wait() {
+            Ok((_, store)) => Ok(store),
+            Err(e) => Err(zookeeper::ImportError::Store(e.clone())),
+        };
+        zookeeper::restore_into(
+            zk_data,
+            zk_log,
+            &options,
+            &mut |p| match p {
+                Progress::File { path, bytes } => {
+                    progress.set_prefix(
+                        path.file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    progress.set_length(bytes);
+                    progress.set_position(0);
+                    tracing::info!(file = %path.display(), bytes, "reading");
+                }
+                Progress::Bytes(n) => progress.inc(n),
+                Progress::Nodes(n) => {
+                    nodes += n;
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    progress
+                        .set_message(format!("{nodes} nodes, {:.0} nodes/s", nodes as f64 / secs));
+                }
+                Progress::Txns(n) => {
+                    txns += n;
+                    progress.set_message(format!("{nodes} nodes, {txns} txns"));
+                }
+            },
+            Some(&store),
+        )
+    });
     progress.finish_and_clear();
+    let (seeding, store) = staged.into_inner().ok_or("the store was not created")??;
     let mut restored = match restored {
         Ok(r) => r,
         Err(e) => {
@@ -156,7 +173,7 @@ pub fn import(config: &Config, args: &ImportArgs) -> Result<ImportReport, String
     }
     let tree = &mut restored.tree;
     let want = (
-        tree.node_count() as u64,
+        restored.nodes,
         restored.digest,
         tree.sessions().len() as u64,
         tree.last_zxid(),

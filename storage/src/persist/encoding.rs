@@ -50,6 +50,11 @@ pub fn encode_node_into(
     for a in acl {
         a.encode(buf);
     }
+    put_data(buf, data);
+}
+
+/// A node's data as jute writes a `buffer` (-1 for null).
+fn put_data(buf: &mut BytesMut, data: Option<&[u8]>) {
     match data {
         None => buf.put_i32(-1),
         Some(d) => {
@@ -57,6 +62,16 @@ pub fn encode_node_into(
             buf.put_slice(d);
         }
     }
+}
+
+/// Appends a node value to `buf`, its stat and ACL list given already
+/// encoded (jute's `StatPersisted`, 60 bytes, and `vector<ACL>`, as
+/// [`encode_node_into`] writes them).
+pub fn encode_node_raw_into(buf: &mut BytesMut, stat: &[u8], acl: &[u8], data: Option<&[u8]>) {
+    buf.put_u8(VERSION);
+    buf.put_slice(stat);
+    buf.put_slice(acl);
+    put_data(buf, data);
 }
 
 /// A node value, borrowed: the ACL list still encoded (so that a loader

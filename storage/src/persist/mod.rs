@@ -104,8 +104,8 @@ impl Store {
     /// zxid and the format are written in one synced batch. Much faster
     /// than a write batch for a whole tree (`corral import`). Returns the
     /// [`Stored`] account of what was written, to compare with
-    /// [`Store::stored`] read back; its `digest` is `digest`, the tree's
-    /// (known to the caller, and not computed again here).
+    /// [`Store::stored`] read back. Its `digest` is that of the values as
+    /// encoded (each decoded again), which must be `digest`, the tree's.
     ///
     /// A store interrupted before the last batch has no format: callers
     /// build it under a temporary name and rename it when this returns.
@@ -136,30 +136,33 @@ impl Store {
         // them.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(&str, Bytes)>>(8);
         let summed = std::thread::scope(|scope| -> Result<Stored, StorageError> {
-            let encoder = scope.spawn(move || {
+            let encoder = scope.spawn(move || -> Result<Stored, StorageError> {
                 let mut sum = Stored::default();
                 for chunk in nodes.chunks(LOAD_BATCH) {
-                    let batch: Vec<(&str, Bytes)> = chunk
-                        .iter()
-                        .map(|n| {
-                            let value =
-                                encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
-                            sum.add_bytes(n.path(), &value);
-                            (n.path(), value)
-                        })
-                        .collect();
+                    let mut batch: Vec<(&str, Bytes)> = Vec::with_capacity(chunk.len());
+                    for n in chunk {
+                        let value = encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
+                        sum.add_node(n.path(), &value)?;
+                        batch.push((n.path(), value));
+                    }
                     if tx.send(batch).is_err() {
                         break;
                     }
                 }
-                sum
+                Ok(sum)
             });
             store.ingest_nodes(rx.iter().flatten())?;
             drop(rx);
             encoder
                 .join()
-                .map_err(|_| StorageError::Corrupt("the encoder panicked".into()))
+                .map_err(|_| StorageError::Corrupt("the encoder panicked".into()))?
         })?;
+        if summed.digest != digest {
+            return Err(StorageError::Corrupt(format!(
+                "the encoded nodes' digest is {}, the tree's {digest}",
+                summed.digest
+            )));
+        }
         account.nodes = summed.nodes;
         account.checksum = summed.checksum;
         let mut sessions: Vec<([u8; 8], Bytes)> = tree
@@ -206,11 +209,27 @@ impl Store {
         &self,
         nodes: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), StorageError> {
-        let mut ingest = self.nodes.start_ingestion()?;
-        for (path, value) in nodes {
-            ingest.write(path.as_ref(), value.as_ref())?;
-        }
-        ingest.finish()?;
+        self.ingest_nodes_with(|write| -> Result<(), StorageError> {
+            for (path, value) in nodes {
+                write(path.as_ref(), value.as_ref())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Store::ingest_nodes`], the nodes written by `fill` through the
+    /// function it is given. Two may run at once on disjoint ranges of
+    /// paths, each becoming tables of its own.
+    ///
+    /// # Errors
+    /// What `fill` returns, or [`StorageError`] if fjall fails.
+    pub fn ingest_nodes_with<E: From<StorageError>>(
+        &self,
+        fill: impl FnOnce(&mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut ingest = self.nodes.start_ingestion().map_err(StorageError::from)?;
+        fill(&mut |path, value| Ok(ingest.write(path, value)?))?;
+        ingest.finish().map_err(StorageError::from)?;
         Ok(())
     }
 
@@ -233,12 +252,12 @@ impl Store {
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         for p in &changes.nodes {
             if let Some(old) = self.nodes.get(p.as_bytes())? {
-                account.remove_bytes(p, &old);
+                account.remove_node(p, &old)?;
             }
             match tree.nodes.get(p.as_str()) {
                 Some(n) => {
                     let value = encode_node(&n.stat, tree.acls.get(n.acl), n.data.as_deref());
-                    account.add_bytes(p, &value);
+                    account.add_node(p, &value)?;
                     batch.insert(&self.nodes, p.as_bytes(), value.as_ref());
                 }
                 None => batch.remove(&self.nodes, p.as_bytes()),
@@ -258,8 +277,10 @@ impl Store {
     }
 
     /// What the store in `dir` holds, read from its stored values without
-    /// building a tree: node count, ZooKeeper's digest of the nodes, a
-    /// checksum of every stored node value, sessions and the last zxid.
+    /// building a tree: node count, a checksum of every stored node value,
+    /// sessions and the last zxid (not the digest: the writer computed it
+    /// from the values it encoded, and equal checksums mean these are
+    /// those values; see [`Stored::same_bytes`]).
     ///
     /// # Errors
     /// [`StorageError`] if fjall fails or a value is corrupt.
@@ -274,7 +295,7 @@ impl Store {
                     let (k, v) = kv.into_inner()?;
                     let p = std::str::from_utf8(&k)
                         .map_err(|e| StorageError::Corrupt(format!("node key: {e}")))?;
-                    part.add_node(p, &v)?;
+                    part.add_bytes(p, &v);
                 }
                 Ok(part)
             };
@@ -290,7 +311,6 @@ impl Store {
         let (low, high) = (low??, high?);
         let mut account = Stored {
             nodes: low.nodes + high.nodes,
-            digest: low.digest.wrapping_add(high.digest),
             checksum: low.checksum.wrapping_add(high.checksum),
             middle: middle.to_owned(),
             ..Stored::default()
@@ -312,7 +332,11 @@ impl Store {
             .max_journaling_size(JOURNAL_BYTES)
             .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
-        let nodes = db.keyspace("nodes", options)?;
+        let nodes = db.keyspace("nodes", || {
+            options()
+                .data_block_size_policy(fjall::config::BlockSizePolicy::all(64 * 1024))
+                .filter_policy(fjall::config::FilterPolicy::disabled())
+        })?;
         let sessions = db.keyspace("sessions", options)?;
         let meta = db.keyspace("meta", options)?;
         Ok(Store {
@@ -673,15 +697,17 @@ fn build_nodes(
 }
 
 /// An account of a store's contents, made while writing it
-/// ([`Store::create`]) and again reading it back ([`Store::stored`]): equal
-/// accounts mean every byte written was read back.
+/// ([`Store::create`], an import's ingestion) and again reading it back
+/// ([`Store::stored`]): equal accounts ([`Stored::same_bytes`]) mean every
+/// byte written was read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     /// Nodes.
     pub nodes: u64,
-    /// ZooKeeper's digest of them ([`crate::digest`]).
+    /// ZooKeeper's digest of them ([`crate::digest`]), each stored value
+    /// decoded (by the writer: [`Store::stored`] leaves it 0).
     pub digest: i64,
-    /// The sum of a CRC32 of each node's path and stored value.
+    /// The sum of a hash of each node's path and stored value.
     pub checksum: u64,
     /// Sessions.
     pub sessions: u64,
@@ -693,12 +719,11 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// One node's share of the checksum.
+    /// One node's share of the checksum (XXH3: a million of these are
+    /// summed writing an import and again reading it back).
     fn sum(path: &[u8], value: &[u8]) -> u64 {
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(path);
-        crc.update(value);
-        u64::from(crc.finalize())
+        use xxhash_rust::xxh3;
+        xxh3::xxh3_64_with_seed(value, xxh3::xxh3_64(path))
     }
 
     /// Counts a node, its path and stored value.
@@ -724,12 +749,38 @@ impl Stored {
         self.checksum = self.checksum.wrapping_add(other.checksum);
     }
 
-    fn add_node(&mut self, path: &str, value: &[u8]) -> Result<(), StorageError> {
-        let node = encoding::split_node(value)?;
-        let d = crate::digest::node_digest(path, node.data, &node.stat);
-        self.digest = self.digest.wrapping_add(d as i64);
+    /// Counts a node as [`Stored::add_bytes`] does, and its digest, its
+    /// stored value decoded.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] if the value is not a node's.
+    pub fn add_node(&mut self, path: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.digest = self.digest.wrapping_add(Self::node_digest(path, value)?);
         self.add_bytes(path, value);
         Ok(())
+    }
+
+    /// A stored node's digest, its value decoded.
+    fn node_digest(path: &str, value: &[u8]) -> Result<i64, StorageError> {
+        let node = encoding::split_node(value)?;
+        Ok(crate::digest::node_digest(path, node.data, &node.stat) as i64)
+    }
+
+    /// Takes a node counted by [`Stored::add_node`] back out.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] if the value is not a node's.
+    pub fn remove_node(&mut self, path: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.digest = self.digest.wrapping_sub(Self::node_digest(path, value)?);
+        self.remove_bytes(path, value);
+        Ok(())
+    }
+
+    /// Whether `other` accounts for the same bytes: nodes, checksum,
+    /// sessions and last zxid (the digest and the middle aside).
+    pub fn same_bytes(&self, other: &Stored) -> bool {
+        (self.nodes, self.checksum, self.sessions, self.last_zxid)
+            == (other.nodes, other.checksum, other.sessions, other.last_zxid)
     }
 }
 

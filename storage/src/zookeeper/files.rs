@@ -123,9 +123,34 @@ pub fn read_log(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
     Ok(out)
 }
 
+/// The whole of a file, each half read by a thread of its own: copying a
+/// large snapshot out of the page cache takes a tenth of a second.
+#[cfg(unix)]
+fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(path)?;
+    let len = usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)?;
+    let mut buf = vec![0u8; len];
+    let (first, second) = buf.split_at_mut(len / 2);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| f.read_exact_at(first, 0));
+        let second = f.read_exact_at(second, (len / 2) as u64);
+        reader
+            .join()
+            .map_err(|_| std::io::Error::other("a reader panicked"))??;
+        second
+    })?;
+    Ok(buf)
+}
+
+#[cfg(not(unix))]
+fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
+    std::fs::read(path)
+}
+
 /// The whole of `file`, decompressed.
 pub fn read(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
-    let raw = std::fs::read(&file.path).map_err(|e| ImportError::io(&file.path, e))?;
+    let raw = read_whole(&file.path).map_err(|e| ImportError::io(&file.path, e))?;
     match file.compression {
         Compression::None => Ok(raw),
         Compression::Gzip => {

@@ -22,6 +22,7 @@ mod replay;
 pub mod snap;
 pub mod txnlog;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use password::zookeeper_password;
@@ -106,6 +107,12 @@ pub enum ImportError {
     Store(String),
 }
 
+impl From<crate::StorageError> for ImportError {
+    fn from(e: crate::StorageError) -> Self {
+        ImportError::Store(e.to_string())
+    }
+}
+
 impl ImportError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         ImportError::Io {
@@ -155,8 +162,12 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Restored {
     /// The tree, its sessions with ZooKeeper's passwords, `last_zxid` the
-    /// last transaction applied.
+    /// last transaction applied. With [`restore_into`] it holds only the
+    /// nodes the transactions after the snapshot touched (the store holds
+    /// them all).
     pub tree: Tree,
+    /// The nodes restored.
+    pub nodes: u64,
     /// The snapshot started from, and its zxid.
     pub snapshot: PathBuf,
     /// The zxid in the snapshot's name.
@@ -179,8 +190,8 @@ pub struct Restored {
     /// replaying.
     pub digest: i64,
     /// With [`restore_into`]: the snapshot's nodes ingested into the store
-    /// (nodes, checksum, median key); the tree's changes since are tracked
-    /// for [`crate::Store::seal_import`].
+    /// (nodes, checksum, the key dividing them in two); the tree's changes
+    /// since are tracked for [`crate::Store::seal_import`].
     pub ingested: Option<crate::Stored>,
 }
 
@@ -201,17 +212,19 @@ pub fn restore(
 }
 
 /// [`restore`], ingesting the snapshot's nodes into `store` (new and
-/// empty) while the tree is built; what the transactions change after the
-/// snapshot is then tracked in the tree, for [`crate::Store::seal_import`].
+/// empty; two ranges of paths at once) straight from the snapshot's
+/// bytes. The tree then holds only the nodes the transactions after the
+/// snapshot touch (see `touched`), and what they change is tracked in it
+/// for [`crate::Store::seal_import`].
 ///
 /// # Errors
 /// As [`restore`]; [`ImportError::Store`] if the store fails.
-pub fn restore_into(
+pub fn restore_into<'s>(
     data_dir: &Path,
     log_dir: &Path,
     options: &Options,
     progress: &mut dyn FnMut(Progress),
-    store: Option<&crate::Store>,
+    store: Option<StoreSource<'_, 's>>,
 ) -> Result<Restored, ImportError> {
     let snap_dir = files::version_dir(data_dir);
     let log_dir = files::version_dir(log_dir);
@@ -224,54 +237,244 @@ pub fn restore_into(
     }
     // Newest first; an invalid one is skipped, as ZooKeeper does.
     let mut skipped = Vec::new();
-    let mut loaded = None;
     for file in snapshots.iter().rev() {
         if let Err(why) = files::looks_complete(file) {
             skipped.push((file.path.clone(), why));
             continue;
         }
-        let mut tree = Tree::empty(options.tree_config.clone());
-        let attempt = files::read(file).and_then(|buf| {
+        // The logs after the snapshot are read on a thread of their own
+        // while the snapshot is.
+        let attempt = std::thread::scope(|scope| -> Result<Option<Restored>, ImportError> {
+            let logs =
+                scope.spawn(|| read_logs(&log_dir, file.zxid, options.accept_truncated_tail));
+            let began = std::time::Instant::now();
+            let buf = match files::read(file) {
+                Ok(buf) => {
+                    tracing::debug!(ms = began.elapsed().as_millis() as u64, "snapshot read");
+                    buf
+                }
+                Err(e) => {
+                    skipped.push((file.path.clone(), e.to_string()));
+                    return Ok(None);
+                }
+            };
             progress(Progress::File {
                 path: file.path.clone(),
                 bytes: buf.len() as u64,
             });
-            snap::read(&buf, &file.path, &mut tree, progress, store)
-        });
-        match attempt {
-            Ok(l) => {
-                loaded = Some((file.clone(), tree, l));
-                break;
+            let snapshot = match snap::parse(&buf, &file.path, progress) {
+                Ok(snapshot) => snapshot,
+                Err(e @ ImportError::Unsupported { .. }) => return Err(e),
+                Err(e) => {
+                    skipped.push((file.path.clone(), e.to_string()));
+                    return Ok(None);
+                }
+            };
+            let logs = logs
+                .join()
+                .map_err(|_| ImportError::Store("the log reader panicked".into()))??;
+            for log in &logs {
+                progress(Progress::File {
+                    path: log.file.path.clone(),
+                    bytes: log.bytes,
+                });
+                progress(Progress::Bytes(log.bytes));
             }
-            Err(e @ ImportError::Unsupported { .. }) => return Err(e),
-            Err(e) => skipped.push((file.path.clone(), e.to_string())),
+            let skipped = std::mem::take(&mut skipped);
+            let restored = restore_from(file, &snapshot, skipped, logs, options, progress, store);
+            drop(snapshot);
+            // Unmapping a large snapshot's buffer takes a hundredth of a
+            // second: it is left to a thread of its own.
+            std::thread::spawn(move || drop(buf));
+            restored.map(Some)
+        })?;
+        if let Some(restored) = attempt {
+            return Ok(restored);
         }
     }
-    let Some((file, mut tree, l)) = loaded else {
-        let why = skipped
-            .iter()
-            .map(|(_, e)| e.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(ImportError::NoData(
-            snap_dir,
-            format!("no valid snapshot: {why}"),
-        ));
-    };
-    if l.ingested.is_some() {
-        // From here on, what changes goes to the store as a batch.
-        tree.changes = Some(crate::tree::Changes::default());
+    let why = skipped
+        .iter()
+        .map(|(_, e)| e.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ImportError::NoData(
+        snap_dir,
+        format!("no valid snapshot: {why}"),
+    ))
+}
+
+/// The store [`restore_into`] writes, asked for when the snapshot's nodes
+/// are ready (it may still be in the making when the restore begins).
+pub type StoreSource<'f, 's> = &'f (dyn Fn() -> Result<&'s crate::Store, ImportError> + Sync);
+
+/// A log's transactions after the snapshot, and how the log ended.
+struct LogRead {
+    file: ZkFile,
+    bytes: u64,
+    entries: Vec<txnlog::Entry>,
+    end: Result<End, ImportError>,
+}
+
+/// `FileTxnLog.getLogFiles`: the newest log in `log_dir` starting at or
+/// before zxid `after`, and every later one, each decoded (the
+/// transactions after `after`), up to the first that is corrupt or torn
+/// (unless `accept_torn`).
+fn read_logs(log_dir: &Path, after: i64, accept_torn: bool) -> Result<Vec<LogRead>, ImportError> {
+    let all_logs = files::list(log_dir, "log")?;
+    let first = all_logs.iter().rposition(|f| f.zxid <= after).unwrap_or(0);
+    let mut logs = Vec::new();
+    for log in all_logs.get(first..).unwrap_or_default() {
+        let buf = files::read_log(log)?;
+        let mut entries = Vec::new();
+        let end = txnlog::read_after(&buf, &log.path, after, &mut |entry, _| {
+            entries.push(entry);
+            Ok(())
+        });
+        let stop = match &end {
+            Err(_) => true,
+            Ok(End::Torn { .. }) => !accept_torn,
+            Ok(End::Clean) => false,
+        };
+        logs.push(LogRead {
+            file: log.clone(),
+            bytes: buf.len() as u64,
+            entries,
+            end,
+        });
+        if stop {
+            break;
+        }
     }
-    open_sessions(&mut tree, &l.sessions);
+    Ok(logs)
+}
+
+/// The snapshot's nodes left out of the tree (with a store, which holds
+/// them all): their account is kept from the snapshot's records.
+struct Outside<'n, 'a> {
+    nodes: &'n snap::Nodes<'a>,
+    built: std::collections::HashSet<&'a str>,
+}
+
+/// The snapshot's nodes that replaying `entries` reads or changes: each
+/// transaction's node and its parent; a deleted node's descendants (a
+/// delete drops the subtree); every session's ephemerals (a session's
+/// close deletes them); `/zookeeper` and below (quotas, the
+/// configuration) and each quota's root; then every ancestor of those. In
+/// path order.
+fn touched<'a, 'e>(
+    nodes: &snap::Nodes<'a>,
+    entries: impl Iterator<Item = &'e txnlog::Entry>,
+) -> Vec<snap::Rec<'a>> {
+    use txnlog::TxnBody;
+    fn visit(body: &TxnBody, paths: &mut BTreeSet<String>, subtrees: &mut Vec<String>) {
+        match body {
+            TxnBody::Create(c) => {
+                paths.insert(c.path.clone());
+            }
+            TxnBody::CreateTtl(c) => {
+                paths.insert(c.path.clone());
+            }
+            TxnBody::CreateContainer(c) => {
+                paths.insert(c.path.clone());
+            }
+            TxnBody::Delete(d) => subtrees.push(d.path.clone()),
+            TxnBody::SetData(s) => {
+                paths.insert(s.path.clone());
+            }
+            TxnBody::SetAcl(s) => {
+                paths.insert(s.path.clone());
+            }
+            TxnBody::CloseSession(Some(txn)) => {
+                subtrees.extend(txn.paths_to_delete.iter().cloned())
+            }
+            TxnBody::Multi(ops) => {
+                for (_, sub) in ops {
+                    visit(sub, paths, subtrees);
+                }
+            }
+            TxnBody::Check(_)
+            | TxnBody::Error(_)
+            | TxnBody::CreateSession(_)
+            | TxnBody::CloseSession(None) => {}
+        }
+    }
+    let mut paths = BTreeSet::new();
+    let mut subtrees = vec![crate::tree::ZOOKEEPER.to_owned()];
+    for e in entries {
+        visit(&e.body, &mut paths, &mut subtrees);
+    }
+    paths.insert("/".to_owned());
+    paths.extend(nodes.ephemerals().iter().map(|r| r.path.to_owned()));
+    for s in &subtrees {
+        paths.extend(nodes.descendants(s).map(|r| r.path.to_owned()));
+        paths.insert(s.clone());
+    }
+    let roots: Vec<String> = paths
+        .iter()
+        .filter_map(|p| quota::root_of(p, quota::LIMITS))
+        .collect();
+    paths.extend(roots);
+    let mut ancestors = Vec::new();
+    for p in &paths {
+        let mut at = p.as_str();
+        while let Some(parent) = crate::path::parent(at) {
+            ancestors.push(parent.to_owned());
+            at = parent;
+        }
+    }
+    paths.extend(ancestors);
+    paths.iter().filter_map(|p| nodes.find(p)).collect()
+}
+
+/// [`restore_into`] from a parsed snapshot and the logs after it: the
+/// tree built (with a store: the nodes ingested into it, and only those
+/// the logs touch built), and the transactions replayed.
+fn restore_from(
+    file: &ZkFile,
+    snapshot: &snap::Snapshot<'_>,
+    skipped: Vec<(PathBuf, String)>,
+    logs: Vec<LogRead>,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+    store: Option<StoreSource<'_, '_>>,
+) -> Result<Restored, ImportError> {
+    let nodes = &snapshot.nodes;
+    let mut tree = Tree::empty(options.tree_config.clone());
+    let began = std::time::Instant::now();
+    let (tree_digest, ingested, outside) = match store {
+        None => (nodes.build(&mut tree, None)?, None, None),
+        Some(store) => {
+            let ingested = nodes.ingest(store()?)?;
+            let wanted = touched(nodes, logs.iter().flat_map(|l| l.entries.iter()));
+            nodes.build(&mut tree, Some(&wanted))?;
+            let built = wanted.iter().map(|r| r.path).collect();
+            // From here on, what changes goes to the store as a batch.
+            tree.changes = Some(crate::tree::Changes::default());
+            (
+                ingested.digest,
+                Some(ingested),
+                Some(Outside { nodes, built }),
+            )
+        }
+    };
+    tracing::debug!(
+        nodes = nodes.len(),
+        built = tree.node_count(),
+        ingested = ingested.is_some(),
+        ms = began.elapsed().as_millis() as u64,
+        "snapshot nodes stored and built"
+    );
+    let left_out = nodes.len() - outside.as_ref().map_or(nodes.len(), |o| o.built.len());
+    open_sessions(&mut tree, &snapshot.sessions);
     tree.last_zxid = file.zxid;
 
     let began = std::time::Instant::now();
-    let mut replay = replay::Replay::with_digest(&mut tree, l.tree_digest);
+    let mut replay = replay::Replay::with_digest(&mut tree, tree_digest);
     let mut checked = 0u64;
     let mut last_digest = None;
     // The snapshot's digest is compared once the transactions reach it
     // (at once if the snapshot is not fuzzy).
-    let mut pending = l
+    let mut pending = snapshot
         .digest
         .filter(|d| d.zxid >= file.zxid && d.version == crate::digest::DIGEST_VERSION);
     // ZooKeeper's snapshot digest can itself be wrong: it is the digest of
@@ -307,39 +510,21 @@ pub fn restore_into(
         pending = None;
     }
 
-    // `FileTxnLog.getLogFiles`: the newest log starting at or before the
-    // snapshot, and every later one.
-    let all_logs = files::list(&log_dir, "log")?;
-    let first = all_logs
-        .iter()
-        .rposition(|f| f.zxid <= file.zxid)
-        .unwrap_or(0);
-    let logs: Vec<ZkFile> = all_logs.get(first..).unwrap_or_default().to_vec();
     let mut txns = 0u64;
     let mut torn = Vec::new();
     let mut last = file.zxid;
     let mut batch = 0u64;
-    for log in &logs {
-        let buf = files::read_log(log)?;
-        progress(Progress::File {
-            path: log.path.clone(),
-            bytes: buf.len() as u64,
-        });
-        let mut last_offset = 0u64;
-        let end = txnlog::read(&buf, &log.path, &mut |entry, offset| {
-            progress(Progress::Bytes(offset - last_offset));
-            last_offset = offset;
+    let mut read_logs = Vec::with_capacity(logs.len());
+    for log in logs {
+        for entry in &log.entries {
             let zxid = entry.header.zxid;
-            if zxid <= file.zxid {
-                return Ok(());
-            }
             if !follows(last, zxid) && zxid > last {
                 return Err(ImportError::Gap {
                     after: last,
                     next: zxid,
                 });
             }
-            replay.apply(&entry);
+            replay.apply(entry);
             last = last.max(zxid);
             txns += 1;
             batch += 1;
@@ -361,6 +546,7 @@ pub fn restore_into(
                 Some(_) => None,
                 None => entry
                     .digest
+                    .as_ref()
                     .filter(|d| d.version == crate::digest::DIGEST_VERSION)
                     .map(|d| d.tree_digest),
             };
@@ -368,7 +554,7 @@ pub fn restore_into(
                 if fuzzy.is_some() {
                     if expected != replay.digest {
                         compared_while_fuzzy += 1;
-                        return Ok(());
+                        continue;
                     }
                     tracing::info!(
                         zxid = format_args!("{zxid:#x}"),
@@ -386,19 +572,18 @@ pub fn restore_into(
                 checked += 1;
                 last_digest = Some((zxid, expected));
             }
-            Ok(())
-        })?;
-        progress(Progress::Bytes(buf.len() as u64 - last_offset));
-        if let End::Torn { offset, why } = end {
+        }
+        if let End::Torn { offset, why } = log.end? {
             if !options.accept_truncated_tail {
                 return Err(ImportError::TornTail {
-                    file: log.path.clone(),
+                    file: log.file.path.clone(),
                     offset,
                     why,
                 });
             }
-            torn.push((log.path.clone(), offset));
+            torn.push((log.file.path.clone(), offset));
         }
+        read_logs.push(log.file.path);
     }
     progress(Progress::Txns(batch));
     // Every transaction applied while the snapshot was written is in the
@@ -417,19 +602,20 @@ pub fn restore_into(
         ms = began.elapsed().as_millis() as u64,
         "logs replayed"
     );
-    finish(&mut tree);
+    finish(&mut tree, outside.as_ref())?;
     Ok(Restored {
+        nodes: (left_out + tree.node_count()) as u64,
         tree,
         snapshot: file.path.clone(),
         snapshot_zxid: file.zxid,
         skipped,
-        logs: logs.into_iter().map(|f| f.path).collect(),
+        logs: read_logs,
         txns,
         torn,
         digests_checked: checked,
         last_digest,
         digest,
-        ingested: l.ingested,
+        ingested,
     })
 }
 
@@ -509,7 +695,10 @@ impl Mirror {
     /// The tree as a Corral server takes it (`finish`: quotas recounted,
     /// `/zookeeper/config` a new server's).
     pub fn into_tree(mut self) -> Tree {
-        finish(&mut self.tree);
+        if let Err(e) = finish(&mut self.tree, None) {
+            // Not reached: only nodes outside the tree are read again.
+            tracing::warn!(%e, "quotas not recounted");
+        }
         self.tree
     }
 }
@@ -567,12 +756,23 @@ fn follows(last: i64, next: i64) -> bool {
 /// Corral tree needs: every quota's stats recounted from the tree, and
 /// `/zookeeper/config` as a new server has it (the configuration is the
 /// importing ensemble's own, published by its leader).
-fn finish(tree: &mut Tree) {
+fn finish(tree: &mut Tree, outside: Option<&Outside<'_, '_>>) -> Result<(), ImportError> {
     let roots: Vec<String> = tree.quota_roots.iter().cloned().collect();
     for root in roots {
         let stats = quota::stats_path(&root);
         if tree.node(&stats).is_some() {
-            let usage = crate::apply::subtree_usage(tree, &root);
+            let mut usage = crate::apply::subtree_usage(tree, &root);
+            if let Some(o) = outside {
+                let (mut count, mut bytes) = (usage.count(), usage.bytes());
+                for r in o.nodes.descendants(&root) {
+                    if !o.built.contains(r.path) {
+                        count += 1;
+                        bytes += o.nodes.data_len(r)? as i64;
+                    }
+                }
+                usage.set_count(count);
+                usage.set_bytes(bytes);
+            }
             let _ = tree.set_data(&stats, Some(usage.to_bytes().into()));
         }
     }
@@ -588,6 +788,7 @@ fn finish(tree: &mut Tree) {
             tree.insert(crate::tree::CONFIG, node);
         }
     }
+    Ok(())
 }
 
 /// Opens ZooKeeper's sessions (id, timeout) in `tree` with the passwords
@@ -695,14 +896,8 @@ mod tests {
         let tree = sample();
         let bytes = snapshot_bytes(&tree);
         let mut back = Tree::empty(TreeConfig::default());
-        let loaded = snap::read(
-            &bytes,
-            Path::new("snapshot.6"),
-            &mut back,
-            &mut |_| {},
-            None,
-        )
-        .expect("reads");
+        let loaded =
+            snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}).expect("reads");
         assert_eq!(rows(&back), rows(&tree));
         assert_eq!(loaded.sessions, vec![(0x42, 30_000)]);
         assert_eq!(
@@ -723,13 +918,7 @@ mod tests {
         let at = bytes.len() / 2;
         bytes[at] ^= 0x01;
         let mut back = Tree::empty(TreeConfig::default());
-        match snap::read(
-            &bytes,
-            Path::new("snapshot.6"),
-            &mut back,
-            &mut |_| {},
-            None,
-        ) {
+        match snap::read(&bytes, Path::new("snapshot.6"), &mut back, &mut |_| {}) {
             Err(ImportError::Corrupt { what, .. }) => {
                 assert!(what.contains("Adler-32") || what.contains(':'), "{what}")
             }
@@ -744,8 +933,7 @@ mod tests {
                 cut,
                 Path::new("s"),
                 &mut Tree::empty(TreeConfig::default()),
-                &mut |_| {},
-                None
+                &mut |_| {}
             )
             .is_err()
         );
@@ -761,8 +949,19 @@ mod tests {
         let written =
             crate::Store::create(dir.path(), &tree, digest, &[("k", b"v")]).expect("create");
         let read = crate::Store::stored(dir.path(), &written.middle).expect("stored");
-        assert_eq!(read, written);
+        assert!(read.same_bytes(&written), "{read:?} against {written:?}");
+        assert_eq!(written.digest, digest, "the values decoded as written");
         assert_eq!((read.nodes, read.sessions), (tree.node_count() as u64, 1));
+        assert!(
+            crate::Store::create(
+                tempfile::tempdir().expect("tempdir").path(),
+                &tree,
+                digest + 1,
+                &[]
+            )
+            .is_err(),
+            "a tree whose digest is not the one given"
+        );
         assert!(
             crate::Store::create(dir.path(), &tree, digest, &[]).is_err(),
             "a second create"
@@ -771,6 +970,21 @@ mod tests {
         assert_eq!(rows(&back), rows(&tree));
         assert_eq!(back.last_zxid(), tree.last_zxid());
         assert_eq!(store.get_meta("k").expect("meta"), Some(b"v".to_vec()));
+    }
+
+    /// `corral import`'s restore of `dir` into a new store.
+    fn import(dir: &Path) -> (tempfile::TempDir, crate::Store, Restored) {
+        let store_dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::Store::create_empty(store_dir.path()).expect("a new store");
+        let r = restore_into(
+            dir,
+            dir,
+            &Options::default(),
+            &mut |_| {},
+            Some(&|| Ok(&store)),
+        )
+        .expect("restores into the store");
+        (store_dir, store, r)
     }
 
     /// A log as `FileTxnLog.append` writes it, with `zeros` of
@@ -820,13 +1034,20 @@ mod tests {
     /// A ZooKeeper directory: the sample's snapshot at zxid 6, and a log
     /// from 7 on (a session and two creates).
     fn zk_dir(log_bytes: &[u8]) -> tempfile::TempDir {
+        let tree = sample();
+        assert_eq!(tree.last_zxid(), 6);
+        zk_dir_of(&tree, log_bytes)
+    }
+
+    /// A ZooKeeper directory: `tree`'s snapshot at its last zxid, and a
+    /// log from the next one on.
+    fn zk_dir_of(tree: &Tree, log_bytes: &[u8]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let v2 = dir.path().join("version-2");
         std::fs::create_dir_all(&v2).expect("mkdir");
-        let tree = sample();
-        assert_eq!(tree.last_zxid(), 6);
-        std::fs::write(v2.join("snapshot.6"), snapshot_bytes(&tree)).expect("write");
-        std::fs::write(v2.join("log.7"), log_bytes).expect("write");
+        let zxid = tree.last_zxid();
+        std::fs::write(v2.join(format!("snapshot.{zxid:x}")), snapshot_bytes(tree)).expect("write");
+        std::fs::write(v2.join(format!("log.{:x}", zxid + 1)), log_bytes).expect("write");
         dir
     }
 
@@ -873,27 +1094,23 @@ mod tests {
         assert!(plain.tree.node("/a/b").is_none());
         assert!(plain.ingested.is_none());
 
-        let store_dir = tempfile::tempdir().expect("tempdir");
-        let store = crate::Store::create_empty(store_dir.path()).expect("a new store");
-        let mut r = restore_into(
-            dir.path(),
-            dir.path(),
-            &Options::default(),
-            &mut |_| {},
-            Some(&store),
-        )
-        .expect("restores into the store");
-        assert_eq!(rows(&r.tree), rows(&plain.tree));
+        let (store_dir, store, mut r) = import(dir.path());
+        // Only what the log touched is built: the rest is in the store.
+        assert!(
+            r.tree.node("/a/s-0000000001").is_none(),
+            "untouched, not built"
+        );
+        assert_eq!(r.nodes, plain.tree.node_count() as u64);
         assert_eq!(r.digest, plain.digest);
         let ingested = r.ingested.take().expect("the snapshot was ingested");
         assert_eq!(ingested.nodes, sample().node_count() as u64);
-        let mut written = store
+        let written = store
             .seal_import(&mut r.tree, ingested, &[("k", b"v")])
             .expect("sealed");
-        written.digest = r.digest;
+        assert_eq!(written.digest, r.digest, "the stored values' digest");
         drop(store);
         let read = crate::Store::stored(store_dir.path(), &written.middle).expect("stored");
-        assert_eq!(read, written);
+        assert!(read.same_bytes(&written), "{read:?} against {written:?}");
         assert_eq!(read.nodes, plain.tree.node_count() as u64);
         assert_eq!(read.sessions, 2, "the snapshot's session and the log's");
         let (store, back) =
@@ -973,6 +1190,161 @@ mod tests {
                 assert!(what.contains("version 3"), "{what}")
             }
             other => panic!("expected unsupported, got {other:?}"),
+        }
+    }
+
+    /// An import builds only the nodes the log touches, and writes the
+    /// rest from the snapshot's records: every kind of transaction
+    /// (creates under untouched parents, a delete that drops a subtree, a
+    /// multi, an ACL change, a session's close that does not list its
+    /// ephemerals, changes under a quota) leaves the store holding exactly the tree a full
+    /// restore builds, quota usage included.
+    #[test]
+    fn an_import_stores_what_a_full_restore_builds() {
+        let mut tree = sample();
+        for (path, data) in [
+            ("/q", "q"),
+            ("/q/x", "x"),
+            ("/q/y", "yy"),
+            ("/big", ""),
+            ("/big/k1", "1"),
+            ("/big/k2", "2"),
+            ("/big/k3", "3"),
+            ("/del", ""),
+            ("/del/sub", ""),
+            ("/del/sub/leaf", "l"),
+            ("/zookeeper/quota/q", ""),
+            ("/zookeeper/quota/q/zookeeper_limits", "count=10,bytes=-1"),
+            ("/zookeeper/quota/q/zookeeper_stats", "count=3,bytes=4"),
+        ] {
+            write(&mut tree, create(path, data.as_bytes(), 0));
+        }
+        let z = tree.last_zxid();
+        let create_of = |path: &str, cversion: i32| CreateTxn {
+            path: path.into(),
+            data: Some(bytes::Bytes::from_static(b"new")),
+            acl: vec![Acl::open()],
+            ephemeral: false,
+            parent_cversion: cversion,
+        };
+        let set_of = |path: &str, version: i32| SetDataTxn {
+            path: path.into(),
+            data: Some(bytes::Bytes::from_static(b"changed")),
+            version,
+        };
+        let sub = |t: i32, body: bytes::BytesMut| jute::txn::Txn {
+            txn_type: t,
+            data: Some(body.freeze()),
+        };
+        let mut close = header(z + 7, txnlog::op::CLOSE_SESSION);
+        close.client_id = 0x42;
+        let all = vec![
+            (
+                header(z + 1, txnlog::op::SET_DATA),
+                set_of("/q/x", 1).to_bytes().to_vec(),
+            ),
+            (
+                header(z + 2, txnlog::op::CREATE),
+                create_of("/q/z", 3).to_bytes().to_vec(),
+            ),
+            (
+                header(z + 3, txnlog::op::DELETE),
+                DeleteTxn {
+                    path: "/del".into(),
+                }
+                .to_bytes()
+                .to_vec(),
+            ),
+            (
+                header(z + 4, txnlog::op::SET_ACL),
+                jute::txn::SetAclTxn {
+                    path: "/big/k1".into(),
+                    acl: vec![Acl {
+                        perms: 1,
+                        id: jute::Id::new("world", "anyone"),
+                    }],
+                    version: 1,
+                }
+                .to_bytes()
+                .to_vec(),
+            ),
+            (
+                header(z + 5, txnlog::op::MULTI),
+                jute::txn::MultiTxn {
+                    txns: vec![
+                        sub(txnlog::op::CREATE, create_of("/m", 3).to_bytes()),
+                        sub(txnlog::op::SET_DATA, set_of("/big/k2", 1).to_bytes()),
+                        sub(
+                            txnlog::op::DELETE,
+                            DeleteTxn {
+                                path: "/big/k3".into(),
+                            }
+                            .to_bytes(),
+                        ),
+                    ],
+                }
+                .to_bytes()
+                .to_vec(),
+            ),
+            (
+                header(z + 6, txnlog::op::CREATE),
+                create_of("/big/k9", 5).to_bytes().to_vec(),
+            ),
+            // As logged before 3.6: the ephemerals are the tree's to know.
+            (close, Vec::new()),
+        ];
+        let dir = zk_dir_of(&tree, &log(&all, 512));
+        let full =
+            restore(dir.path(), dir.path(), &Options::default(), &mut |_| {}).expect("restores");
+        assert_eq!(full.txns, 7);
+        for gone in ["/del", "/del/sub/leaf", "/big/k3", "/a/e"] {
+            assert!(full.tree.node(gone).is_none(), "{gone}");
+        }
+        let stats = full
+            .tree
+            .node("/zookeeper/quota/q/zookeeper_stats")
+            .and_then(|n| n.data.as_deref())
+            .map(|d| String::from_utf8_lossy(d).into_owned());
+        assert_eq!(
+            stats.as_deref(),
+            Some("count=4,bytes=13"),
+            "/q, x, y, z recounted"
+        );
+
+        let (store_dir, store, mut r) = import(dir.path());
+        assert!(
+            r.tree.node_count() < full.tree.node_count(),
+            "{} nodes built of {}",
+            r.tree.node_count(),
+            full.tree.node_count()
+        );
+        assert_eq!(r.nodes, full.tree.node_count() as u64);
+        assert_eq!(r.digest, full.digest);
+        let ingested = r.ingested.take().expect("ingested");
+        let written = store
+            .seal_import(&mut r.tree, ingested, &[])
+            .expect("sealed");
+        assert_eq!(written.digest, full.digest);
+        assert_eq!(written.nodes, r.nodes);
+        drop(store);
+        let read = crate::Store::stored(store_dir.path(), &written.middle).expect("stored");
+        assert!(read.same_bytes(&written), "{read:?} against {written:?}");
+        let (_store, back) =
+            crate::Store::open(store_dir.path(), TreeConfig::default()).expect("opens");
+        assert_eq!(rows(&back), rows(&full.tree));
+        assert_eq!(back.sessions().len(), full.tree.sessions().len());
+    }
+
+    #[test]
+    fn adler32_of_two_parts_combines() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for cut in [0, 1, 5_551, 65_521, 100_000, 199_999, 200_000] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(
+                snap::adler32_combine(adler2::adler32_slice(a), adler2::adler32_slice(b), b.len()),
+                adler2::adler32_slice(&data),
+                "cut at {cut}"
+            );
         }
     }
 }

@@ -28,7 +28,7 @@ use thin_vec::ThinVec;
 use super::cursor::Cursor;
 use super::{ImportError, Progress};
 use crate::acl::AclRef;
-use crate::node::Node;
+use crate::node::{Node, NodeKind};
 use crate::tree::Tree;
 
 /// `DataTree.ZxidDigest`: the tree's digest after transaction `zxid`.
@@ -53,52 +53,394 @@ pub struct Loaded {
     pub nodes: u64,
     /// The nodes' digest ([`crate::digest`]), as the tree holds them.
     pub tree_digest: i64,
-    /// What was ingested into the store given to [`read`], if one was:
-    /// nodes and checksum of their stored values, and the median key.
-    pub ingested: Option<crate::Stored>,
 }
 
-/// Nodes encoded as the store keeps them, one half of the snapshot's,
-/// sorted by path: key and value bytes back to back.
-#[derive(Default)]
-struct Arena {
-    bytes: BytesMut,
-    /// (offset, key length, value length) of each node.
-    entries: Vec<(usize, u32, u32)>,
+/// A snapshot parsed, its nodes not yet in any tree.
+pub struct Snapshot<'a> {
+    /// The sessions and their timeouts, ms.
+    pub sessions: Vec<(i64, i32)>,
+    /// The digest the snapshot carries, if it carries one for a real
+    /// transaction (`zxid > 0`).
+    pub digest: Option<ZxidDigest>,
+    /// The nodes (their digest is computed as they are stored or built).
+    pub nodes: Nodes<'a>,
 }
 
-impl Arena {
-    fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
-        let &(at, k, v) = self.entries.get(i)?;
-        let (k, v) = (k as usize, v as usize);
-        Some((
-            self.bytes.get(at..at + k)?,
-            self.bytes.get(at + k..at + k + v)?,
-        ))
+/// One node record of a snapshot: its path (the root's as `/`) and the
+/// offset of the record in the snapshot's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Rec<'a> {
+    /// The node's path.
+    pub path: &'a str,
+    at: usize,
+    /// The path's first 16 bytes, big-endian, padded with zeros (which no
+    /// path holds): ordered as the paths are, as far as they go.
+    head: u128,
+}
+
+impl<'a> Rec<'a> {
+    fn new(path: &'a str, at: usize) -> Self {
+        let mut head = [0u8; 16];
+        let n = path.len().min(16);
+        head[..n].copy_from_slice(&path.as_bytes()[..n]);
+        Rec {
+            path,
+            at,
+            head: u128::from_be_bytes(head),
+        }
+    }
+
+    /// Path order, mostly decided by the heads.
+    fn cmp_path(&self, other: &Self) -> std::cmp::Ordering {
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.path.as_bytes().cmp(other.path.as_bytes()))
     }
 }
 
-/// The two arenas' nodes in path order.
-struct Merged<'a> {
-    halves: [&'a Arena; 2],
-    next: [usize; 2],
+/// A node record decoded, borrowing the snapshot's bytes.
+struct Record<'a> {
+    data: Option<&'a [u8]>,
+    acl: i64,
+    stat: StatPersisted,
 }
 
-impl<'a> Iterator for Merged<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+/// A node record as its bytes: its data (`None` for null), its ACL index
+/// and its stat's 60 bytes (jute's encoding).
+struct RawRecord<'a> {
+    data: Option<&'a [u8]>,
+    acl: i64,
+    stat: &'a [u8],
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        let a = self.halves[0].get(self.next[0]);
-        let b = self.halves[1].get(self.next[1]);
-        let side = match (a, b) {
-            (Some(x), Some(y)) => usize::from(x.0 > y.0),
+/// An ACL list of the snapshot's map, and its encoding as the store keeps
+/// it (`vector<ACL>`).
+struct AclList {
+    list: Vec<Acl>,
+    encoded: Vec<u8>,
+}
+
+/// A snapshot's nodes, left in its bytes: two runs of records (the two
+/// halves of the file, parsed on two threads), each sorted by path. From
+/// these the store is written ([`Nodes::ingest`]) and a tree of all or
+/// some of them built ([`Nodes::build`]), each record decoded again where
+/// it is used (a few nanoseconds) rather than copied out once for all.
+pub struct Nodes<'a> {
+    buf: &'a [u8],
+    file: &'a Path,
+    runs: [Vec<Rec<'a>>; 2],
+    acls: HashMap<i64, AclList>,
+    ephemerals: Vec<Rec<'a>>,
+}
+
+/// The records of both runs from `from` (inclusive) to `to` (exclusive),
+/// in path order.
+struct Merge<'n, 'a> {
+    runs: [&'n [Rec<'a>]; 2],
+}
+
+impl<'a> Iterator for Merge<'_, 'a> {
+    type Item = Rec<'a>;
+
+    fn next(&mut self) -> Option<Rec<'a>> {
+        let side = match (self.runs[0].first(), self.runs[1].first()) {
+            (Some(x), Some(y)) => usize::from(x.cmp_path(y).is_gt()),
             (Some(_), None) => 0,
             (None, Some(_)) => 1,
             (None, None) => return None,
         };
-        self.next[side] += 1;
-        if side == 0 { a } else { b }
+        let (first, rest) = self.runs[side].split_first()?;
+        self.runs[side] = rest;
+        Some(*first)
     }
+}
+
+/// The path below which `path`'s descendants sort, and the first path
+/// after them: every descendant of `/a` starts with `/a/`, and all sort
+/// between `/a/` and `/a0` (`'0'` follows `'/'`).
+fn descendants(path: &str) -> (String, String) {
+    if path == "/" {
+        return ("/".to_owned(), "0".to_owned());
+    }
+    (format!("{path}/"), format!("{path}0"))
+}
+
+impl<'a> Nodes<'a> {
+    /// How many nodes.
+    pub fn len(&self) -> usize {
+        self.runs[0].len() + self.runs[1].len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ephemeral nodes (owned by a session), in no order.
+    pub fn ephemerals(&self) -> &[Rec<'a>] {
+        &self.ephemerals
+    }
+
+    fn record(&self, r: Rec<'a>) -> Result<Record<'a>, ImportError> {
+        let mut c = Cursor::new(self.buf, self.file);
+        c.pos = r.at;
+        let _path = c.str("path")?;
+        let data = c.buffer("data")?;
+        let acl: i64 = c.read("ACL index")?;
+        let stat: StatPersisted = c.read("stat")?;
+        Ok(Record { data, acl, stat })
+    }
+
+    /// The size of a node's data.
+    pub fn data_len(&self, r: Rec<'a>) -> Result<usize, ImportError> {
+        Ok(self.record(r)?.data.map_or(0, <[u8]>::len))
+    }
+
+    /// Every node with a path in `[from, to)` (`to` `None`: to the end), in
+    /// path order.
+    fn range(&self, from: Option<&str>, to: Option<&str>) -> Merge<'_, 'a> {
+        let cut = |run: &'_ Vec<Rec<'a>>, key: Option<&str>, none: usize| {
+            key.map_or(none, |k| {
+                run.partition_point(|r| r.path.as_bytes() < k.as_bytes())
+            })
+        };
+        let slice = |i: usize| {
+            let run = &self.runs[i];
+            let a = cut(run, from, 0);
+            let b = cut(run, to, run.len()).max(a);
+            run.get(a..b).unwrap_or_default()
+        };
+        Merge {
+            runs: [slice(0), slice(1)],
+        }
+    }
+
+    /// Every node, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = Rec<'a>> + '_ {
+        self.range(None, None)
+    }
+
+    /// The descendants of `path` (not `path` itself), in path order.
+    pub fn descendants(&self, path: &str) -> impl Iterator<Item = Rec<'a>> + '_ {
+        let (from, to) = descendants(path);
+        self.range(Some(&from), Some(&to))
+    }
+
+    /// The node at `path`.
+    pub fn find(&self, path: &str) -> Option<Rec<'a>> {
+        self.runs.iter().find_map(|run| {
+            let i = run.partition_point(|r| r.path.as_bytes() < path.as_bytes());
+            run.get(i).filter(|r| r.path == path).copied()
+        })
+    }
+
+    /// The path at which the nodes divide into two halves, near the
+    /// median (each run's candidate is ranked in the other).
+    fn pivot(&self) -> Option<&'a str> {
+        let half = self.len() / 2;
+        let [a, b] = &self.runs;
+        let rank = |run: &[Rec<'a>], other: &[Rec<'a>], i: usize| {
+            run.get(i).map(|r| {
+                let below = other.partition_point(|o| o.path.as_bytes() < r.path.as_bytes());
+                (i + below, r.path)
+            })
+        };
+        let candidate = |run: &[Rec<'a>], other: &[Rec<'a>]| {
+            let i = {
+                // The first record of `run` ranked at or above the middle.
+                let (mut lo, mut hi) = (0, run.len());
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    match rank(run, other, mid) {
+                        Some((r, _)) if r < half => lo = mid + 1,
+                        _ => hi = mid,
+                    }
+                }
+                lo
+            };
+            rank(run, other, i)
+        };
+        [candidate(a, b), candidate(b, a)]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(r, _)| r.abs_diff(half))
+            .map(|(_, p)| p)
+    }
+
+    /// A record parsed before, as its bytes.
+    fn raw(&self, at: usize) -> Option<RawRecord<'a>> {
+        let b = self.buf;
+        let int = |i: usize| {
+            b.get(i..i + 4)
+                .map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]]))
+        };
+        let data_at = at + 4 + usize::try_from(int(at)?).ok()?;
+        let (data, data_end) = match usize::try_from(int(data_at)?) {
+            Ok(len) => (
+                Some(b.get(data_at + 4..data_at + 4 + len)?),
+                data_at + 4 + len,
+            ),
+            Err(_) => (None, data_at + 4),
+        };
+        let acl = b.get(data_end..data_end + 8)?;
+        let acl = i64::from_be_bytes([
+            acl[0], acl[1], acl[2], acl[3], acl[4], acl[5], acl[6], acl[7],
+        ]);
+        Some(RawRecord {
+            data,
+            acl,
+            stat: b.get(data_end + 8..data_end + 68)?,
+        })
+    }
+
+    /// Appends node `r`'s value, as the store keeps it, to `out`: the
+    /// record's stat and data copied as they are (the store encodes them
+    /// as jute does), its ACL list's encoding looked up.
+    fn encode(&self, r: Rec<'a>, out: &mut BytesMut) -> Result<(), ImportError> {
+        let RawRecord { data, acl, stat } = self.raw(r.at).ok_or_else(|| {
+            ImportError::corrupt(self.file, r.at as u64, "a node record cut short")
+        })?;
+        let acl = self.acls.get(&acl).ok_or_else(|| {
+            ImportError::corrupt(
+                self.file,
+                r.at as u64,
+                format!("ACL {acl} is not in the map"),
+            )
+        })?;
+        crate::persist::encoding::encode_node_raw_into(out, stat, &acl.encoded, data);
+        Ok(())
+    }
+
+    /// Writes every node into `store` (new and empty) by bulk ingestion,
+    /// in two key ranges on two threads. The account of what was written:
+    /// nodes, checksum of their values, their digest (each value decoded
+    /// again: what the store holds is what ZooKeeper's digest covers), and
+    /// the path dividing the ranges.
+    ///
+    /// # Errors
+    /// [`ImportError::Corrupt`] for a path that appears twice;
+    /// [`ImportError::Store`] if the store fails.
+    pub fn ingest(&self, store: &crate::Store) -> Result<crate::Stored, ImportError> {
+        let pivot = self.pivot();
+        let part = |from: Option<&str>, to: Option<&str>| -> Result<crate::Stored, ImportError> {
+            let mut sum = crate::Stored::default();
+            let mut value = BytesMut::with_capacity(1 << 16);
+            let mut previous: Option<Rec<'a>> = None;
+            let began = std::time::Instant::now();
+            store.ingest_nodes_with(|write| -> Result<(), ImportError> {
+                for r in self.range(from, to) {
+                    self.not_twice(previous, r)?;
+                    previous = Some(r);
+                    value.clear();
+                    self.encode(r, &mut value)?;
+                    sum.add_node(r.path, &value)?;
+                    write(r.path.as_bytes(), &value)?;
+                }
+                Ok(())
+            })?;
+            tracing::debug!(
+                nodes = sum.nodes,
+                ms = began.elapsed().as_millis() as u64,
+                "snapshot nodes ingested"
+            );
+            Ok(sum)
+        };
+        let (low, high) = std::thread::scope(|scope| {
+            let low = scope.spawn(|| part(None, pivot));
+            let high = part(pivot, None);
+            (low.join(), high)
+        });
+        let low = low.map_err(|_| ImportError::Store("an ingestion thread panicked".into()))??;
+        let mut sum = high?;
+        sum.merge(&low);
+        sum.middle = pivot.unwrap_or_default().to_owned();
+        Ok(sum)
+    }
+
+    fn not_twice(&self, previous: Option<Rec<'a>>, r: Rec<'a>) -> Result<(), ImportError> {
+        match previous {
+            Some(p) if p.path == r.path => Err(ImportError::corrupt(
+                self.file,
+                r.at as u64,
+                format!("{} appears twice", r.path),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Inserts into `tree` (empty) every node, or with `only` those nodes
+    /// (in path order, each with its parent), interning each of
+    /// ZooKeeper's ACL indexes once. Returns their digest.
+    ///
+    /// # Errors
+    /// [`ImportError::Corrupt`] for a node without its parent, or a path
+    /// that appears twice.
+    pub fn build(&self, tree: &mut Tree, only: Option<&[Rec<'a>]>) -> Result<i64, ImportError> {
+        let mut all = self.iter();
+        let mut some = only.unwrap_or_default().iter().copied();
+        let nodes: &mut dyn Iterator<Item = Rec<'a>> =
+            if only.is_some() { &mut some } else { &mut all };
+        tree.nodes
+            .reserve(only.map_or(self.len(), <[Rec<'a>]>::len));
+        let mut refs: HashMap<i64, AclRef> = HashMap::new();
+        let mut hint = 0;
+        let mut previous: Option<Rec<'a>> = None;
+        let mut digest = 0i64;
+        for r in nodes {
+            self.not_twice(previous, r)?;
+            previous = Some(r);
+            let rec = self.record(r)?;
+            digest =
+                digest.wrapping_add(crate::digest::node_digest(r.path, rec.data, &rec.stat) as i64);
+            let acl = match refs.get(&rec.acl) {
+                Some(&a) => {
+                    tree.acls.add_use(a);
+                    a
+                }
+                None => {
+                    let list = self.acls.get(&rec.acl).ok_or_else(|| {
+                        ImportError::corrupt(
+                            self.file,
+                            r.at as u64,
+                            format!("{:?} has ACL {}, not in the map", r.path, rec.acl),
+                        )
+                    })?;
+                    let a = tree.acls.intern(&list.list);
+                    refs.insert(rec.acl, a);
+                    a
+                }
+            };
+            let node = Node {
+                data: rec.data.map(Box::from),
+                acl,
+                stat: rec.stat,
+                path: Box::from(""),
+                children: ThinVec::new(),
+            };
+            tree.insert_loaded(r.path.into(), node, &mut hint)
+                .map_err(|path| {
+                    ImportError::corrupt(
+                        self.file,
+                        r.at as u64,
+                        format!("{path} has no parent (ZooKeeper: Invalid Datatree)"),
+                    )
+                })?;
+        }
+        Ok(digest)
+    }
+}
+
+/// `zlib`'s `adler32_combine`: the Adler-32 of `A ‖ B` from those of `A`
+/// and `B` and the length of `B` (which lets two threads each sum half a
+/// snapshot).
+pub(super) fn adler32_combine(a: u32, b: u32, len_b: usize) -> u32 {
+    const BASE: u64 = 65_521;
+    let rem = len_b as u64 % BASE;
+    let (a1, a2) = (u64::from(a & 0xffff), u64::from(a >> 16));
+    let (b1, b2) = (u64::from(b & 0xffff), u64::from(b >> 16));
+    let sum1 = (a1 + b1 + BASE - 1) % BASE;
+    let sum2 = (rem * a1 % BASE + a2 + b2 + BASE - rem) % BASE;
+    (sum1 | (sum2 << 16)) as u32
 }
 
 /// One node as parsed, before its ACL is interned.
@@ -190,10 +532,14 @@ fn insert_sorted(
     Ok(())
 }
 
-/// Walks the node records from `start` by their lengths alone: the offset
-/// of a record boundary near the middle, the offset of the terminating
-/// `"/"` path, and the number of nodes.
-fn walk_nodes(buf: &[u8], start: usize, file: &Path) -> Result<(usize, usize, usize), ImportError> {
+/// Whether the record at `at` is the `"/"` that ends the nodes.
+fn is_end(buf: &[u8], at: usize) -> bool {
+    buf.get(at..at + 5) == Some(&[0, 0, 0, 1, b'/'][..])
+}
+
+/// Walks the node records from `start` by their lengths alone, to the
+/// first record boundary at or after `split` (or the end of the nodes).
+fn boundary(buf: &[u8], start: usize, split: usize, file: &Path) -> Result<usize, ImportError> {
     let len_at = |at: usize| -> Result<usize, ImportError> {
         let b = buf
             .get(at..at + 4)
@@ -201,43 +547,43 @@ fn walk_nodes(buf: &[u8], start: usize, file: &Path) -> Result<(usize, usize, us
         let n = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         Ok(usize::try_from(n).unwrap_or(0))
     };
-    let mut offsets = Vec::new();
     let mut at = start;
-    loop {
-        let path_len = len_at(at)?;
-        if path_len == 1 && buf.get(at + 4) == Some(&b'/') {
-            break;
-        }
-        offsets.push(at);
-        let data_at = at + 4 + path_len;
-        let data_len = len_at(data_at)?;
-        at = data_at + 4 + data_len + 8 + 60;
-        if at > buf.len() {
-            return Err(ImportError::corrupt(
-                file,
-                offsets.last().copied().unwrap_or(start) as u64,
-                "a node record is cut short",
-            ));
-        }
+    while at < split && !is_end(buf, at) {
+        let data_at = at + 4 + len_at(at)?;
+        at = data_at + 4 + len_at(data_at)? + 8 + 60;
     }
-    let middle = offsets.get(offsets.len() / 2).copied().unwrap_or(at);
-    Ok((middle, at, offsets.len()))
+    Ok(at)
 }
 
 /// `ReferenceCountedACLCache.OPEN_UNSAFE_ACL_ID`.
 const OPEN_UNSAFE_ACL_ID: i64 = -1;
 
-/// Reads a whole snapshot (`buf`, decompressed) into `tree`, which must be
-/// empty. Every seal is checked. With a `store` (new and empty), its nodes
-/// are also ingested into it, on a thread of their own while the tree is
-/// built ([`crate::Store::ingest_nodes`]).
-pub fn read(
-    buf: &[u8],
-    file: &Path,
-    tree: &mut Tree,
+/// One half of a snapshot's node records, parsed.
+struct Half<'a> {
+    recs: Vec<Rec<'a>>,
+    ephemerals: Vec<Rec<'a>>,
+    /// Where its records end.
+    end: usize,
+    /// The Adler-32 of its records.
+    adler: u32,
+    /// Nodes whose parent is not among the records before them in this
+    /// half (the first ones of the second half): their parents are looked
+    /// up once both halves are sorted.
+    unresolved: Vec<Rec<'a>>,
+}
+
+/// Parses a whole snapshot (`buf`, decompressed): sessions, ACL map, the
+/// node records (on two threads, each half checked and sorted by path),
+/// and every seal.
+///
+/// # Errors
+/// [`ImportError::Corrupt`] with the offset of what is wrong, or
+/// [`ImportError::Unsupported`] for a format version other than 2.
+pub fn parse<'a>(
+    buf: &'a [u8],
+    file: &'a Path,
     progress: &mut dyn FnMut(Progress),
-    store: Option<&crate::Store>,
-) -> Result<Loaded, ImportError> {
+) -> Result<Snapshot<'a>, ImportError> {
     let mut c = Cursor::new(buf, file);
     let header: FileHeader = c.read("file header")?;
     if header.magic != SNAP_MAGIC {
@@ -264,91 +610,154 @@ pub fn read(
         sessions.push((id, timeout));
     }
     let lists: i32 = c.read("ACL map size")?;
-    let mut acls: HashMap<i64, Vec<Acl>> = HashMap::new();
+    let mut acls: HashMap<i64, AclList> = HashMap::new();
+    let mut add_list = |index: i64, list: Vec<Acl>| {
+        let mut encoded = BytesMut::new();
+        list.encode(&mut encoded);
+        acls.insert(
+            index,
+            AclList {
+                list,
+                encoded: encoded.to_vec(),
+            },
+        );
+    };
     for _ in 0..lists.max(0) {
         let index: i64 = c.read("ACL index")?;
         let list: Vec<Acl> = c.read("ACL list")?;
-        acls.insert(index, list);
+        add_list(index, list);
     }
-    acls.insert(OPEN_UNSAFE_ACL_ID, vec![Acl::open()]);
+    add_list(OPEN_UNSAFE_ACL_ID, vec![Acl::open()]);
 
-    // Nodes are parsed on two threads, each half sorted by path, and
-    // inserted in merged order: the tree keeps children sorted, and
-    // appending in order is cheap where inserting ZooKeeper's hash order
-    // into a large family is not. The halves split at a record boundary
-    // found by a quick walk over the records' lengths.
+    // The records are split at a boundary found by a quick walk over their
+    // lengths, and each half parsed on a thread of its own: checked, summed
+    // (Adler-32) and sorted by path.
     let start = c.pos;
     let began = std::time::Instant::now();
-    let (middle, end, count) = walk_nodes(buf, start, file)?;
-    // Each parser also sums the nodes' digests and, with a store, encodes
-    // its sorted half as the store keeps it, with a checksum.
-    type Half = (Vec<Parsed>, Arena, i64, crate::Stored);
-    let parse = |from: usize, to: usize| -> Result<Half, ImportError> {
-        let mut c = Cursor::new(buf.get(..to).unwrap_or_default(), file);
+    // Parses from `from` to the first record boundary at or after `split`,
+    // or to the end of the nodes.
+    let parse = |from: usize, split: usize| -> Result<Half<'a>, ImportError> {
+        let mut c = Cursor::new(buf, file);
         c.pos = from;
-        let mut out = Vec::with_capacity(count / 2 + 1);
-        let mut digest = 0i64;
-        while c.pos < to {
-            let at = c.pos as u64;
+        // A record takes at least 76 bytes.
+        let most = split.min(buf.len()).saturating_sub(from) / 76 + 1;
+        let mut half = Half {
+            recs: Vec::with_capacity(most),
+            ephemerals: Vec::new(),
+            adler: 0,
+            unresolved: Vec::new(),
+            end: from,
+        };
+        // The path from the root to the last node: ZooKeeper writes a
+        // node's children right after it (`DataTree.serializeNode`), so a
+        // node's parent is on it.
+        let mut chain: Vec<&'a str> = Vec::new();
+        while c.pos < split && !is_end(buf, c.pos) {
+            let at = c.pos;
             let path = c.str("path")?;
-            let data = c.buffer("data")?;
+            c.buffer("data")?;
             let acl: i64 = c.read("ACL index")?;
             let stat: StatPersisted = c.read("stat")?;
-            let key: Box<str> = if path.is_empty() {
-                "/".into()
-            } else {
-                path.into()
-            };
-            if key.as_ref() != "/" && (!key.starts_with('/') || key.ends_with('/')) {
-                return Err(ImportError::corrupt(file, at, format!("bad path {path:?}")));
+            let path = if path.is_empty() { "/" } else { path };
+            let r = Rec::new(path, at);
+            if path != "/" {
+                if !path.starts_with('/') || path.ends_with('/') {
+                    return Err(ImportError::corrupt(
+                        file,
+                        at as u64,
+                        format!("bad path {path:?}"),
+                    ));
+                }
+                let parent = crate::path::parent(path).unwrap_or("/");
+                while chain.last().is_some_and(|&p| p != parent) {
+                    chain.pop();
+                }
+                if chain.is_empty() {
+                    half.unresolved.push(r);
+                    chain.push(parent);
+                }
             }
-            digest = digest.wrapping_add(crate::digest::node_digest(&key, data, &stat) as i64);
-            out.push(Parsed {
-                path: key,
-                data: data.map(Box::from),
-                acl,
-                stat,
-                at,
-            });
-        }
-        out.sort_unstable_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        let mut arena = Arena::default();
-        let mut sum = crate::Stored::default();
-        if store.is_some() {
-            arena.bytes.reserve(to - from + out.len() * 32);
-            arena.entries.reserve(out.len());
-            for p in &out {
-                let list = acl_list(&acls, p, file)?;
-                let at = arena.bytes.len();
-                arena.bytes.extend_from_slice(p.path.as_bytes());
-                crate::persist::encoding::encode_node_into(
-                    &mut arena.bytes,
-                    &p.stat,
-                    list,
-                    p.data.as_deref(),
-                );
-                let value = arena.bytes.get(at + p.path.len()..).unwrap_or_default();
-                sum.add_bytes(&p.path, value);
-                let (k, v) = (p.path.len(), value.len());
-                arena.entries.push((
-                    at,
-                    u32::try_from(k).unwrap_or(u32::MAX),
-                    u32::try_from(v).unwrap_or(u32::MAX),
+            chain.push(path);
+            if !acls.contains_key(&acl) {
+                return Err(ImportError::corrupt(
+                    file,
+                    at as u64,
+                    format!("{path:?} has ACL {acl}, not in the map"),
                 ));
             }
+            if matches!(
+                NodeKind::from_owner(stat.ephemeral_owner),
+                NodeKind::Ephemeral(_)
+            ) {
+                half.ephemerals.push(r);
+            }
+            half.recs.push(r);
         }
-        Ok((out, arena, digest, sum))
+        half.end = c.pos;
+        half.adler = adler2::adler32_slice(buf.get(from..c.pos).unwrap_or_default());
+        // Sorted on the first 16 bytes of each path, kept in the record
+        // (no pointer to follow for most comparisons), then on the rest.
+        half.recs.sort_unstable_by(Rec::cmp_path);
+        Ok(half)
     };
+    // One thread parses the first half of the bytes while the other walks
+    // to where that half ends, then parses the rest.
+    let split = start + buf.len().saturating_sub(start) / 2;
     let (low, high) = std::thread::scope(|scope| {
-        let low = scope.spawn(|| parse(start, middle));
-        let high = parse(middle, end);
+        let low = scope.spawn(|| parse(start, split));
+        let high =
+            boundary(buf, start, split, file).and_then(|b| parse(b, usize::MAX).map(|h| (b, h)));
         (low.join(), high)
     });
     let low = low.map_err(|_| ImportError::corrupt(file, start as u64, "a parser panicked"))??;
-    let high = high?;
-    let (low, low_arena, low_digest, low_sum) = low;
-    let (high, high_arena, high_digest, high_sum) = high;
+    let (middle, high) = high?;
+    let end = high.end;
+    if low.end != middle {
+        return Err(ImportError::corrupt(
+            file,
+            middle as u64,
+            "the two halves of the nodes do not meet",
+        ));
+    }
+    let count = low.recs.len() + high.recs.len();
     progress(Progress::Bytes(end as u64));
+    let mut ephemerals = low.ephemerals;
+    ephemerals.extend(high.ephemerals);
+    let nodes = Nodes {
+        buf,
+        file,
+        runs: [low.recs, high.recs],
+        acls,
+        ephemerals,
+    };
+    // The first records of each half whose parents come before the half.
+    for r in low.unresolved.iter().chain(&high.unresolved) {
+        if nodes
+            .find(crate::path::parent(r.path).unwrap_or("/"))
+            .is_none()
+        {
+            return Err(ImportError::corrupt(
+                file,
+                r.at as u64,
+                format!("{} has no parent (ZooKeeper: Invalid Datatree)", r.path),
+            ));
+        }
+    }
+    if nodes.find("/").is_none() {
+        return Err(ImportError::corrupt(file, start as u64, "no root node"));
+    }
+    tracing::debug!(
+        nodes = count,
+        ms = began.elapsed().as_millis() as u64,
+        "snapshot nodes parsed"
+    );
+    progress(Progress::Nodes(count as u64));
+
+    // The seal covers everything before it: the two halves' sums combined.
+    let head = adler2::adler32_slice(buf.get(..start).unwrap_or_default());
+    let head = adler32_combine(head, low.adler, middle - start);
+    let mut adler = adler2::Adler32::from_checksum(adler32_combine(head, high.adler, end - middle));
+    let mut sealed = end;
     c.pos = end;
     if c.str("path")? != "/" {
         return Err(ImportError::corrupt(
@@ -357,69 +766,6 @@ pub fn read(
             "no \"/\" after the nodes",
         ));
     }
-
-    let parsed = began.elapsed();
-    // The tree is built here while, with a store, another thread ingests
-    // the encoded nodes in path order.
-    let mut ingested = None;
-    std::thread::scope(|scope| -> Result<(), ImportError> {
-        let ingest = store.map(|store| {
-            let (low_arena, high_arena) = (&low_arena, &high_arena);
-            scope.spawn(move || {
-                let total = low_arena.entries.len() + high_arena.entries.len();
-                let mut median = String::new();
-                let merged = Merged {
-                    halves: [low_arena, high_arena],
-                    next: [0, 0],
-                }
-                .enumerate()
-                .map(|(i, (k, v))| {
-                    if i == total / 2 {
-                        median = String::from_utf8_lossy(k).into_owned();
-                    }
-                    (k, v)
-                });
-                let began = std::time::Instant::now();
-                let done = store.ingest_nodes(merged).map(|()| median);
-                tracing::debug!(
-                    ms = began.elapsed().as_millis() as u64,
-                    "snapshot nodes ingested"
-                );
-                done
-            })
-        });
-        let inserted = insert_sorted(tree, low, high, &acls, file);
-        tracing::debug!(
-            ms = (began.elapsed() - parsed).as_millis() as u64,
-            "tree built"
-        );
-        if let Some(ingest) = ingest {
-            let median = ingest
-                .join()
-                .map_err(|_| ImportError::corrupt(file, start as u64, "the ingestion panicked"))?
-                .map_err(|e| ImportError::Store(e.to_string()))?;
-            let mut sum = low_sum;
-            sum.merge(&high_sum);
-            sum.middle = median;
-            ingested = Some(sum);
-        }
-        inserted
-    })?;
-    tracing::debug!(
-        nodes = count,
-        parse_ms = parsed.as_millis() as u64,
-        insert_ms = (began.elapsed() - parsed).as_millis() as u64,
-        ingested = store.is_some(),
-        "snapshot nodes read"
-    );
-    let count = count as u64;
-    progress(Progress::Nodes(count));
-    if tree.node("/").is_none() {
-        return Err(ImportError::corrupt(file, start as u64, "no root node"));
-    }
-
-    let mut adler = adler2::Adler32::new();
-    let mut sealed = 0usize;
     c.seal(&mut adler, &mut sealed)?;
 
     // 3.6+: the digest, sealed again; 3.9+: the last processed zxid.
@@ -455,12 +801,31 @@ pub fn read(
         ));
     }
     progress(Progress::Bytes((c.pos - end) as u64));
-    Ok(Loaded {
+    Ok(Snapshot {
         sessions,
         digest,
-        nodes: count,
-        tree_digest: low_digest.wrapping_add(high_digest),
-        ingested,
+        nodes,
+    })
+}
+
+/// Reads a whole snapshot (`buf`, decompressed) into `tree`, which must be
+/// empty ([`parse`], then every node built into the tree).
+///
+/// # Errors
+/// As [`parse`] and [`Nodes::build`].
+pub fn read(
+    buf: &[u8],
+    file: &Path,
+    tree: &mut Tree,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Loaded, ImportError> {
+    let s = parse(buf, file, progress)?;
+    let tree_digest = s.nodes.build(tree, None)?;
+    Ok(Loaded {
+        sessions: s.sessions,
+        digest: s.digest,
+        nodes: s.nodes.len() as u64,
+        tree_digest,
     })
 }
 

@@ -105,6 +105,18 @@ pub fn read(
     file: &Path,
     each: &mut dyn FnMut(Entry, u64) -> Result<(), ImportError>,
 ) -> Result<End, ImportError> {
+    read_after(buf, file, i64::MIN, each)
+}
+
+/// [`read`], handing over only the transactions after zxid `after`: the
+/// records before are checked (checksum, end marker, header) but their
+/// bodies not decoded, as a restore passes over what its snapshot holds.
+pub fn read_after(
+    buf: &[u8],
+    file: &Path,
+    after: i64,
+    each: &mut dyn FnMut(Entry, u64) -> Result<(), ImportError>,
+) -> Result<End, ImportError> {
     let mut c = Cursor::new(buf, file);
     let header: FileHeader = c.read("file header")?;
     if header.magic != TXNLOG_MAGIC {
@@ -169,10 +181,14 @@ pub fn read(
                 ),
             ));
         }
-        let entry =
-            decode_entry(bytes).map_err(|why| ImportError::corrupt(file, at as u64 + 12, why))?;
+        let corrupt = |why| ImportError::corrupt(file, at as u64 + 12, why);
         c.pos += len + 1;
-        each(entry, at as u64)?;
+        let (_, header) = TxnHeader::decode(bytes)
+            .map_err(|e| corrupt(format!("txn header: {}", jute::DecodeError::from(e))))?;
+        if header.zxid <= after {
+            continue;
+        }
+        each(decode_entry(bytes).map_err(corrupt)?, at as u64)?;
     }
 }
 
