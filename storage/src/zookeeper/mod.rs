@@ -357,8 +357,8 @@ struct Outside<'n, 'a> {
 
 /// The snapshot's nodes that replaying `entries` reads or changes: each
 /// transaction's node and its parent; a deleted node's descendants (a
-/// delete drops the subtree); every session's ephemerals (a session's
-/// close deletes them); `/zookeeper` and below (quotas, the
+/// delete drops the subtree); every session's ephemerals and what is under
+/// them (a session's close deletes them); `/zookeeper` and below (quotas, the
 /// configuration) and each quota's root; then every ancestor of those. In
 /// path order.
 fn touched<'a, 'e>(
@@ -404,7 +404,9 @@ fn touched<'a, 'e>(
         visit(&e.body, &mut paths, &mut subtrees);
     }
     paths.insert("/".to_owned());
-    paths.extend(nodes.ephemerals().iter().map(|r| r.path.to_owned()));
+    // A session's close deletes its ephemerals with whatever is under them
+    // (nothing, unless the snapshot is odd).
+    subtrees.extend(nodes.ephemerals().iter().map(|r| r.path.to_owned()));
     for s in &subtrees {
         paths.extend(nodes.descendants(s).map(|r| r.path.to_owned()));
         paths.insert(s.clone());
@@ -444,7 +446,12 @@ fn restore_from(
     let (tree_digest, ingested, outside) = match store {
         None => (nodes.build(&mut tree, None)?, None, None),
         Some(store) => {
-            let ingested = nodes.ingest(store()?)?;
+            // Without ZooKeeper's digest to check the stored values against,
+            // the records' own is computed too.
+            let zookeepers = snapshot
+                .digest
+                .is_some_and(|d| d.version == crate::digest::DIGEST_VERSION);
+            let ingested = nodes.ingest(store()?, !zookeepers)?;
             let wanted = touched(nodes, logs.iter().flat_map(|l| l.entries.iter()));
             nodes.build(&mut tree, Some(&wanted))?;
             let built = wanted.iter().map(|r| r.path).collect();
@@ -1333,6 +1340,24 @@ mod tests {
             crate::Store::open(store_dir.path(), TreeConfig::default()).expect("opens");
         assert_eq!(rows(&back), rows(&full.tree));
         assert_eq!(back.sessions().len(), full.tree.sessions().len());
+
+        // The same snapshot as ZooKeeper before 3.6 wrote it, without its
+        // digest: the stored values' digest is checked against the records'.
+        let snap = dir.path().join(format!("version-2/snapshot.{z:x}"));
+        let mut bytes = std::fs::read(&snap).expect("read");
+        // zxid, digest version, digest, and the seal after them.
+        bytes.truncate(bytes.len() - (8 + 4 + 8 + 8 + 5));
+        std::fs::write(&snap, bytes).expect("write");
+        let old = restore(dir.path(), dir.path(), &Options::default(), &mut |_| {})
+            .expect("restores without a digest");
+        assert_eq!(old.digests_checked, 0);
+        let (_dir, store, mut r) = import(dir.path());
+        let ingested = r.ingested.take().expect("ingested");
+        assert_eq!(ingested.digest, crate::digest::tree_digest(&tree));
+        store
+            .seal_import(&mut r.tree, ingested, &[])
+            .expect("sealed");
+        assert_eq!(r.digest, full.digest);
     }
 
     #[test]

@@ -221,9 +221,13 @@ impl<'a> Nodes<'a> {
     }
 
     /// The descendants of `path` (not `path` itself), in path order.
-    pub fn descendants(&self, path: &str) -> impl Iterator<Item = Rec<'a>> + '_ {
+    pub fn descendants<'p>(
+        &self,
+        path: &'p str,
+    ) -> impl Iterator<Item = Rec<'a>> + use<'_, 'a, 'p> {
         let (from, to) = descendants(path);
         self.range(Some(&from), Some(&to))
+            .filter(move |r| r.path != path)
     }
 
     /// The node at `path`.
@@ -315,15 +319,18 @@ impl<'a> Nodes<'a> {
     /// in two key ranges on two threads. The account of what was written:
     /// nodes, checksum of their values, their digest (each value decoded
     /// again: what the store holds is what ZooKeeper's digest covers), and
-    /// the path dividing the ranges.
+    /// the path dividing the ranges. With `check`, for a snapshot without
+    /// ZooKeeper's digest, the digest is computed a second time from the
+    /// records themselves, and the two must agree.
     ///
     /// # Errors
     /// [`ImportError::Corrupt`] for a path that appears twice;
     /// [`ImportError::Store`] if the store fails.
-    pub fn ingest(&self, store: &crate::Store) -> Result<crate::Stored, ImportError> {
+    pub fn ingest(&self, store: &crate::Store, check: bool) -> Result<crate::Stored, ImportError> {
         let pivot = self.pivot();
         let part = |from: Option<&str>, to: Option<&str>| -> Result<crate::Stored, ImportError> {
             let mut sum = crate::Stored::default();
+            let mut source = 0i64;
             let mut value = BytesMut::with_capacity(1 << 16);
             let mut previous: Option<Rec<'a>> = None;
             let began = std::time::Instant::now();
@@ -334,10 +341,21 @@ impl<'a> Nodes<'a> {
                     value.clear();
                     self.encode(r, &mut value)?;
                     sum.add_node(r.path, &value)?;
+                    if check {
+                        let rec = self.record(r)?;
+                        let d = crate::digest::node_digest(r.path, rec.data, &rec.stat);
+                        source = source.wrapping_add(d as i64);
+                    }
                     write(r.path.as_bytes(), &value)?;
                 }
                 Ok(())
             })?;
+            if check && source != sum.digest {
+                return Err(ImportError::Store(format!(
+                    "the stored values' digest {} is not the snapshot's records' {source}",
+                    sum.digest
+                )));
+            }
             tracing::debug!(
                 nodes = sum.nodes,
                 ms = began.elapsed().as_millis() as u64,
@@ -654,6 +672,13 @@ pub fn parse<'a>(
         let mut chain: Vec<&'a str> = Vec::new();
         while c.pos < split && !is_end(buf, c.pos) {
             let at = c.pos;
+            if buf.get(at..at + 4) == Some(&[0xff; 4][..]) {
+                return Err(ImportError::corrupt(
+                    file,
+                    at as u64,
+                    "a node with a null path",
+                ));
+            }
             let path = c.str("path")?;
             c.buffer("data")?;
             let acl: i64 = c.read("ACL index")?;
