@@ -700,7 +700,7 @@ fn build_nodes(
 /// ([`Store::create`], an import's ingestion) and again reading it back
 /// ([`Store::stored`]): equal accounts ([`Stored::same_bytes`]) mean every
 /// byte written was read back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Stored {
     /// Nodes.
     pub nodes: u64,

@@ -270,9 +270,9 @@ pub fn restore_into<'s>(
                     return Ok(None);
                 }
             };
-            let logs = logs
-                .join()
-                .map_err(|_| ImportError::Store("the log reader panicked".into()))??;
+            let logs = logs.join().map_err(|_| {
+                ImportError::io(&log_dir, std::io::Error::other("the log reader panicked"))
+            })??;
             for log in &logs {
                 progress(Progress::File {
                     path: log.file.path.clone(),
@@ -728,7 +728,7 @@ pub fn catch_up(mirror: &mut Mirror, log_dir: &Path, upto: i64) -> Result<u64, I
     for log in logs.get(first..).unwrap_or_default() {
         let buf = files::read_log(log)?;
         // A torn last record was never acknowledged: ignore it.
-        let _end = txnlog::read(&buf, &log.path, &mut |entry, _| {
+        let _end = txnlog::read_after(&buf, &log.path, from, &mut |entry, _| {
             let zxid = entry.header.zxid;
             if zxid <= mirror.last_zxid() || zxid > upto {
                 return Ok(());

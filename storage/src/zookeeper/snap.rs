@@ -181,14 +181,17 @@ impl<'a> Nodes<'a> {
         &self.ephemerals
     }
 
+    /// Record `r` ([`Nodes::raw`]) with its stat decoded.
     fn record(&self, r: Rec<'a>) -> Result<Record<'a>, ImportError> {
-        let mut c = Cursor::new(self.buf, self.file);
-        c.pos = r.at;
-        let _path = c.str("path")?;
-        let data = c.buffer("data")?;
-        let acl: i64 = c.read("ACL index")?;
-        let stat: StatPersisted = c.read("stat")?;
-        Ok(Record { data, acl, stat })
+        let cut_short = || ImportError::corrupt(self.file, r.at as u64, "a node record cut short");
+        let raw = self.raw(r.at).ok_or_else(cut_short)?;
+        let (_, stat) =
+            <StatPersisted as jute::Decode>::decode(raw.stat).map_err(|_| cut_short())?;
+        Ok(Record {
+            data: raw.data,
+            acl: raw.acl,
+            stat,
+        })
     }
 
     /// The size of a node's data.
