@@ -6,8 +6,10 @@
 //!
 //! ### Durability and group commit
 //! `append` writes its entries to fjall's journal (buffered) and hands the
-//! `LogFlushed` callback to a flusher thread; openraft goes on with the
-//! next append meanwhile. The flusher takes every callback queued so far,
+//! `LogFlushed` callback to a flusher thread. (openraft 0.9.25's core
+//! awaits that callback in `RaftCore::append_to_log`, so it appends
+//! nothing more until the sync returns; `docs/decisions/0001-openraft-0.9.md`.)
+//! The flusher takes every callback queued so far,
 //! makes the journal durable with **one** `fdatasync`
 //! (`Database::persist(SyncData)`), and only then reports them all, in
 //! order. So concurrent writes share one sync, no write waits for a timer,
