@@ -16,7 +16,10 @@
 //! and nothing is reported durable before it is. A vote is synced before
 //! `save_vote` returns. With ZooKeeper's `forceSync=no`
 //! ([`LogStore::set_force_sync`]) an append is reported as soon as fjall
-//! has written it to the kernel.
+//! has written it to the kernel. A standalone server, which can never
+//! gain members, syncs in `append` itself, on the Raft thread
+//! ([`LogStore::set_sync_inline`]): the same one `fdatasync` for the
+//! batch, without the two thread wake-ups of the hand-off.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -51,6 +54,10 @@ struct Inner {
     /// crash of the process loses nothing, a power loss the latest
     /// appends). Votes are synced either way.
     force_sync: std::sync::atomic::AtomicBool,
+    /// A standalone server syncs in `append` itself
+    /// ([`LogStore::set_sync_inline`]); the first failure of such a sync.
+    sync_inline: std::sync::atomic::AtomicBool,
+    inline_failed: std::sync::Mutex<Option<String>>,
     metrics: WriteMetrics,
 }
 
@@ -71,45 +78,44 @@ fn flusher(
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         metrics.appends_per_fsync.observe(batch.len() as f64);
-        // A deliberately broken build for the fault harness: acknowledges
-        // without syncing. The entries stay in fjall's journal buffer (up
-        // to 8 KiB) until a later write fills it, as unsynced pages stay
-        // in the page cache: a kill -9 of a quorum at once loses them as
-        // a power cut would, and the harness must catch it.
-        if ack_before_fsync() {
-            for cb in batch {
-                cb.log_io_completed(Ok(()));
-            }
-            continue;
-        }
-        let synced = match &failed {
-            Some(first) => Err(format!("an earlier sync failed: {first}")),
-            None => {
-                let _t = metrics.fsync_seconds.start_timer();
-                sync_log(&db)
-            }
-        };
-        match synced {
-            Ok(()) => {
-                for cb in batch {
-                    cb.log_io_completed(Ok(()));
-                }
-            }
-            Err(e) => {
-                if failed.is_none() {
-                    tracing::error!(error = %e, "raft log fsync failed: nothing more is acknowledged");
-                    metrics
-                        .storage_errors
-                        .with_label_values(&["log_fsync"])
-                        .inc();
-                    failed = Some(e.clone());
-                }
-                for cb in batch {
-                    cb.log_io_completed(Err(std::io::Error::other(e.clone())));
-                }
-            }
+        let synced = sync_once(&db, &mut failed, &metrics);
+        for cb in batch {
+            cb.log_io_completed(synced.clone().map_err(std::io::Error::other));
         }
     }
+}
+
+/// One sync of the log, for every append made so far; `failed` remembers
+/// the first failure, which fails every later sync.
+fn sync_once(
+    db: &Database,
+    failed: &mut Option<String>,
+    metrics: &WriteMetrics,
+) -> Result<(), String> {
+    if let Some(first) = failed {
+        return Err(format!("an earlier sync failed: {first}"));
+    }
+    // A deliberately broken build for the fault harness: acknowledges
+    // without syncing. The entries stay in fjall's journal buffer (up to
+    // 8 KiB) until a later write fills it, as unsynced pages stay in the
+    // page cache: a kill -9 of a quorum at once loses them as a power cut
+    // would, and the harness must catch it.
+    if ack_before_fsync() {
+        return Ok(());
+    }
+    let synced = {
+        let _t = metrics.fsync_seconds.start_timer();
+        sync_log(db)
+    };
+    if let Err(e) = &synced {
+        tracing::error!(error = %e, "raft log fsync failed: nothing more is acknowledged");
+        metrics
+            .storage_errors
+            .with_label_values(&["log_fsync"])
+            .inc();
+        *failed = Some(e.clone());
+    }
+    synced
 }
 
 impl Debug for LogStore {
@@ -166,6 +172,8 @@ impl LogStore {
                 meta,
                 flush,
                 force_sync: std::sync::atomic::AtomicBool::new(true),
+                sync_inline: std::sync::atomic::AtomicBool::new(false),
+                inline_failed: std::sync::Mutex::new(None),
                 metrics,
             }),
         })
@@ -188,6 +196,19 @@ impl LogStore {
     pub fn set_force_sync(&self, on: bool) {
         self.inner
             .force_sync
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Makes `append` sync the log itself, on the Raft thread, rather than
+    /// hand the sync to the flusher: for a standalone server, which can
+    /// never gain members. openraft's core waits for the sync inside
+    /// every append either way (`RaftCore::append_to_log` awaits the
+    /// callback), and with nobody to replicate to nothing else on that
+    /// thread waits for it meanwhile; syncing there spares two thread
+    /// wake-ups per write (the flusher's, then the Raft thread's).
+    pub fn set_sync_inline(&self, on: bool) {
+        self.inner
+            .sync_inline
             .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -358,6 +379,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .load(std::sync::atomic::Ordering::Relaxed)
         {
             callback.log_io_completed(Ok(()));
+            return Ok(());
+        }
+        if self
+            .inner
+            .sync_inline
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let synced = {
+                let mut failed = self
+                    .inner
+                    .inline_failed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.inner.metrics.appends_per_fsync.observe(1.0);
+                sync_once(&self.inner.db, &mut failed, &self.inner.metrics)
+            };
+            callback.log_io_completed(synced.map_err(std::io::Error::other));
             return Ok(());
         }
         // Durable, and reported, when the flusher's next sync returns.

@@ -106,6 +106,10 @@ pub struct NodeConfig {
     /// kernel (false: a power loss of a quorum at once loses the latest
     /// acknowledged writes).
     pub force_sync: bool,
+    /// Sync the log on the Raft thread, in the append itself
+    /// ([`LogStore::set_sync_inline`]): only for a server that can never
+    /// have other members.
+    pub sync_inline: bool,
 }
 
 /// Whether a member abstains from elections: neither grants a vote nor
@@ -149,6 +153,7 @@ impl NodeConfig {
             join: false,
             abstain: Abstain::default(),
             force_sync: true,
+            sync_inline: false,
         }
     }
 
@@ -247,6 +252,7 @@ async fn start_here<H: Host>(
         e => StartError::Log(e),
     })?;
     log.set_force_sync(cfg.force_sync);
+    log.set_sync_inline(cfg.sync_inline);
     if !cfg.force_sync {
         tracing::warn!(
             "forceSync=no: a write is acknowledged once a quorum has it in memory, not on disk; \

@@ -659,7 +659,7 @@ pub(crate) struct Core {
     /// runs too.
     pub raft_runtime: tokio::runtime::Handle,
     /// Cancelled once Raft's runtime is gone.
-    raft_stopped: tokio_util::sync::CancellationToken,
+    pub raft_stopped: tokio_util::sync::CancellationToken,
     replica: SharedReplica<ServerHost>,
     /// Whether clients are served: always for a standalone server; for a
     /// member of an ensemble, while it is in touch with a quorum.
@@ -794,6 +794,9 @@ pub(crate) fn node_config(config: &Config, me: NodeId) -> NodeConfig {
     };
     node.snap_count = config.snap_count;
     node.force_sync = config.force_sync;
+    // No `server.N` lines (or one, with standaloneEnabled): `reconfig`
+    // is refused, so this member stays alone.
+    node.sync_inline = config.is_standalone();
     node.faults = config.peer_faults.clone();
     node.peer_tls = config.peer_tls.clone();
     // Raft's timers (docs/reliability.md, "Losing the leader"), from E =

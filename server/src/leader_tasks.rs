@@ -184,27 +184,23 @@ const REMOVED: u8 = 2;
 /// Stops the member ([`Core::fail`]) once its Raft has stopped on a
 /// storage error: a log append or sync, the vote, the tree's commit, a
 /// snapshot that could not be written or installed.
+///
+/// The Raft thread ends once its Raft has stopped (`consensus::start`);
+/// this waits for that rather than for a change of openraft's metrics,
+/// which change with every append, commit and apply: each would wake a
+/// worker of this runtime from the Raft thread, a cross-thread wake-up per
+/// write for nothing.
 pub(crate) async fn watch_storage(core: Arc<Core>, shutdown: CancellationToken) {
-    let mut metrics = core.raft.metrics();
-    loop {
-        let fatal = match &metrics.borrow().running_state {
-            // Stopped by the server's own shutdown.
-            Err(consensus::openraft::error::Fatal::Stopped) => return,
-            Err(fatal) => Some(fatal.to_string()),
-            Ok(()) => None,
-        };
-        if let Some(why) = fatal {
-            core.fail(why);
-            return;
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            changed = metrics.changed() => if changed.is_err() {
-                // Raft is gone without a fatal error: the server is
-                // stopping.
-                return;
-            },
-        }
+    tokio::select! {
+        _ = shutdown.cancelled() => return,
+        () = core.raft_stopped.cancelled() => {}
+    }
+    let fatal = match &core.raft.metrics().borrow().running_state {
+        Err(consensus::openraft::error::Fatal::Stopped) | Ok(()) => None,
+        Err(fatal) => Some(fatal.to_string()),
+    };
+    if let Some(why) = fatal {
+        core.fail(why);
     }
 }
 
