@@ -153,6 +153,7 @@ impl LogStore {
         let db = Database::builder(dir)
             .cache_size(8 << 20)
             .max_journaling_size(storage::JOURNAL_BYTES)
+            .worker_threads(storage::FJALL_WORKERS)
             .manual_journal_persist(ack_before_fsync())
             .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(16 << 20);

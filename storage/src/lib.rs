@@ -61,6 +61,6 @@ pub use command::{Command, CommandOp};
 pub use error::StorageError;
 pub use events::{ChangeEvent, ChangeKind};
 pub use node::{Node, NodeKind};
-pub use persist::{Durability, JOURNAL_BYTES, Store, StoreView, Stored};
+pub use persist::{Durability, FJALL_WORKERS, JOURNAL_BYTES, Store, StoreView, Stored};
 pub use sessions::{SessionInfo, Sessions};
 pub use tree::{CONFIG, QUOTA, Tree, TreeConfig, ZOOKEEPER};

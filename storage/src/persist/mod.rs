@@ -29,6 +29,12 @@ const MEMTABLE_BYTES: u64 = 8 << 20;
 /// Journal size at which fjall flushes the keyspaces that keep the oldest
 /// journal alive (its minimum).
 pub const JOURNAL_BYTES: u64 = 64 << 20;
+/// fjall's background threads (memtable flushes, compactions) per
+/// database. With two or more, fjall 3.1's first worker hands every
+/// compaction message back to the queue for another (`worker_tick`), and
+/// spins doing so while the other compacts: 3.6 % of the server's CPU
+/// under a write load, with as much again in the channel's sends.
+pub const FJALL_WORKERS: usize = 1;
 const LAST_ZXID_KEY: &str = "last_zxid";
 
 /// How durable a commit must be when it returns.
@@ -330,6 +336,7 @@ impl Store {
         let db = Database::builder(dir)
             .cache_size(CACHE_BYTES)
             .max_journaling_size(JOURNAL_BYTES)
+            .worker_threads(FJALL_WORKERS)
             .open()?;
         let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
         let nodes = db.keyspace("nodes", || {
